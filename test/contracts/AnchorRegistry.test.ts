@@ -6,7 +6,8 @@ const { ethers } = hre;
 
 async function deployFixture() {
   const [admin, anchorer, stranger] = await ethers.getSigners();
-  const registry = await ethers.deployContract("AnchorRegistry", [admin.address]);
+  // Untyped handle: the project does not generate typechain bindings.
+  const registry: any = await ethers.deployContract("AnchorRegistry", [admin.address]);
   const role = await registry.ANCHORER_ROLE();
   await registry.connect(admin).grantRole(role, anchorer.address);
   return { registry, admin, anchorer, stranger, role };

@@ -1,0 +1,14 @@
+import { LevelDatabase } from "./src/stores/level-store.js";
+import { createRoleAgent, ensureIdentifier, identifierSigner } from "./src/identity/agent.js";
+import { signJws, decodeJws, verifyEd25519 } from "./src/crypto/jws.js";
+import { publicKeyFromDidKey } from "./src/identity/did-key.js";
+const db = await LevelDatabase.open("/tmp/scratch/db" + Date.now());
+const t0 = Date.now();
+const { agent } = await createRoleAgent(db, "1234");
+const id = await ensureIdentifier(agent, "me");
+console.log(id.did, id.keys[0], Date.now() - t0);
+const jws = await signJws({ alg: "EdDSA" }, { a: 1 }, identifierSigner(agent, id));
+const d = decodeJws(jws)!;
+console.log(verifyEd25519(d.signingInput, d.signature, publicKeyFromDidKey(id.did)));
+console.log((await db.store("veramo-private-keys").list()));
+await db.close();

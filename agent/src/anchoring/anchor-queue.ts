@@ -1,0 +1,170 @@
+import { randomUUID } from "node:crypto";
+import type { DocumentStore } from "../stores/document-store.js";
+import { buildMerkleBatch, newLeafSalt, receiptLeaf } from "../merkle/merkle.js";
+import type { AnchorRegistryClient, ChainAnchor } from "./registry-contract.js";
+
+/** Everything a receipt's owner needs to prove it was anchored: its salted leaf, the path, and where. */
+export interface AnchorRecord {
+  receiptHash: string;
+  receiptId?: string;
+  salt: string;
+  leaf: string;
+  status: "queued" | "batched" | "anchored";
+  queuedAt: string;
+  batchId?: string;
+  root?: string;
+  proof?: string[];
+  anchor?: ChainAnchor;
+}
+
+interface BatchDoc {
+  batchId: string;
+  root: string;
+  receiptHashes: string[];
+  status: "built" | "confirmed";
+  createdAt: string;
+  anchor?: ChainAnchor;
+  attempts: number;
+  lastError?: string;
+}
+
+type QueueDoc = AnchorRecord | BatchDoc | { receiptHash: string };
+
+export interface AnchorQueueOptions {
+  store: DocumentStore<QueueDoc>;
+  registry: AnchorRegistryClient;
+  /** A batch closes when it has this many receipts… */
+  maxBatchSize?: number;
+  /** …or when its oldest receipt has waited this long. */
+  maxAgeMs?: number;
+  confirmations?: number;
+  onError?: (error: unknown) => void;
+  onAnchored?: (batch: { root: string; size: number; anchor: ChainAnchor }) => void;
+}
+
+/**
+ * A durable anchoring queue in LevelDB. `enqueue` returns only after the receipt's leaf is stored, so an
+ * acknowledged receipt survives a crash. Batches are written (root, members, proofs) before their
+ * transaction is sent and, on retry, the chain is asked first whether the root is already there, so a
+ * restart never anchors a root twice.
+ */
+export class AnchorQueue {
+  private readonly store: DocumentStore<QueueDoc>;
+  private readonly maxBatchSize: number;
+  private readonly maxAgeMs: number;
+  private readonly confirmations: number;
+  private timer?: NodeJS.Timeout;
+  private running: Promise<void> = Promise.resolve();
+  private seq = 0;
+  private failures = 0;
+  private nextAttemptAt = 0;
+
+  constructor(private readonly options: AnchorQueueOptions) {
+    this.store = options.store;
+    this.maxBatchSize = options.maxBatchSize ?? 256;
+    this.maxAgeMs = options.maxAgeMs ?? 2000;
+    this.confirmations = options.confirmations ?? 1;
+  }
+
+  /** Durably queues a receipt's hash; idempotent per receipt hash. */
+  async enqueue(receiptHash: string, receiptId?: string): Promise<AnchorRecord> {
+    if (!/^[0-9a-f]{64}$/.test(receiptHash)) throw new TypeError("receiptHash must be 64 hex characters");
+    const salt = newLeafSalt();
+    const record: AnchorRecord = { receiptHash, receiptId, salt, leaf: receiptLeaf(receiptHash, salt), status: "queued", queuedAt: new Date().toISOString() };
+    const key = `pending:${Date.now().toString().padStart(15, "0")}:${String(this.seq++).padStart(9, "0")}`;
+    const existing = await this.get(receiptHash);
+    if (existing) return existing;
+    // Record and pending marker in one atomic write: a crash leaves both or neither.
+    await this.store.batch([
+      { type: "put", key: `record:${receiptHash}`, value: record },
+      { type: "put", key, value: { receiptHash } },
+    ]);
+    return record;
+  }
+
+  async get(receiptHash: string): Promise<AnchorRecord | undefined> {
+    return (await this.store.get(`record:${receiptHash}`)) as AnchorRecord | undefined;
+  }
+
+  async backlog(): Promise<{ pending: number; unconfirmedBatches: number }> {
+    const pending = (await this.store.list({ prefix: "pending:" })).length;
+    const batches = (await this.store.list({ prefix: "batch:" })).filter(([, b]) => (b as BatchDoc).status !== "confirmed").length;
+    return { pending, unconfirmedBatches: batches };
+  }
+
+  start(tickMs = Math.min(250, this.maxAgeMs)): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.tick(), tickMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  /** Closes a batch of whatever is pending now (regardless of size or age) and anchors every open batch. */
+  flush(): Promise<void> {
+    return this.serial(async () => {
+      this.nextAttemptAt = 0;
+      await this.closeBatches(true);
+      await this.anchorOpenBatches();
+    });
+  }
+
+  private tick(): Promise<void> {
+    return this.serial(async () => {
+      await this.closeBatches(false);
+      if (Date.now() >= this.nextAttemptAt) await this.anchorOpenBatches();
+    });
+  }
+
+  private serial(fn: () => Promise<void>): Promise<void> {
+    const next = this.running.then(fn).catch((error) => this.options.onError?.(error));
+    this.running = next;
+    return next;
+  }
+
+  private async closeBatches(force: boolean): Promise<void> {
+    for (;;) {
+      const pending = await this.store.list({ prefix: "pending:", limit: this.maxBatchSize });
+      if (pending.length === 0) return;
+      const oldest = Number(pending[0]![0].split(":")[1]);
+      if (!force && pending.length < this.maxBatchSize && Date.now() - oldest < this.maxAgeMs) return;
+      const records = await Promise.all(pending.map(([, p]) => this.get((p as { receiptHash: string }).receiptHash)));
+      const members = records.filter((r): r is AnchorRecord => r !== undefined);
+      const batch = buildMerkleBatch(members.map((r) => r.leaf));
+      const batchId = `${Date.now().toString().padStart(15, "0")}-${randomUUID()}`;
+      const doc: BatchDoc = { batchId, root: batch.root, receiptHashes: members.map((r) => r.receiptHash), status: "built", createdAt: new Date().toISOString(), attempts: 0 };
+      await this.store.batch([
+        { type: "put", key: `batch:${batchId}`, value: doc },
+        ...members.map((r) => ({ type: "put" as const, key: `record:${r.receiptHash}`, value: { ...r, status: "batched" as const, batchId, root: batch.root, proof: batch.proofs.get(r.leaf)! } })),
+        ...pending.map(([key]) => ({ type: "del" as const, key })),
+      ]);
+      if (pending.length < this.maxBatchSize) return;
+    }
+  }
+
+  private async anchorOpenBatches(): Promise<void> {
+    const open = (await this.store.list({ prefix: "batch:" })).map(([, b]) => b as BatchDoc).filter((b) => b.status !== "confirmed");
+    for (const batch of open) {
+      try {
+        const anchor = (await this.options.registry.findAnchor(batch.root)) ?? (await this.options.registry.anchor(batch.root, batch.receiptHashes.length, this.confirmations));
+        const records = await Promise.all(batch.receiptHashes.map((h) => this.get(h)));
+        await this.store.batch([
+          { type: "put", key: `batch:${batch.batchId}`, value: { ...batch, status: "confirmed", anchor } },
+          ...records.filter((r): r is AnchorRecord => !!r).map((r) => ({ type: "put" as const, key: `record:${r.receiptHash}`, value: { ...r, status: "anchored" as const, anchor } })),
+        ]);
+        this.failures = 0;
+        this.options.onAnchored?.({ root: batch.root, size: batch.receiptHashes.length, anchor });
+      } catch (error) {
+        this.failures++;
+        // Exponential back-off up to 30 s while the chain is unreachable; nothing is dropped meanwhile.
+        this.nextAttemptAt = Date.now() + Math.min(30_000, 250 * 2 ** Math.min(this.failures, 7));
+        await this.store.put(`batch:${batch.batchId}`, { ...batch, attempts: batch.attempts + 1, lastError: String((error as Error)?.message ?? error).slice(0, 300) });
+        throw error;
+      }
+    }
+  }
+}

@@ -1,0 +1,183 @@
+import { Contract, ContractFactory, HDNodeWallet, JsonRpcProvider, Mnemonic, NonceManager, Wallet, type Signer } from "ethers";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { AgentError, UpstreamError } from "../errors.js";
+
+/** The AnchorRegistry ABI (contracts/IAnchorRegistry.sol); a test checks it against the compiled artifact. */
+export const ANCHOR_REGISTRY_ABI = [
+  "function ANCHORER_ROLE() view returns (bytes32)",
+  "function anchor(bytes32 root, uint32 leafCount)",
+  "function anchorOf(bytes32 root) view returns (tuple(uint64 blockNumber, uint64 timestamp, uint32 leafCount, address anchorer))",
+  "function anchoredAt(bytes32 root) view returns (uint64 blockNumber, uint64 timestamp)",
+  "function isAnchored(bytes32 root) view returns (bool)",
+  "function grantRole(bytes32 role, address account)",
+  "function hasRole(bytes32 role, address account) view returns (bool)",
+  "event RootAnchored(bytes32 indexed root, uint32 leafCount, address indexed anchorer)",
+  "error ZeroRoot()",
+  "error RootAlreadyAnchored(bytes32 root, uint64 blockNumber)",
+  "error EmptyBatch(bytes32 root)",
+  "error AccessControlUnauthorizedAccount(address account, bytes32 neededRole)",
+] as const;
+
+export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+export const DEFAULT_DEPLOYMENT_FILE = join(REPO_ROOT, "deployments", "localhost.json");
+export const DEFAULT_RPC_URL = "http://127.0.0.1:8545";
+export const HARDHAT_CHAIN_ID = 31337n;
+/** Hardhat's public development mnemonic. Its keys are only ever used on chain id 31337. */
+const HARDHAT_DEV_MNEMONIC = "test test test test test test test test test test test junk";
+
+/** Well-known development accounts: 0 deploys and administers, 1-5 anchor (verifier, issuer, more merchants). */
+export function devAccountKey(index: number): string {
+  return HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase(HARDHAT_DEV_MNEMONIC), `m/44'/60'/0'/0/${index}`).privateKey;
+}
+
+export interface Deployment {
+  chainId: string;
+  address: string;
+  deployer: string;
+  txHash: string;
+  blockNumber: number;
+  deployedAt: string;
+  anchorers: string[];
+}
+
+export function readDeployment(file = DEFAULT_DEPLOYMENT_FILE): Deployment | undefined {
+  if (!existsSync(file)) return undefined;
+  return JSON.parse(readFileSync(file, "utf8")) as Deployment;
+}
+
+export function writeDeployment(deployment: Deployment, file = DEFAULT_DEPLOYMENT_FILE): void {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify(deployment, null, 2) + "\n");
+}
+
+export function providerFor(rpcUrl: string): JsonRpcProvider {
+  // staticNetwork: no repeated chain-id probing; pollingInterval low because the dev chain mines instantly.
+  const provider = new JsonRpcProvider(rpcUrl, undefined, { staticNetwork: false, cacheTimeout: -1 });
+  provider.pollingInterval = 250;
+  return provider;
+}
+
+/** Is the deployment live on this chain (same chain id, contract code at the address)? */
+export async function isDeploymentLive(provider: JsonRpcProvider, deployment: Deployment): Promise<boolean> {
+  const network = await provider.getNetwork();
+  if (network.chainId.toString() !== deployment.chainId) return false;
+  return (await provider.getCode(deployment.address)) !== "0x";
+}
+
+function readArtifact(): { abi: unknown[]; bytecode: string } {
+  const file = join(REPO_ROOT, "artifacts", "contracts", "AnchorRegistry.sol", "AnchorRegistry.json");
+  if (!existsSync(file)) throw new AgentError("ERR_NOT_COMPILED", "contracts are not compiled: run `npx hardhat compile`");
+  return JSON.parse(readFileSync(file, "utf8"));
+}
+
+/** Deploys the registry with `admin` as admin and grants ANCHORER_ROLE to `anchorers`. */
+export async function deployAnchorRegistry(args: { rpcUrl: string; deployerKey: string; anchorers: string[] }): Promise<Deployment> {
+  const provider = providerFor(args.rpcUrl);
+  try {
+    const deployer = new NonceManager(new Wallet(args.deployerKey, provider));
+    const artifact = readArtifact();
+    const address0 = await deployer.getAddress();
+    const factory = new ContractFactory(artifact.abi as never, artifact.bytecode, deployer);
+    const contract = await factory.deploy(address0);
+    const deployTx = contract.deploymentTransaction()!;
+    const receipt = await deployTx.wait();
+    const registry = new Contract(await contract.getAddress(), ANCHOR_REGISTRY_ABI, deployer);
+    const role = await registry.ANCHORER_ROLE();
+    const grants = await Promise.all(args.anchorers.map((a) => registry.grantRole(role, a)));
+    await Promise.all(grants.map((tx) => tx.wait()));
+    const network = await provider.getNetwork();
+    return {
+      chainId: network.chainId.toString(),
+      address: await contract.getAddress(),
+      deployer: address0,
+      txHash: deployTx.hash,
+      blockNumber: receipt!.blockNumber,
+      deployedAt: new Date().toISOString(),
+      anchorers: args.anchorers,
+    };
+  } finally {
+    provider.destroy();
+  }
+}
+
+/**
+ * The registry as the services and the notary see it: reads for everyone, `anchor` for a signer holding
+ * ANCHORER_ROLE. The endpoint is a URL, so a real EVM network can replace the local Hardhat node.
+ */
+export class AnchorRegistryClient {
+  readonly contract: Contract;
+  private constructor(
+    readonly provider: JsonRpcProvider,
+    readonly address: string,
+    readonly chainId: bigint,
+    readonly signer?: Signer,
+  ) {
+    this.contract = new Contract(address, ANCHOR_REGISTRY_ABI, signer ?? provider);
+  }
+
+  static async connect(args: { rpcUrl: string; address: string; privateKey?: string }): Promise<AnchorRegistryClient> {
+    const provider = providerFor(args.rpcUrl);
+    try {
+      const network = await provider.getNetwork();
+      if ((await provider.getCode(args.address)) === "0x") {
+        throw new AgentError("ERR_REGISTRY_NOT_DEPLOYED", `no AnchorRegistry at ${args.address} on chain ${network.chainId}`);
+      }
+      const signer = args.privateKey ? new NonceManager(new Wallet(args.privateKey, provider)) : undefined;
+      return new AnchorRegistryClient(provider, args.address, network.chainId, signer);
+    } catch (error) {
+      provider.destroy();
+      if (error instanceof AgentError) throw error;
+      throw new UpstreamError("ERR_CHAIN_UNAVAILABLE", `the chain at ${args.rpcUrl} cannot be reached`, undefined, { cause: error });
+    }
+  }
+
+  /** Sends `anchor(root, leafCount)` and waits for `confirmations`; returns where it landed. */
+  async anchor(root: string, leafCount: number, confirmations = 1): Promise<ChainAnchor> {
+    if (!this.signer) throw new TypeError("this client has no signer");
+    const tx = await this.contract.anchor(root, leafCount);
+    const receipt = await tx.wait(confirmations);
+    const block = await this.provider.getBlock(receipt.blockNumber);
+    return {
+      chainId: this.chainId.toString(),
+      contract: this.address,
+      txHash: receipt.hash,
+      blockNumber: receipt.blockNumber,
+      blockHash: receipt.blockHash,
+      timestamp: block!.timestamp,
+    };
+  }
+
+  /** Where `root` is anchored according to the chain itself, or undefined if the chain does not show it. */
+  async findAnchor(root: string): Promise<ChainAnchor | undefined> {
+    const [blockNumber] = (await this.contract.anchoredAt(root)) as [bigint, bigint];
+    if (blockNumber === 0n) return undefined;
+    const events = await this.contract.queryFilter(this.contract.filters.RootAnchored(root), Number(blockNumber), Number(blockNumber));
+    const event = events[0];
+    const block = await this.provider.getBlock(Number(blockNumber));
+    if (!event || !block) return undefined;
+    return {
+      chainId: this.chainId.toString(),
+      contract: this.address,
+      txHash: event.transactionHash,
+      blockNumber: Number(blockNumber),
+      blockHash: block.hash!,
+      timestamp: block.timestamp,
+    };
+  }
+
+  close(): void {
+    this.provider.destroy();
+  }
+}
+
+/** Where a root landed on chain: what evidence cites. */
+export interface ChainAnchor {
+  chainId: string;
+  contract: string;
+  txHash: string;
+  blockNumber: number;
+  blockHash: string;
+  timestamp: number;
+}

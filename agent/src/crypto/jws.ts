@@ -1,0 +1,43 @@
+import { sign as edSign, verify as edVerify, type KeyObject } from "node:crypto";
+import { b64url, fromB64url, isPlainObject, parseB64urlJson, utf8 } from "../encoding.js";
+import { keyObjectFromPublicKey } from "../identity/did-key.js";
+
+/** A compact JWS split into parts; nothing verified yet. */
+export interface DecodedJws {
+  header: Record<string, unknown>;
+  payload: Record<string, unknown>;
+  signingInput: string;
+  signature: Buffer;
+}
+
+/** Decodes a compact JWS with JSON object header and payload; undefined for anything malformed. */
+export function decodeJws(compact: unknown): DecodedJws | undefined {
+  if (typeof compact !== "string" || compact.length > 1_000_000) return undefined;
+  const parts = compact.split(".");
+  if (parts.length !== 3) return undefined;
+  const [h, p, s] = parts as [string, string, string];
+  const header = parseB64urlJson(h);
+  const payload = parseB64urlJson(p);
+  if (!isPlainObject(header) || !isPlainObject(payload) || !/^[A-Za-z0-9_-]+$/.test(s)) return undefined;
+  return { header, payload, signingInput: `${h}.${p}`, signature: fromB64url(s) };
+}
+
+/** Verifies an EdDSA (Ed25519) signature with node:crypto; the caller decides which key is trusted. */
+export function verifyEd25519(signingInput: string, signature: Uint8Array, publicKey: Uint8Array | KeyObject): boolean {
+  const key = publicKey instanceof Uint8Array ? keyObjectFromPublicKey(publicKey) : publicKey;
+  if (signature.length !== 64) return false;
+  return edVerify(null, utf8(signingInput), key, signature);
+}
+
+/** An async signer over a JWS signing input, returning a base64url signature (did-jwt and sd-jwt shape). */
+export type JwsSigner = (data: string) => Promise<string>;
+
+export async function signJws(header: Record<string, unknown>, payload: Record<string, unknown>, signer: JwsSigner): Promise<string> {
+  const signingInput = `${b64url(utf8(JSON.stringify(header)))}.${b64url(utf8(JSON.stringify(payload)))}`;
+  return `${signingInput}.${await signer(signingInput)}`;
+}
+
+/** A signer over a raw private key held in memory; used where no Veramo agent exists (tests, benchmarks). */
+export function keyObjectSigner(privateKey: KeyObject): JwsSigner {
+  return async (data) => b64url(edSign(null, utf8(data), privateKey));
+}

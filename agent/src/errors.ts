@@ -1,0 +1,69 @@
+/**
+ * One error class with a stable `code` (after panva/jose): callers and tests branch on `code`, never on
+ * the message. Services map codes to HTTP statuses in one place (see `httpStatusFor`).
+ */
+export class AgentError extends Error {
+  /** Stable, machine-readable code, e.g. `ERR_NONCE_REUSED`. */
+  readonly code: string;
+  /** Extra context safe to show to the caller (never personal data, never secrets). */
+  readonly details?: unknown;
+
+  constructor(code: string, message: string, details?: unknown, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+    this.details = details;
+  }
+}
+
+/** Input failed validation; `problems` lists every missing or bad field, not only the first. */
+export class InvalidInputError extends AgentError {
+  readonly problems: Array<{ path: string; problem: string }>;
+  constructor(problems: Array<{ path: string; problem: string }>, message = "the input is incomplete or malformed") {
+    super("ERR_INVALID_INPUT", message, { problems });
+    this.problems = problems;
+  }
+}
+
+/** A verification rule refused; `code` names the rule. */
+export class VerificationFailedError extends AgentError {
+  readonly errors: VerificationIssue[];
+  constructor(errors: VerificationIssue[]) {
+    super(errors[0]?.code ?? "ERR_VERIFICATION_FAILED", errors.map((e) => e.message).join("; "), { errors });
+    this.errors = errors;
+  }
+}
+
+export class NotFoundError extends AgentError {
+  constructor(what: string, code = "ERR_NOT_FOUND") {
+    super(code, `${what} not found`);
+  }
+}
+
+/** The chain (or another upstream) could not be reached or answered wrongly. */
+export class UpstreamError extends AgentError {}
+
+export interface VerificationIssue {
+  code: string;
+  message: string;
+}
+
+/** The result shape of every verifier in this project: it reports, it does not throw. */
+export interface VerificationResult<T = Record<string, unknown>> {
+  verified: boolean;
+  errors: VerificationIssue[];
+  value?: T;
+}
+
+/** HTTP status for an error code; everything unknown is a 500 (and is a bug to be fixed). */
+export function httpStatusFor(code: string): number {
+  if (code === "ERR_INVALID_INPUT" || code === "ERR_BODY_TOO_LARGE" || code === "ERR_BAD_JSON") return 400;
+  if (code === "ERR_UNSUPPORTED_MEDIA_TYPE") return 415;
+  if (code.startsWith("ERR_NOT_FOUND") || code.endsWith("_NOT_FOUND")) return 404;
+  if (code === "ERR_FORBIDDEN") return 403;
+  if (code === "ERR_RATE_LIMITED") return 429;
+  if (code === "ERR_CHAIN_UNAVAILABLE" || code === "ERR_UPSTREAM") return 503;
+  if (code === "ERR_CONFLICT") return 409;
+  if (code.startsWith("ERR_")) return 400;
+  return 500;
+}

@@ -1,0 +1,247 @@
+import { randomBytes } from "node:crypto";
+import type { IIdentifier } from "@veramo/core";
+import { AgentError } from "../errors.js";
+import { sha256B64url } from "../encoding.js";
+import { fetchJson } from "../http/json-client.js";
+import { createIdentifier, createRoleAgent, ensureIdentifier, identifierSigner, type RoleAgent } from "../identity/agent.js";
+import { jwkFromDidKey } from "../identity/did-key.js";
+import type { PassphraseBox } from "../crypto/passphrase-box.js";
+import { LevelDatabase } from "../stores/level-store.js";
+import type { DocumentStore } from "../stores/document-store.js";
+import { createConsentReceipt, receiptHash, verifyReceipt, GRANT_RECEIPT_TYPE, type GrantRecord } from "../receipts/receipts.js";
+import { bindPresentation, readCredentialClaims, selectDisclosures } from "../sdjwt/present.js";
+import { claimsForLevel, type GrantLevel } from "../sdjwt/identity-credential.js";
+import { requestHash, verifyPresentationRequest, type PresentationRequest } from "../grants/request.js";
+import { derivePairwiseKey, signPairwiseProof } from "../grants/pairwise.js";
+import type { InclusionProof } from "../notary/evidence.js";
+
+export interface StoredCredential {
+  id: string;
+  credential: string;
+  /** The did:key whose key is the credential's `cnf`: it signs key bindings and consent receipts. */
+  holderDid: string;
+  issuer: string;
+  receivedAt: string;
+  /** Merchants this credential has been shown to; it is never shown to a second merchant. */
+  usedWith: string[];
+}
+
+export interface GrantEntry {
+  grantId: string;
+  merchant: { did: string; name: string };
+  level: GrantLevel;
+  purpose: string;
+  claimNames: string[];
+  pseudonym?: string;
+  grantedAt: string;
+  consentReceipt: string;
+  grantReceipt: string;
+  responseUri: string;
+  anchors?: { consent?: InclusionProof & { status: string }; grant?: InclusionProof & { status: string } };
+}
+
+export interface RegistrationMaterials {
+  fullName: string;
+  idNumber: string;
+  /** The live portrait (PNG or JPEG bytes). */
+  portrait: Uint8Array;
+}
+
+/** What answering a request would disclose: shown to the person before they enter the PIN. */
+export interface ConsentPreview {
+  request: PresentationRequest;
+  requestJwt: string;
+  claimNames: string[];
+  values: Record<string, unknown>;
+  pseudonym?: string;
+}
+
+/**
+ * The holder's wallet: a Veramo agent (did:key, Ed25519) whose keys live sealed under the PIN in LevelDB,
+ * its credentials, its grants and their receipts.
+ */
+export class HolderWallet {
+  private constructor(
+    private readonly db: LevelDatabase,
+    readonly agent: RoleAgent,
+    private readonly box: PassphraseBox,
+    private readonly credentialStore: DocumentStore<StoredCredential>,
+    private readonly grantStore: DocumentStore<GrantEntry>,
+    private readonly secrets: DocumentStore<{ sealed: string }>,
+    private readonly clock: () => Date,
+  ) {}
+
+  static async open(args: { dir: string; pin: string; clock?: () => Date }): Promise<HolderWallet> {
+    const db = await LevelDatabase.open(args.dir);
+    try {
+      const { agent, box } = await createRoleAgent(db, args.pin);
+      return new HolderWallet(db, agent, box, db.store("credentials"), db.store("grants"), db.store("secrets"), args.clock ?? (() => new Date()));
+    } catch (error) {
+      await db.close();
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+
+  /** The person's wallet identity (never shown to merchants: each credential has its own key). */
+  async init(): Promise<{ did: string }> {
+    const id = await ensureIdentifier(this.agent, "holder");
+    await this.pairwiseSeed();
+    return { did: id.did };
+  }
+
+  /** Registers with the issuer: one fresh key per credential of the batch, so no two merchants see the same key. */
+  async register(issuerUrl: string, materials: RegistrationMaterials, batchSize = 10): Promise<{ received: number; issuer: string }> {
+    await this.init();
+    const keys: IIdentifier[] = [];
+    for (let i = 0; i < batchSize; i++) keys.push(await createIdentifier(this.agent));
+    const body = {
+      fullName: materials.fullName,
+      idNumber: materials.idNumber,
+      portrait: Buffer.from(materials.portrait).toString("base64"),
+      holderKeys: keys.map((k) => jwkFromDidKey(k.did)),
+    };
+    const result = await fetchJson<{ issuer: string; credentials: string[] }>(new URL("/registrations", issuerUrl).href, { body });
+    if (!Array.isArray(result.credentials) || result.credentials.length !== keys.length) throw new AgentError("ERR_UPSTREAM", "the issuer answered with the wrong number of credentials");
+    for (const [i, credential] of result.credentials.entries()) {
+      await this.credentialStore.put(`cred:${keys[i]!.did}`, {
+        id: keys[i]!.did,
+        credential,
+        holderDid: keys[i]!.did,
+        issuer: result.issuer,
+        receivedAt: this.clock().toISOString(),
+        usedWith: [],
+      });
+    }
+    return { received: result.credentials.length, issuer: result.issuer };
+  }
+
+  async credentials(): Promise<Array<StoredCredential & { claims: Record<string, unknown> }>> {
+    const all = (await this.credentialStore.list()).map(([, c]) => c);
+    return Promise.all(all.map(async (c) => ({ ...c, claims: await readCredentialClaims(c.credential) })));
+  }
+
+  /** Fetches and checks a merchant's request and says exactly what would leave the wallet. Nothing is sent. */
+  async preview(requestUri: string): Promise<ConsentPreview> {
+    const requestJwt = await fetchJson<string>(requestUri, { accept: "application/oauth-authz-req+jwt" });
+    const checked = verifyPresentationRequest(typeof requestJwt === "string" ? requestJwt.trim() : requestJwt, this.clock());
+    if (!checked.verified) throw new AgentError(checked.errors[0]!.code, checked.errors[0]!.message);
+    const request = checked.request!;
+    const claimNames = claimsForLevel(request.level, { requestedClaims: request.claims, ageOver18: request.age_over_18 });
+    const credential = await this.pickCredential(request.iss);
+    const all = await readCredentialClaims(credential.credential);
+    const values = Object.fromEntries(claimNames.map((n) => [n, all[n]]));
+    const pseudonym = request.level === "pseudonymous" ? derivePairwiseKey(await this.pairwiseSeed(), request.iss).did : undefined;
+    return { request, requestJwt: (requestJwt as string).trim(), claimNames, values, pseudonym };
+  }
+
+  /**
+   * Answers a previewed request: the smallest disclosure for the level, a consent receipt signed by the
+   * credential's key and bound into the key-binding JWT, and for `pseudonymous` the pseudonym's proof.
+   */
+  async answer(preview: ConsentPreview): Promise<GrantEntry> {
+    const { request, requestJwt, claimNames } = preview;
+    const now = this.clock();
+    const credential = await this.pickCredential(request.iss);
+    const holder = await this.agent.didManagerGet({ did: credential.holderDid });
+    const signer = identifierSigner(this.agent, holder);
+    const { presented, sdHash } = await selectDisclosures(credential.credential, claimNames);
+    const pairwise = request.level === "pseudonymous" ? derivePairwiseKey(await this.pairwiseSeed(), request.iss) : undefined;
+    const consent = await createConsentReceipt(
+      {
+        consentTimestamp: now.toISOString(),
+        jurisdiction: "CN",
+        controller: { id: request.iss, name: request.merchant_name },
+        purpose: request.purpose,
+        level: request.level,
+        claimNames,
+        retentionDays: request.retention_days,
+        presentationHash: sdHash,
+        requestHash: requestHash(requestJwt),
+        expiresAt: new Date(now.getTime() + Math.max(1, request.retention_days) * 86_400_000).toISOString(),
+        ...(pairwise ? { pseudonym: pairwise.did } : {}),
+      },
+      { did: holder.did, signer },
+      now,
+    );
+    const presentation = await bindPresentation({
+      presented,
+      sdHash,
+      audience: request.iss,
+      nonce: request.nonce,
+      now,
+      signer,
+      extraClaims: { receipt_hash: sha256B64url(consent.jwt), ...(pairwise ? { pairwise_sub: pairwise.did } : {}) },
+    });
+    const pairwiseProof = pairwise ? await signPairwiseProof(pairwise, { audience: request.iss, nonce: request.nonce, sdHash, now }) : undefined;
+
+    // Mark the credential as used with this merchant before anything leaves, so a crash cannot lead to reuse elsewhere.
+    if (!credential.usedWith.includes(request.iss)) {
+      await this.credentialStore.put(`cred:${credential.id}`, { ...credential, usedWith: [...credential.usedWith, request.iss] });
+    }
+    const result = await fetchJson<{ grantId: string; grantReceipt: string }>(request.response_uri, {
+      body: { presentation, consentReceipt: consent.jwt, ...(pairwiseProof ? { pairwiseProof } : {}) },
+    });
+    const grant = await verifyReceipt<GrantRecord>(result.grantReceipt, GRANT_RECEIPT_TYPE);
+    if (!grant.verified || grant.issuer !== request.iss || grant.record!.consentReceiptHash !== receiptHash(consent.jwt)) {
+      throw new AgentError("ERR_GRANT_RECEIPT_INVALID", "the merchant's grant receipt is not a valid counter-signature of your consent");
+    }
+    const entry: GrantEntry = {
+      grantId: result.grantId,
+      merchant: { did: request.iss, name: request.merchant_name },
+      level: request.level,
+      purpose: request.purpose,
+      claimNames,
+      pseudonym: pairwise?.did,
+      grantedAt: now.toISOString(),
+      consentReceipt: consent.jwt,
+      grantReceipt: result.grantReceipt,
+      responseUri: request.response_uri,
+    };
+    await this.grantStore.put(`grant:${now.toISOString()}:${result.grantId}`, entry);
+    return entry;
+  }
+
+  async grants(): Promise<GrantEntry[]> {
+    return (await this.grantStore.list()).map(([, g]) => g);
+  }
+
+  /** Asks the merchant's service for the receipts' inclusion proofs (anchoring happens in batches, later). */
+  async refreshAnchors(grantId: string): Promise<GrantEntry> {
+    const found = (await this.grantStore.list()).find(([, g]) => g.grantId === grantId);
+    if (!found) throw new AgentError("ERR_GRANT_NOT_FOUND", "no such grant in this wallet");
+    const [key, entry] = found;
+    const base = new URL(entry.responseUri);
+    const anchors: GrantEntry["anchors"] = {};
+    for (const which of ["consent", "grant"] as const) {
+      const jwt = which === "consent" ? entry.consentReceipt : entry.grantReceipt;
+      const record = await fetchJson<{ status: string; salt: string; proof?: string[]; root?: string }>(new URL(`/anchors/${receiptHash(jwt)}`, base.origin).href);
+      anchors[which] = { status: record.status, salt: record.salt, proof: record.proof ?? [], root: record.root ?? "" };
+    }
+    const updated = { ...entry, anchors };
+    await this.grantStore.put(key, updated);
+    return updated;
+  }
+
+  /** A credential never shown to another merchant: first one already used with this merchant, else a fresh one. */
+  private async pickCredential(merchantDid: string): Promise<StoredCredential> {
+    const all = (await this.credentialStore.list()).map(([, c]) => c);
+    if (all.length === 0) throw new AgentError("ERR_NO_CREDENTIAL", "this wallet holds no identity credential yet: register first");
+    const fresh = all.find((c) => c.usedWith.length === 0);
+    const mine = all.find((c) => c.usedWith.length === 1 && c.usedWith[0] === merchantDid);
+    const chosen = fresh ?? mine;
+    if (!chosen) throw new AgentError("ERR_BATCH_EXHAUSTED", "every credential in the batch has been shown to another merchant: register again for a fresh batch");
+    return chosen;
+  }
+
+  private async pairwiseSeed(): Promise<Buffer> {
+    const existing = await this.secrets.get("pairwise-seed");
+    if (existing) return Buffer.from(this.box.decrypt(existing.sealed), "base64url");
+    const seed = randomBytes(32);
+    await this.secrets.putIfAbsent("pairwise-seed", { sealed: this.box.encrypt(seed.toString("base64url")) });
+    return this.pairwiseSeed();
+  }
+}

@@ -1,0 +1,54 @@
+// The library every role is built from. Explicit named exports only.
+export { AgentError, InvalidInputError, VerificationFailedError, NotFoundError, UpstreamError, httpStatusFor } from "./errors.js";
+export type { VerificationIssue, VerificationResult } from "./errors.js";
+export { sha256B64url, sha256Hex, random128, b64url, fromB64url } from "./encoding.js";
+export type { DocumentStore } from "./stores/document-store.js";
+export { KeyedMutex } from "./stores/document-store.js";
+export { MemoryDocumentStore } from "./stores/memory-store.js";
+export { LevelDatabase, LevelDocumentStore } from "./stores/level-store.js";
+export { PassphraseBox } from "./crypto/passphrase-box.js";
+export { decodeJws, signJws, verifyEd25519, keyObjectSigner } from "./crypto/jws.js";
+export type { JwsSigner, DecodedJws } from "./crypto/jws.js";
+export { createRoleAgent, ensureIdentifier, createIdentifier, identifierSigner } from "./identity/agent.js";
+export type { RoleAgent } from "./identity/agent.js";
+export { didKeyFromPublicKey, publicKeyFromDidKey, jwkFromDidKey, didKeyFromJwk, publicKeyFromJwk, didKeyKid, didKeyDocument } from "./identity/did-key.js";
+export type { Ed25519PublicJwk } from "./identity/did-key.js";
+export { IDENTITY_VCT, IDENTITY_CLAIM_NAMES, FULL_LEVEL_CLAIMS, GRANT_LEVELS, claimsForLevel } from "./sdjwt/identity-credential.js";
+export type { IdentityClaims, GrantLevel, IdentityClaimName } from "./sdjwt/identity-credential.js";
+export { issueIdentityCredential } from "./sdjwt/issue.js";
+export { selectDisclosures, bindPresentation, readCredentialClaims } from "./sdjwt/present.js";
+export { verifySdJwtPresentation } from "./sdjwt/verify.js";
+export type { VerifyPresentationOptions, PresentationVerification } from "./sdjwt/verify.js";
+export { signPresentationRequest, verifyPresentationRequest, presentationRequestSchema, requestHash } from "./grants/request.js";
+export type { PresentationRequest } from "./grants/request.js";
+export { derivePairwiseKey, signPairwiseProof, verifyPairwiseProof } from "./grants/pairwise.js";
+export { verifyGrantResponse } from "./grants/verify-response.js";
+export type { GrantResponse, VerifiedGrant } from "./grants/verify-response.js";
+export { createConsentReceipt, createGrantReceipt, verifyReceipt, receiptHash, CONSENT_RECEIPT_TYPE, GRANT_RECEIPT_TYPE } from "./receipts/receipts.js";
+export type { ConsentRecord, GrantRecord, ReceiptSigner } from "./receipts/receipts.js";
+export { receiptLeaf, buildMerkleBatch, verifyMerkleInclusion, newLeafSalt } from "./merkle/merkle.js";
+export {
+  AnchorRegistryClient,
+  ANCHOR_REGISTRY_ABI,
+  deployAnchorRegistry,
+  readDeployment,
+  writeDeployment,
+  isDeploymentLive,
+  providerFor,
+  devAccountKey,
+  DEFAULT_DEPLOYMENT_FILE,
+  DEFAULT_RPC_URL,
+  HARDHAT_CHAIN_ID,
+  REPO_ROOT,
+} from "./anchoring/registry-contract.js";
+export type { Deployment, ChainAnchor } from "./anchoring/registry-contract.js";
+export { AnchorQueue } from "./anchoring/anchor-queue.js";
+export type { AnchorRecord } from "./anchoring/anchor-queue.js";
+export { resolveChain } from "./anchoring/resolve-chain.js";
+export { buildEvidenceBundle, verifyEvidenceBundle, evidenceBundleSchema, EVIDENCE_FORMAT } from "./notary/evidence.js";
+export type { EvidenceBundle, EvidenceReport, EvidenceCheck, InclusionProof } from "./notary/evidence.js";
+export { HolderWallet } from "./holder/wallet.js";
+export type { StoredCredential, GrantEntry, ConsentPreview, RegistrationMaterials } from "./holder/wallet.js";
+export { FileIdentityRegistry, validateResidentIdNumber, withCheckDigit, sameName, ageOn } from "./registry/identity-registry.js";
+export type { IdentityRegistry, RegistryPerson } from "./registry/identity-registry.js";
+export { fetchJson } from "./http/json-client.js";

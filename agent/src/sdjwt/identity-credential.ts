@@ -1,0 +1,50 @@
+/** The identity credential's type, claims and the grant levels' disclosure policy, shared by all roles. */
+
+export const IDENTITY_VCT = "urn:realname:identity:1";
+export const SD_JWT_TYP = "dc+sd-jwt";
+export const KB_JWT_TYP = "kb+jwt";
+
+/** Claims an issuer puts into the identity credential, each one selectively disclosable. */
+export interface IdentityClaims {
+  real_name_verified: true;
+  age_over_18: boolean;
+  family_name: string;
+  given_name: string;
+  full_name: string;
+  id_number: string;
+  birth_date: string; // YYYY-MM-DD
+}
+
+export const IDENTITY_CLAIM_NAMES = [
+  "real_name_verified",
+  "age_over_18",
+  "family_name",
+  "given_name",
+  "full_name",
+  "id_number",
+  "birth_date",
+] as const;
+export type IdentityClaimName = (typeof IDENTITY_CLAIM_NAMES)[number];
+
+/** Claims a merchant can ask for at the `full` level (beyond the always-disclosed `real_name_verified`). */
+export const FULL_LEVEL_CLAIMS: readonly IdentityClaimName[] = ["family_name", "given_name", "full_name", "id_number", "birth_date", "age_over_18"];
+
+export const GRANT_LEVELS = ["verified", "pseudonymous", "full"] as const;
+export type GrantLevel = (typeof GRANT_LEVELS)[number];
+
+/** Claims that are never disclosable: the validity and binding claims of the issuer-signed JWT (RFC 9901 §7.1 and SD-JWT VC). */
+export const NEVER_DISCLOSABLE = new Set(["iss", "iat", "nbf", "exp", "cnf", "vct", "vct#integrity", "status", "sub", "_sd", "_sd_alg", "..."]);
+
+/**
+ * The exact set of claim names a presentation discloses for a request: the smallest disclosure that
+ * satisfies the level. Wallet and verifier call the same function, so "more than the level allows" is
+ * one definition, not two.
+ */
+export function claimsForLevel(level: GrantLevel, options: { requestedClaims?: readonly string[]; ageOver18?: boolean } = {}): IdentityClaimName[] {
+  const base: IdentityClaimName[] = ["real_name_verified"];
+  if (level === "full") {
+    const requested = (options.requestedClaims ?? []).filter((c): c is IdentityClaimName => (FULL_LEVEL_CLAIMS as readonly string[]).includes(c));
+    return [...new Set([...base, ...requested])];
+  }
+  return options.ageOver18 ? [...base, "age_over_18"] : base;
+}

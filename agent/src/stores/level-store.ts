@@ -1,0 +1,71 @@
+import { Level } from "level";
+import { mkdirSync } from "node:fs";
+import { KeyedMutex, type DocumentStore } from "./document-store.js";
+
+type Sub = ReturnType<Level<string, unknown>["sublevel"]>;
+
+/**
+ * One LevelDB database per role and data directory; each store is a sublevel of it. LevelDB locks its
+ * folder, so one process owns it and the in-process mutex makes `take`/`putIfAbsent` atomic.
+ */
+export class LevelDatabase {
+  readonly db: Level<string, unknown>;
+  private constructor(readonly location: string) {
+    this.db = new Level<string, unknown>(location, { valueEncoding: "json" });
+  }
+
+  static async open(location: string): Promise<LevelDatabase> {
+    mkdirSync(location, { recursive: true });
+    const database = new LevelDatabase(location);
+    await database.db.open();
+    return database;
+  }
+
+  store<T>(name: string): DocumentStore<T> {
+    return new LevelDocumentStore<T>(this.db.sublevel<string, T>(name, { valueEncoding: "json" }) as unknown as Sub);
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+}
+
+export class LevelDocumentStore<T> implements DocumentStore<T> {
+  private readonly mutex = new KeyedMutex();
+  constructor(private readonly sub: Sub) {}
+
+  async get(key: string): Promise<T | undefined> {
+    return (await this.sub.get(key)) as T | undefined;
+  }
+  async put(key: string, value: T): Promise<void> {
+    await this.sub.put(key, value);
+  }
+  async del(key: string): Promise<void> {
+    await this.sub.del(key);
+  }
+  putIfAbsent(key: string, value: T): Promise<boolean> {
+    return this.mutex.run(key, async () => {
+      if ((await this.sub.get(key)) !== undefined) return false;
+      await this.sub.put(key, value);
+      return true;
+    });
+  }
+  take(key: string): Promise<T | undefined> {
+    return this.mutex.run(key, async () => {
+      const value = (await this.sub.get(key)) as T | undefined;
+      if (value !== undefined) await this.sub.del(key);
+      return value;
+    });
+  }
+  async list(options: { prefix?: string; limit?: number } = {}): Promise<Array<[string, T]>> {
+    const range = options.prefix ? { gte: options.prefix, lt: options.prefix + "\uffff" } : {};
+    const out: Array<[string, T]> = [];
+    for await (const [key, value] of this.sub.iterator({ ...range, limit: options.limit ?? -1 })) {
+      out.push([key as string, value as T]);
+    }
+    return out;
+  }
+  async batch(ops: Array<{ type: "put"; key: string; value: T } | { type: "del"; key: string }>): Promise<void> {
+    await this.sub.batch(ops as never);
+  }
+}
