@@ -63,7 +63,9 @@ export function httpStatusFor(code: string): number {
   if (code === "ERR_FORBIDDEN") return 403;
   if (code === "ERR_RATE_LIMITED") return 429;
   if (code === "ERR_CHAIN_UNAVAILABLE" || code === "ERR_UPSTREAM") return 503;
-  if (code === "ERR_CONFLICT") return 409;
+  if (code === "ERR_CONFLICT" || code === "ERR_NONCE_REUSED") return 409;
+  if (code === "ERR_IDENTITY_NOT_CONFIRMED") return 422;
+  if (code === "ERR_REQUEST_EXPIRED") return 410;
   if (code.startsWith("ERR_")) return 400;
   return 500;
 }

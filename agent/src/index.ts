@@ -52,3 +52,4 @@ export type { StoredCredential, GrantEntry, ConsentPreview, RegistrationMaterial
 export { FileIdentityRegistry, validateResidentIdNumber, withCheckDigit, sameName, ageOn } from "./registry/identity-registry.js";
 export type { IdentityRegistry, RegistryPerson } from "./registry/identity-registry.js";
 export { fetchJson } from "./http/json-client.js";
+export { createServiceApp, requireJson, parseInput, handle, notFound, errorHandler } from "./http/service-kit.js";

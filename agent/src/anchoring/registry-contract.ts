@@ -85,7 +85,9 @@ export async function deployAnchorRegistry(args: { rpcUrl: string; deployerKey: 
     const receipt = await deployTx.wait();
     const registry = new Contract(await contract.getAddress(), ANCHOR_REGISTRY_ABI, deployer);
     const role = await registry.ANCHORER_ROLE();
-    const grants = await Promise.all(args.anchorers.map((a) => registry.grantRole(role, a)));
+    // Sent one after another (an automining node refuses a nonce gap), mined together.
+    const grants = [];
+    for (const anchorer of args.anchorers) grants.push(await registry.grantRole(role, anchorer));
     await Promise.all(grants.map((tx) => tx.wait()));
     const network = await provider.getNetwork();
     return {

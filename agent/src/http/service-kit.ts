@@ -1,0 +1,80 @@
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from "express";
+import helmet from "helmet";
+import type { z } from "zod";
+import { AgentError, httpStatusFor, InvalidInputError } from "../errors.js";
+
+/**
+ * What both services share at the HTTP edge: security headers, a size-limited JSON body, schema
+ * validation that lists every problem, one error middleware mapping codes to statuses, and an access log
+ * that records method, path template, status and time only, never bodies (no personal data in logs).
+ */
+export function createServiceApp(options: { log?: (line: string) => void; bodyLimit?: string } = {}): Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("trust proxy", false);
+  app.use(helmet());
+  app.use((req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.on("finish", () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      options.log?.(JSON.stringify({ t: new Date().toISOString(), method: req.method, route: req.route?.path ?? "(unmatched)", status: res.statusCode, ms: Math.round(ms * 10) / 10 }));
+    });
+    next();
+  });
+  app.use(express.json({ limit: options.bodyLimit ?? "100kb", type: ["application/json"] }));
+  return app;
+}
+
+/** Rejects a body that is not JSON (415), before any handler reads it. */
+export const requireJson: RequestHandler = (req, _res, next) => {
+  if (!req.is("application/json")) return next(new AgentError("ERR_UNSUPPORTED_MEDIA_TYPE", "send the body as application/json"));
+  next();
+};
+
+/** Parses `input` with a zod schema; on failure throws ERR_INVALID_INPUT listing every problem. */
+export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
+  const result = schema.safeParse(input ?? {});
+  if (result.success) return result.data;
+  throw new InvalidInputError(
+    result.error.issues.map((i) => ({
+      path: i.path.join(".") || "(body)",
+      problem: i.code === "invalid_type" && /received undefined/.test(i.message) ? "required" : i.message,
+    })),
+  );
+}
+
+/** Wraps an async handler so its rejection reaches the error middleware. */
+export const handle =
+  (fn: (req: express.Request, res: express.Response) => Promise<void> | void): RequestHandler =>
+  (req, res, next) => {
+    Promise.resolve(fn(req, res)).catch(next);
+  };
+
+export const notFound: RequestHandler = (_req, _res, next) => next(new AgentError("ERR_NOT_FOUND", "no such endpoint"));
+
+/** The one place errors become HTTP responses. Unknown errors are 500s, logged without request data. */
+export function errorHandler(log: (line: string) => void = console.error): ErrorRequestHandler {
+  return (error, _req, res, _next) => {
+    let code: string;
+    let message: string;
+    let details: unknown;
+    if (error instanceof AgentError) {
+      ({ code, message, details } = error);
+    } else if (error?.type === "entity.too.large") {
+      code = "ERR_BODY_TOO_LARGE";
+      message = "the request body is too large";
+    } else if (error?.type === "entity.parse.failed" || error instanceof SyntaxError) {
+      code = "ERR_BAD_JSON";
+      message = "the request body is not valid JSON";
+    } else if (typeof error?.status === "number" && error.status >= 400 && error.status < 500) {
+      code = "ERR_BAD_REQUEST";
+      message = "the request could not be read";
+    } else {
+      code = "ERR_INTERNAL";
+      message = "internal error";
+      log(JSON.stringify({ t: new Date().toISOString(), level: "error", error: String(error?.stack ?? error).slice(0, 2000) }));
+    }
+    const status = code === "ERR_INTERNAL" ? 500 : httpStatusFor(code);
+    res.status(status).json({ error: { code, message, ...(details !== undefined ? { details } : {}) } });
+  };
+}

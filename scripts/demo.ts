@@ -1,0 +1,175 @@
+/**
+ * `npm run demo`: the whole product on one machine. An embedded Hardhat chain (or CHAIN_RPC_URL), the
+ * registry deployed, the issuer and two merchants' verifiers as real processes on free loopback ports;
+ * one person registers once and grants each merchant each of the three levels; a notary turns every
+ * grant's receipts into an evidence bundle and verifies it against the chain.
+ */
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
+import {
+  AnchorRegistryClient,
+  buildEvidenceBundle,
+  fetchJson,
+  HolderWallet,
+  REPO_ROOT,
+  resolveChain,
+  verifyEvidenceBundle,
+  type GrantEntry,
+  type GrantLevel,
+} from "@realname/agent";
+import { startEmbeddedChain, startService, type EmbeddedChain, type ServiceProcess } from "./lib/devnet.js";
+import { style } from "./lib/style.js";
+
+const args = process.argv.slice(2);
+const keep = args.includes("--keep");
+const outDir = join(REPO_ROOT, "demo-output");
+const say = (s = "") => process.stdout.write(s + "\n");
+const section = (title: string) => say(`\n${style.bold(style.cyan(`== ${title}`))}`);
+
+const PERSON = { fullName: "张三", idNumber: "110105199003071239", portrait: join(REPO_ROOT, "issuer-service", "fixtures", "portraits", "zhang-san.png") };
+const MERCHANTS = [
+  { key: "bookshop", name: "星河书店 Galaxy Books", devAccount: "1" },
+  { key: "travel", name: "云游旅行 Cloudtrip Travel", devAccount: "3" },
+];
+const ASKS: Array<{ level: GrantLevel; purpose: string; claims?: string[]; ageOver18?: boolean; retentionDays: number }> = [
+  { level: "verified", purpose: "Confirm a real-name-verified adult buys age-restricted books", ageOver18: true, retentionDays: 0 },
+  { level: "pseudonymous", purpose: "Open a member account without sharing identity", retentionDays: 365 },
+  { level: "full", purpose: "Issue a ticket in the traveller's legal name", claims: ["full_name", "id_number"], retentionDays: 90 },
+];
+
+const started: Array<{ stop(): Promise<void> }> = [];
+let chain: EmbeddedChain | undefined;
+
+async function shutdown(): Promise<void> {
+  await Promise.allSettled(started.map((s) => s.stop()));
+  await chain?.close().catch(() => undefined);
+}
+
+async function main(): Promise<void> {
+  rmSync(outDir, { recursive: true, force: true });
+  for (const d of ["credentials", "presentations", "receipts", "evidence"]) mkdirSync(join(outDir, d), { recursive: true });
+  const work = join(tmpdir(), `realname-demo-${process.pid}-${Date.now()}`);
+
+  section("Chain");
+  let rpcUrl = process.env.CHAIN_RPC_URL;
+  if (!rpcUrl) {
+    chain = await startEmbeddedChain(0);
+    rpcUrl = chain.url;
+    say(`embedded Hardhat chain at ${rpcUrl}`);
+  } else say(`using the chain at ${rpcUrl}`);
+  const deploymentFile = join(outDir, "deployment.json");
+  const { deployment, deployed } = await resolveChain({ rpcUrl, deploymentFile, deployIfMissing: true });
+  say(`AnchorRegistry ${deployed ? "deployed" : "found"} at ${deployment.address} (chain ${deployment.chainId}); written to demo-output/deployment.json`);
+
+  section("Services");
+  const issuer = await startService("issuer-service", { DATA_DIR: join(work, "issuer"), CHAIN_RPC_URL: rpcUrl, ISSUER_PASSPHRASE: "demo-issuer-passphrase" });
+  started.push(issuer);
+  say(`issuer    ${issuer.url}  ${issuer.did}`);
+  const verifiers: Record<string, ServiceProcess> = {};
+  for (const m of MERCHANTS) {
+    const v = await startService("verifier-service", {
+      DATA_DIR: join(work, m.key),
+      CHAIN_RPC_URL: rpcUrl,
+      DEPLOYMENT_FILE: deploymentFile,
+      ANCHOR_DEV_ACCOUNT: m.devAccount,
+      MERCHANT_NAME: m.name,
+      MERCHANT_PASSPHRASE: `demo-${m.key}-passphrase`,
+      TRUSTED_ISSUERS: issuer.did,
+      ANCHOR_BATCH_AGE_MS: "1000",
+    });
+    started.push(v);
+    verifiers[m.key] = v;
+    say(`merchant  ${v.url}  ${m.name}  ${v.did}`);
+  }
+
+  section(`Registration: ${PERSON.fullName} proves who they are, once`);
+  const wallet = await HolderWallet.open({ dir: join(work, "wallet"), pin: "246810" });
+  started.push({ stop: () => wallet.close() });
+  const me = await wallet.init();
+  say(`wallet identity ${me.did} (keys sealed under the PIN)`);
+  const reg = await wallet.register(issuer.url, { fullName: PERSON.fullName, idNumber: PERSON.idNumber, portrait: readFileSync(PERSON.portrait) }, 10);
+  say(`the issuer checked the identity registry and issued ${reg.received} SD-JWT VCs, each bound to its own holder key`);
+  const creds = await wallet.credentials();
+  writeFileSync(join(outDir, "credentials", "batch.json"), JSON.stringify(creds.map((c) => ({ holderDid: c.holderDid, credential: c.credential })), null, 2));
+  say(`claims in each credential (all selectively disclosable): ${Object.keys(creds[0]!.claims).filter((k) => !["iss", "iat", "exp", "vct", "cnf"].includes(k)).join(", ")}`);
+
+  const grants: Array<{ merchant: string; entry: GrantEntry; learned: unknown }> = [];
+  for (const m of MERCHANTS) {
+    const v = verifiers[m.key]!;
+    const visits = [...ASKS, ...(m.key === "bookshop" ? [ASKS[1]!] : [])];
+    for (const ask of visits) {
+      const returning = grants.some((g) => g.merchant === m.key && g.entry.level === ask.level);
+      section(`${m.name} asks for "${ask.level}"${returning ? " again (a returning member)" : ""}`);
+      const created = await fetchJson<{ requestId: string; requestUri: string }>(`${v.url}/requests`, {
+        body: { level: ask.level, purpose: ask.purpose, retentionDays: ask.retentionDays, claims: ask.claims ?? [], ageOver18: ask.ageOver18 ?? false },
+      });
+      const preview = await wallet.preview(created.requestUri);
+      say(`${style.dim("the wallet shows the person:")} ${preview.request.merchant_name} wants ${style.bold(preview.claimNames.join(", "))}${preview.pseudonym ? " + a pseudonym for this merchant" : ""}`);
+      say(`${style.dim("  purpose:")} ${preview.request.purpose}  ${style.dim("retention:")} ${preview.request.retention_days} days`);
+      const entry = await wallet.answer(preview);
+      const learned = await fetchJson<Record<string, unknown>>(`${v.url}/requests/${created.requestId}/result`);
+      say(`${style.green("the merchant learned:")} ${JSON.stringify({ level: learned.level, claims: learned.claims, ...(learned.account ? { account: learned.account } : {}) })}`);
+      grants.push({ merchant: m.key, entry, learned });
+      const base = `${m.key}-${ask.level}${returning ? "-return" : ""}`;
+      writeFileSync(join(outDir, "receipts", `${base}.json`), JSON.stringify({ consentReceipt: entry.consentReceipt, grantReceipt: entry.grantReceipt }, null, 2));
+    }
+  }
+
+  section("Unlinkability across merchants");
+  const pseudonyms = grants.filter((g) => g.entry.pseudonym).map((g) => `${g.merchant}: ${g.entry.pseudonym}`);
+  say(pseudonyms.join("\n"));
+  const byMerchant = (k: string) => new Set(grants.filter((g) => g.merchant === k).map((g) => JSON.parse(Buffer.from(g.entry.consentReceipt.split(".")[1]!, "base64url").toString()).iss));
+  const shared = [...byMerchant("bookshop")].filter((d) => byMerchant("travel").has(d));
+  say(`holder keys seen by both merchants: ${shared.length === 0 ? style.green("none") : style.red(shared.join(", "))}`);
+
+  section("Anchoring: receipts batched into Merkle trees, roots on chain");
+  for (const g of grants) {
+    let entry = g.entry;
+    for (let i = 0; i < 60; i++) {
+      entry = await wallet.refreshAnchors(entry.grantId);
+      if (entry.anchors?.consent?.status === "anchored" && entry.anchors?.grant?.status === "anchored") break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    g.entry = entry;
+    say(`${g.merchant}/${g.entry.level}: consent ${entry.anchors?.consent?.status} under root ${entry.anchors?.consent?.root.slice(0, 18)}…, grant ${entry.anchors?.grant?.status}`);
+  }
+
+  section("Notary: evidence bundles, verified offline and against the chain");
+  const registry = await AnchorRegistryClient.connect({ rpcUrl, address: deployment.address });
+  started.push({ stop: async () => registry.close() });
+  let allVerified = true;
+  const seen = new Set<string>();
+  for (const g of grants) {
+    const bundle = await buildEvidenceBundle({ consentReceipt: g.entry.consentReceipt, grantReceipt: g.entry.grantReceipt, proofs: { consent: g.entry.anchors!.consent!, grant: g.entry.anchors!.grant! }, registry });
+    let name = `${g.merchant}-${g.entry.level}`;
+    if (seen.has(name)) name += "-return";
+    seen.add(name);
+    const file = join(outDir, "evidence", `${name}.json`);
+    writeFileSync(file, JSON.stringify(bundle, null, 2));
+    const report = await verifyEvidenceBundle(JSON.parse(readFileSync(file, "utf8")), { registry });
+    allVerified &&= report.verified;
+    const passed = report.checks.filter((c) => c.status === "pass").length;
+    say(`${report.verified ? style.green("VERIFIED") : style.red("FAILED")}  demo-output/evidence/${name}.json  ${passed}/${report.checks.length} checks, block ${bundle.anchors.grant.blockNumber}`);
+    if (!report.verified) for (const c of report.checks.filter((c) => c.status !== "pass")) say(`   ${c.check}: ${c.status} ${c.detail}`);
+  }
+  writeFileSync(join(outDir, "summary.json"), JSON.stringify({ rpcUrl, deployment, issuer: issuer.did, merchants: Object.fromEntries(MERCHANTS.map((m) => [m.key, verifiers[m.key]!.did])), grants: grants.map((g) => ({ merchant: g.merchant, level: g.entry.level, learned: g.learned })) }, null, 2));
+
+  say(`\nCheck a bundle yourself: npx notary verify demo-output/evidence/travel-full.json --rpc ${rpcUrl}${keep ? "" : "   (needs --keep: the embedded chain stops with the demo)"}`);
+  if (!allVerified) throw new Error("an evidence bundle did not verify");
+  if (keep) {
+    say(style.bold("\n--keep: chain and services stay up until Ctrl-C"));
+    await new Promise<void>((resolve) => process.once("SIGINT", () => resolve()));
+  }
+}
+
+main()
+  .then(async () => {
+    await shutdown();
+    process.exit(0);
+  })
+  .catch(async (error) => {
+    process.stderr.write(`${style.red("demo failed:")} ${error?.code ? `${error.code}: ` : ""}${error?.message ?? error}\n`);
+    await shutdown();
+    process.exit(1);
+  });

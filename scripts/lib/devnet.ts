@@ -1,0 +1,80 @@
+/**
+ * Development network orchestration shared by the demo and the end-to-end tests: an embedded Hardhat
+ * chain served over real JSON-RPC, and the services started as real processes from their `server.ts`.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { createInterface } from "node:readline";
+import { join } from "node:path";
+import { REPO_ROOT } from "@realname/agent";
+
+export interface EmbeddedChain {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Starts Hardhat's in-process network behind a JSON-RPC HTTP server on loopback (`port` 0: a free one). */
+export async function startEmbeddedChain(port = 0): Promise<EmbeddedChain> {
+  const { default: hre } = await import("hardhat");
+  const { TASK_NODE_CREATE_SERVER } = await import("hardhat/builtin-tasks/task-names.js");
+  const server = await hre.run(TASK_NODE_CREATE_SERVER, { hostname: "127.0.0.1", port, provider: hre.network.provider });
+  const { port: actual } = await server.listen();
+  return { url: `http://127.0.0.1:${actual}`, close: () => server.close() };
+}
+
+export interface ServiceProcess {
+  url: string;
+  did: string;
+  child: ChildProcess;
+  /** Everything the service wrote (logs): tests scan it for personal data. */
+  output: string[];
+  stop(): Promise<void>;
+}
+
+/** Starts a service's server.ts as a child process and waits for its "listening" line. */
+export async function startService(name: "issuer-service" | "verifier-service", env: Record<string, string>, timeoutMs = 60_000): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", join(REPO_ROOT, name, "src", "server.ts")], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, PORT: "0", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const output: string[] = [];
+  const lines = createInterface({ input: child.stdout! });
+  child.stderr!.on("data", (d) => output.push(String(d)));
+  const ready = new Promise<{ url: string; did: string }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start in ${timeoutMs} ms:\n${output.join("")}`)), timeoutMs);
+    lines.on("line", (line) => {
+      output.push(line);
+      try {
+        const event = JSON.parse(line);
+        if (event.event === "listening") {
+          clearTimeout(timer);
+          resolve({ url: event.url, did: event.did });
+        }
+      } catch {
+        /* a non-JSON line */
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited with ${code}:\n${output.join("\n")}`));
+    });
+  });
+  const { url, did } = await ready;
+  child.removeAllListeners("exit");
+  return {
+    url,
+    did,
+    child,
+    output,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        const kill = setTimeout(() => child.kill("SIGKILL"), 10_000);
+        child.once("exit", () => {
+          clearTimeout(kill);
+          resolve();
+        });
+        child.kill("SIGTERM");
+      }),
+  };
+}

@@ -1,0 +1,238 @@
+import { randomUUID } from "node:crypto";
+import { z } from "zod";
+import {
+  AgentError,
+  createGrantReceipt,
+  createServiceApp,
+  errorHandler,
+  FULL_LEVEL_CLAIMS,
+  GRANT_LEVELS,
+  handle,
+  notFound,
+  parseInput,
+  receiptHash,
+  requireJson,
+  signPresentationRequest,
+  verifyGrantResponse,
+  VerificationFailedError,
+  type AnchorQueue,
+  type DocumentStore,
+  type GrantLevel,
+  type JwsSigner,
+  type PresentationRequest,
+} from "@realname/agent";
+
+export interface VerifierDeps {
+  merchant: { did: string; name: string; signer: JwsSigner };
+  /** Issuer DIDs whose credentials this merchant believes. */
+  trustedIssuers: readonly string[];
+  /** Base URL the wallet reaches this service at (known once it listens). */
+  publicUrl: () => string;
+  sessions: DocumentStore<Session>;
+  /** Single-use nonces: present while a request is open, taken atomically by the first valid answer. */
+  nonces: DocumentStore<{ requestId: string }>;
+  grants: DocumentStore<StoredGrant>;
+  accounts: DocumentStore<Account>;
+  queue: AnchorQueue;
+  clock?: () => Date;
+  requestValiditySeconds?: number;
+  log?: (line: string) => void;
+}
+
+export interface Session {
+  requestId: string;
+  requestJwt: string;
+  request: PresentationRequest;
+  status: "pending" | "accepted";
+  createdAt: string;
+  grantId?: string;
+}
+
+export interface StoredGrant {
+  grantId: string;
+  requestId: string;
+  level: GrantLevel;
+  /** What the merchant learned: for `verified`/`pseudonymous` only the verification flags; identity values only for `full`. */
+  claims: Record<string, unknown>;
+  pseudonym?: string;
+  consentReceipt: string;
+  grantReceipt: string;
+  grantedAt: string;
+  retentionUntil: string;
+}
+
+export interface Account {
+  pseudonym: string;
+  openedAt: string;
+  lastSeenAt: string;
+  visits: number;
+}
+
+const createRequestSchema = z
+  .object({
+    level: z.enum(GRANT_LEVELS),
+    purpose: z.string().trim().min(1).max(500),
+    retentionDays: z.number().int().min(0).max(3650).default(30),
+    claims: z.array(z.enum(FULL_LEVEL_CLAIMS as [string, ...string[]])).max(FULL_LEVEL_CLAIMS.length).default([]),
+    ageOver18: z.boolean().default(false),
+  })
+  .strict()
+  .superRefine((v, ctx) => {
+    if (v.level === "full" && v.claims.length === 0) ctx.addIssue({ code: "custom", path: ["claims"], message: "a full grant must name the claims it asks for" });
+    if (v.level !== "full" && v.claims.length > 0) ctx.addIssue({ code: "custom", path: ["claims"], message: "only a full grant asks for identity claims" });
+  });
+
+const responseSchema = z
+  .object({
+    presentation: z.string().min(1).max(65_536),
+    consentReceipt: z.string().min(1).max(32_768),
+    pairwiseProof: z.string().min(1).max(8_192).optional(),
+  })
+  .strict();
+
+const idParam = z.string().regex(/^[0-9a-f-]{36}$/);
+
+/** The merchant's verifier: signed requests, complete verification, accounts, receipts queued for anchoring. */
+export function createApp(deps: VerifierDeps) {
+  const clock = deps.clock ?? (() => new Date());
+  const validity = deps.requestValiditySeconds ?? 300;
+  const app = createServiceApp({ log: deps.log });
+
+  app.get("/health", handle(async (_req, res) => {
+    res.json({ status: "ok", role: "verifier", did: deps.merchant.did, anchoring: await deps.queue.backlog() });
+  }));
+
+  app.get("/.well-known/merchant", (_req, res) => {
+    res.json({ did: deps.merchant.did, name: deps.merchant.name, trustedIssuers: deps.trustedIssuers });
+  });
+
+  /** The merchant's front end asks for a grant; the wallet gets `requestUri` (as a link or QR code). */
+  app.post("/requests", requireJson, handle(async (req, res) => {
+    const input = parseInput(createRequestSchema, req.body);
+    const requestId = randomUUID();
+    const base = deps.publicUrl();
+    const { jwt, request } = await signPresentationRequest(
+      {
+        request_id: requestId,
+        merchant_name: deps.merchant.name,
+        level: input.level,
+        purpose: input.purpose,
+        retention_days: input.retentionDays,
+        claims: input.claims,
+        age_over_18: input.ageOver18,
+        response_uri: `${base}/requests/${requestId}/response`,
+      },
+      deps.merchant,
+      clock(),
+      validity,
+    );
+    await deps.sessions.put(requestId, { requestId, requestJwt: jwt, request, status: "pending", createdAt: clock().toISOString() });
+    await deps.nonces.put(request.nonce, { requestId });
+    res.status(201).json({ requestId, requestUri: `${base}/requests/${requestId}`, request: jwt, expiresAt: new Date(request.exp * 1000).toISOString() });
+  }));
+
+  /** The signed request, by reference. */
+  app.get("/requests/:id", handle(async (req, res) => {
+    const session = await loadSession(req.params.id as string);
+    if (session.request.exp <= Math.floor(clock().getTime() / 1000)) throw new AgentError("ERR_REQUEST_EXPIRED", "this request has expired");
+    res.type("application/oauth-authz-req+jwt").send(session.requestJwt);
+  }));
+
+  /** The wallet's answer (direct_post): verified completely before anything is stored or anchored. */
+  app.post("/requests/:id/response", requireJson, handle(async (req, res) => {
+    const session = await loadSession(req.params.id as string);
+    const body = parseInput(responseSchema, req.body);
+    if (session.status !== "pending") throw new AgentError("ERR_NONCE_REUSED", "this request has already been answered");
+    const now = clock();
+    const result = await verifyGrantResponse({ response: body, request: session.request, requestJwt: session.requestJwt, trustedIssuers: deps.trustedIssuers, now });
+    if (!result.verified) throw new VerificationFailedError(result.errors);
+    // Only now is the nonce spent: of concurrent valid answers, exactly one takes it.
+    const nonce = await deps.nonces.take(session.request.nonce);
+    if (!nonce || nonce.requestId !== session.requestId) throw new AgentError("ERR_NONCE_REUSED", "this request has already been answered");
+
+    const grant = result.grant!;
+    const retentionUntil = new Date(now.getTime() + session.request.retention_days * 86_400_000).toISOString();
+    const grantReceipt = await createGrantReceipt(
+      {
+        grantTimestamp: now.toISOString(),
+        consentReceiptId: grant.consent.receiptId,
+        consentReceiptHash: receiptHash(grant.consentReceipt),
+        level: grant.level,
+        claimNames: Object.keys(grant.claims),
+        retentionUntil,
+        ...(grant.pseudonym ? { pseudonym: grant.pseudonym } : {}),
+      },
+      grant.holderDid,
+      deps.merchant,
+      now,
+    );
+    const grantId = randomUUID();
+    if (grant.pseudonym) {
+      const existing = await deps.accounts.get(grant.pseudonym);
+      const account = existing
+        ? { ...existing, lastSeenAt: now.toISOString(), visits: existing.visits + 1 }
+        : { pseudonym: grant.pseudonym, openedAt: now.toISOString(), lastSeenAt: now.toISOString(), visits: 1 };
+      await deps.accounts.put(grant.pseudonym, account);
+    }
+    await deps.grants.put(grantId, {
+      grantId,
+      requestId: session.requestId,
+      level: grant.level,
+      claims: grant.claims,
+      pseudonym: grant.pseudonym,
+      consentReceipt: grant.consentReceipt,
+      grantReceipt: grantReceipt.jwt,
+      grantedAt: now.toISOString(),
+      retentionUntil,
+    });
+    // Both receipts are durably queued before the wallet hears "accepted".
+    const consentAnchor = await deps.queue.enqueue(receiptHash(grant.consentReceipt), grant.consent.receiptId);
+    const grantAnchor = await deps.queue.enqueue(receiptHash(grantReceipt.jwt), grantReceipt.record.receiptId);
+    await deps.sessions.put(session.requestId, { ...session, status: "accepted", grantId });
+    res.json({
+      status: "accepted",
+      grantId,
+      grantReceipt: grantReceipt.jwt,
+      anchors: { consent: consentAnchor.status, grant: grantAnchor.status },
+    });
+  }));
+
+  /** The merchant's front end polls this: what the person granted, and nothing else. */
+  app.get("/requests/:id/result", handle(async (req, res) => {
+    const session = await loadSession(req.params.id as string);
+    if (session.status === "pending") {
+      res.json({ status: "pending" });
+      return;
+    }
+    const stored = await deps.grants.get(session.grantId!);
+    const account = stored?.pseudonym ? await deps.accounts.get(stored.pseudonym) : undefined;
+    res.json({
+      status: "accepted",
+      grantId: session.grantId,
+      level: session.request.level,
+      verified: true,
+      claims: stored?.claims ?? {},
+      ...(account ? { account: { pseudonym: account.pseudonym, returning: account.visits > 1, visits: account.visits, openedAt: account.openedAt } } : {}),
+    });
+  }));
+
+  /** Inclusion proof of a receipt by its hash: salts and Merkle path only, no personal data. */
+  app.get("/anchors/:hash", handle(async (req, res) => {
+    const hash = parseInput(z.string().regex(/^[0-9a-f]{64}$/), req.params.hash);
+    const record = await deps.queue.get(hash);
+    if (!record) throw new AgentError("ERR_RECEIPT_NOT_FOUND", "no receipt with this hash");
+    res.json(record);
+  }));
+
+  app.use(notFound);
+  app.use(errorHandler(deps.log));
+
+  async function loadSession(id: string): Promise<Session> {
+    const requestId = parseInput(idParam, id);
+    const session = await deps.sessions.get(requestId);
+    if (!session) throw new AgentError("ERR_REQUEST_NOT_FOUND", "no such request");
+    return session;
+  }
+
+  return app;
+}

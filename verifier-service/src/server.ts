@@ -1,0 +1,123 @@
+import { join } from "node:path";
+import { Wallet } from "ethers";
+import {
+  AgentError,
+  AnchorQueue,
+  AnchorRegistryClient,
+  createRoleAgent,
+  DEFAULT_DEPLOYMENT_FILE,
+  DEFAULT_RPC_URL,
+  devAccountKey,
+  ensureIdentifier,
+  fetchJson,
+  HARDHAT_CHAIN_ID,
+  identifierSigner,
+  LevelDatabase,
+  readDeployment,
+  REPO_ROOT,
+} from "@realname/agent";
+import { createApp } from "./app.js";
+
+const HELP = `verifier-service: a merchant's verifier. Creates signed presentation requests, verifies answers,
+opens pseudonymous accounts, counter-signs grant receipts and anchors receipts on chain.
+
+Environment:
+  PORT                   port to listen on (default 3002; 0 picks a free one)
+  HOST                   address to bind (default 127.0.0.1)
+  PUBLIC_URL             base URL wallets reach this service at (default http://HOST:PORT)
+  DATA_DIR               LevelDB folder (default .data/verifier)
+  CHAIN_RPC_URL          chain endpoint (default ${DEFAULT_RPC_URL})
+  DEPLOYMENT_FILE        deployment written by \`npm run deploy\` (default deployments/localhost.json)
+  ANCHOR_REGISTRY_ADDRESS overrides the deployment file's address
+  ANCHOR_PRIVATE_KEY     key holding ANCHORER_ROLE (default on a Hardhat dev chain: dev account ANCHOR_DEV_ACCOUNT, 1)
+  MERCHANT_NAME          the merchant's display name
+  MERCHANT_PASSPHRASE    seals the merchant's private keys at rest (a development default is used if unset)
+  TRUSTED_ISSUERS        comma-separated issuer DIDs to trust
+  ISSUER_URL             if TRUSTED_ISSUERS is unset: trust the issuer published at this URL (development)
+  ANCHOR_BATCH_SIZE      receipts per batch (default 256); ANCHOR_BATCH_AGE_MS: oldest receipt's wait (default 2000)
+`;
+if (process.argv.includes("--help") || process.argv.includes("-h")) {
+  process.stdout.write(HELP);
+  process.exit(0);
+}
+
+const env = process.env;
+const port = Number(env.PORT ?? 3002);
+const host = env.HOST ?? "127.0.0.1";
+const rpcUrl = env.CHAIN_RPC_URL ?? DEFAULT_RPC_URL;
+const dataDir = env.DATA_DIR ?? join(REPO_ROOT, ".data", "verifier");
+
+async function main() {
+  const deployment = readDeployment(env.DEPLOYMENT_FILE ?? DEFAULT_DEPLOYMENT_FILE);
+  const address = env.ANCHOR_REGISTRY_ADDRESS ?? deployment?.address;
+  if (!address) throw new AgentError("ERR_REGISTRY_NOT_DEPLOYED", "no AnchorRegistry known: run `npm run deploy` or set ANCHOR_REGISTRY_ADDRESS");
+  let anchorKey = env.ANCHOR_PRIVATE_KEY;
+  const probe = await AnchorRegistryClient.connect({ rpcUrl, address });
+  if (!anchorKey) {
+    if (probe.chainId !== HARDHAT_CHAIN_ID) throw new AgentError("ERR_NO_ANCHOR_KEY", "set ANCHOR_PRIVATE_KEY (a key with ANCHORER_ROLE)");
+    anchorKey = devAccountKey(Number(env.ANCHOR_DEV_ACCOUNT ?? 1));
+  }
+  probe.close();
+  const registry = await AnchorRegistryClient.connect({ rpcUrl, address, privateKey: anchorKey });
+
+  let trustedIssuers = (env.TRUSTED_ISSUERS ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  if (trustedIssuers.length === 0 && env.ISSUER_URL) {
+    trustedIssuers = [(await fetchJson<{ did: string }>(new URL("/.well-known/issuer", env.ISSUER_URL).href)).did];
+  }
+  if (trustedIssuers.length === 0) throw new AgentError("ERR_NO_TRUSTED_ISSUER", "set TRUSTED_ISSUERS (or ISSUER_URL) so the verifier knows whom to believe");
+
+  const db = await LevelDatabase.open(dataDir);
+  if (!env.MERCHANT_PASSPHRASE) process.stderr.write("warning: MERCHANT_PASSPHRASE is not set; using the development passphrase\n");
+  const { agent } = await createRoleAgent(db, env.MERCHANT_PASSPHRASE ?? "development-only-passphrase");
+  const identifier = await ensureIdentifier(agent, "merchant");
+  const log = (line: string) => process.stdout.write(line + "\n");
+  const queue = new AnchorQueue({
+    store: db.store("anchor-queue"),
+    registry,
+    maxBatchSize: Number(env.ANCHOR_BATCH_SIZE ?? 256),
+    maxAgeMs: Number(env.ANCHOR_BATCH_AGE_MS ?? 2000),
+    onError: (e) => log(JSON.stringify({ t: new Date().toISOString(), level: "warn", event: "anchoring-retry", reason: String((e as Error)?.message ?? e).slice(0, 200) })),
+    onAnchored: (b) => log(JSON.stringify({ t: new Date().toISOString(), event: "anchored", root: b.root, receipts: b.size, block: b.anchor.blockNumber, tx: b.anchor.txHash })),
+  });
+  queue.start();
+
+  let publicUrl = env.PUBLIC_URL ?? "";
+  const app = createApp({
+    merchant: { did: identifier.did, name: env.MERCHANT_NAME ?? "Demo Merchant", signer: identifierSigner(agent, identifier) },
+    trustedIssuers,
+    publicUrl: () => publicUrl,
+    sessions: db.store("sessions"),
+    nonces: db.store("nonces"),
+    grants: db.store("grants"),
+    accounts: db.store("accounts"),
+    queue,
+    log,
+  });
+  const server = app.listen(port, host);
+  await new Promise<void>((resolve, reject) => server.once("listening", resolve).once("error", reject));
+  const actualPort = (server.address() as { port: number }).port;
+  publicUrl ||= `http://${host}:${actualPort}`;
+  log(JSON.stringify({ event: "listening", role: "verifier", url: publicUrl, did: identifier.did, anchorer: new Wallet(anchorKey).address }));
+
+  const shutdown = () => {
+    server.close();
+    server.closeAllConnections();
+    void queue
+      .stop()
+      .then(() => queue.flush())
+      .catch(() => undefined)
+      .finally(async () => {
+        await queue.stop();
+        registry.close();
+        await db.close();
+        process.exit(0);
+      });
+  };
+  process.once("SIGTERM", shutdown);
+  process.once("SIGINT", shutdown);
+}
+
+main().catch((error) => {
+  process.stderr.write(`verifier-service cannot start: ${error instanceof AgentError ? `${error.code}: ${error.message}` : String(error)}\n`);
+  process.exit(1);
+});
