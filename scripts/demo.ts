@@ -32,11 +32,19 @@ const MERCHANTS = [
   { key: "bookshop", name: "星河书店 Galaxy Books", devAccount: "1" },
   { key: "travel", name: "云游旅行 Cloudtrip Travel", devAccount: "3" },
 ];
-const ASKS: Array<{ level: GrantLevel; purpose: string; claims?: string[]; ageOver18?: boolean; retentionDays: number }> = [
-  { level: "verified", purpose: "Confirm a real-name-verified adult buys age-restricted books", ageOver18: true, retentionDays: 0 },
-  { level: "pseudonymous", purpose: "Open a member account without sharing identity", retentionDays: 365 },
-  { level: "full", purpose: "Issue a ticket in the traveller's legal name", claims: ["full_name", "id_number"], retentionDays: 90 },
-];
+type Ask = { level: GrantLevel; purpose: string; claims?: string[]; ageOver18?: boolean; retentionDays: number };
+const ASKS: Record<string, Ask[]> = {
+  bookshop: [
+    { level: "verified", purpose: "Sell an age-restricted book to a real-name-verified adult", ageOver18: true, retentionDays: 0 },
+    { level: "pseudonymous", purpose: "Open a member account without sharing identity", retentionDays: 365 },
+    { level: "full", purpose: "Issue an invoice in the buyer's legal name", claims: ["full_name"], retentionDays: 180 },
+  ],
+  travel: [
+    { level: "verified", purpose: "Confirm a real-name-verified customer before a quote", retentionDays: 0 },
+    { level: "pseudonymous", purpose: "Keep a traveller profile without identity data", retentionDays: 365 },
+    { level: "full", purpose: "Book a train ticket in the traveller's legal name (real-name ticketing)", claims: ["full_name", "id_number"], retentionDays: 90 },
+  ],
+};
 
 const started: Array<{ stop(): Promise<void> }> = [];
 let chain: EmbeddedChain | undefined;
@@ -88,6 +96,7 @@ async function main(): Promise<void> {
   started.push({ stop: () => wallet.close() });
   const me = await wallet.init();
   say(`wallet identity ${me.did} (keys sealed under the PIN)`);
+  say(`${style.dim("the issuer sees:")} name ${PERSON.fullName}, ID number ${PERSON.idNumber}, a portrait (${readFileSync(PERSON.portrait).length} bytes): once, at registration`);
   const reg = await wallet.register(issuer.url, { fullName: PERSON.fullName, idNumber: PERSON.idNumber, portrait: readFileSync(PERSON.portrait) }, 10);
   say(`the issuer checked the identity registry and issued ${reg.received} SD-JWT VCs, each bound to its own holder key`);
   const creds = await wallet.credentials();
@@ -97,7 +106,8 @@ async function main(): Promise<void> {
   const grants: Array<{ merchant: string; entry: GrantEntry; learned: unknown }> = [];
   for (const m of MERCHANTS) {
     const v = verifiers[m.key]!;
-    const visits = [...ASKS, ...(m.key === "bookshop" ? [ASKS[1]!] : [])];
+    // The bookshop's member comes back: same pseudonym, recognised, no re-verification.
+    const visits = [...ASKS[m.key]!, ...(m.key === "bookshop" ? [ASKS.bookshop![1]!] : [])];
     for (const ask of visits) {
       const returning = grants.some((g) => g.merchant === m.key && g.entry.level === ask.level);
       section(`${m.name} asks for "${ask.level}"${returning ? " again (a returning member)" : ""}`);
@@ -112,6 +122,7 @@ async function main(): Promise<void> {
       say(`${style.green("the merchant learned:")} ${JSON.stringify({ level: learned.level, claims: learned.claims, ...(learned.account ? { account: learned.account } : {}) })}`);
       grants.push({ merchant: m.key, entry, learned });
       const base = `${m.key}-${ask.level}${returning ? "-return" : ""}`;
+      writeFileSync(join(outDir, "presentations", `${base}.txt`), entry.presentation + "\n");
       writeFileSync(join(outDir, "receipts", `${base}.json`), JSON.stringify({ consentReceipt: entry.consentReceipt, grantReceipt: entry.grantReceipt }, null, 2));
     }
   }
@@ -132,6 +143,8 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 250));
     }
     g.entry = entry;
+    const file = join(outDir, "receipts", `${g.merchant}-${entry.level}${grants.indexOf(g) !== grants.findIndex((x) => x.merchant === g.merchant && x.entry.level === entry.level) ? "-return" : ""}.json`);
+    writeFileSync(file, JSON.stringify({ consentReceipt: entry.consentReceipt, grantReceipt: entry.grantReceipt, proofs: { consent: entry.anchors?.consent, grant: entry.anchors?.grant } }, null, 2));
     say(`${g.merchant}/${g.entry.level}: consent ${entry.anchors?.consent?.status} under root ${entry.anchors?.consent?.root.slice(0, 18)}…, grant ${entry.anchors?.grant?.status}`);
   }
 

@@ -57,7 +57,8 @@ export interface VerificationResult<T = Record<string, unknown>> {
 
 /** HTTP status for an error code; everything unknown is a 500 (and is a bug to be fixed). */
 export function httpStatusFor(code: string): number {
-  if (code === "ERR_INVALID_INPUT" || code === "ERR_BODY_TOO_LARGE" || code === "ERR_BAD_JSON") return 400;
+  if (code === "ERR_BODY_TOO_LARGE") return 413;
+  if (code === "ERR_INVALID_INPUT" || code === "ERR_BAD_JSON") return 400;
   if (code === "ERR_UNSUPPORTED_MEDIA_TYPE") return 415;
   if (code.startsWith("ERR_NOT_FOUND") || code.endsWith("_NOT_FOUND")) return 404;
   if (code === "ERR_FORBIDDEN") return 403;

@@ -34,6 +34,8 @@ export interface GrantEntry {
   claimNames: string[];
   pseudonym?: string;
   grantedAt: string;
+  /** The exact presentation sent (the person's own copy). */
+  presentation: string;
   consentReceipt: string;
   grantReceipt: string;
   responseUri: string;
@@ -197,6 +199,7 @@ export class HolderWallet {
       claimNames,
       pseudonym: pairwise?.did,
       grantedAt: now.toISOString(),
+      presentation,
       consentReceipt: consent.jwt,
       grantReceipt: result.grantReceipt,
       responseUri: request.response_uri,

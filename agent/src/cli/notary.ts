@@ -1,0 +1,113 @@
+import { Command } from "commander";
+import { readFileSync, writeFileSync } from "node:fs";
+import { z } from "zod";
+import { AgentError } from "../errors.js";
+import { AnchorRegistryClient, DEFAULT_DEPLOYMENT_FILE, DEFAULT_RPC_URL, readDeployment } from "../anchoring/registry-contract.js";
+import { buildEvidenceBundle, verifyEvidenceBundle, type EvidenceReport } from "../notary/evidence.js";
+import { receiptHash } from "../receipts/receipts.js";
+import { fetchJson } from "../http/json-client.js";
+import { c, EXIT, fail, out, table } from "./common.js";
+
+const program = new Command("notary")
+  .description("The notary: turns receipts into evidence bundles and verifies them offline and against the chain.")
+  .option("--rpc <url>", "chain endpoint (env CHAIN_RPC_URL)", process.env.CHAIN_RPC_URL ?? DEFAULT_RPC_URL)
+  .option("--json", "machine-readable output", false)
+  .showHelpAfterError()
+  .addHelpText("after", "\nExit codes: 0 all checks pass, 1 a check failed, 2 bad usage, 3 nothing failed but something could not be checked, 4 refused, 5 unreachable.");
+
+const globals = () => program.opts<{ rpc: string; json: boolean }>();
+const run = (fn: (...args: any[]) => Promise<unknown>) => async (...args: any[]) => {
+  try {
+    await fn(...args);
+  } catch (error) {
+    fail(error, globals().json);
+  }
+};
+
+function readJson(file: string): unknown {
+  try {
+    return JSON.parse(readFileSync(file, "utf8"));
+  } catch {
+    throw new AgentError("ERR_INVALID_INPUT", `${file} is not a readable JSON file`);
+  }
+}
+
+const proofSchema = z.object({ salt: z.string(), proof: z.array(z.string()), root: z.string() });
+const receiptsFileSchema = z.object({
+  consentReceipt: z.string(),
+  grantReceipt: z.string(),
+  proofs: z.object({ consent: proofSchema, grant: proofSchema }).optional(),
+});
+
+program
+  .command("evidence")
+  .description("build an evidence bundle from a grant's receipts (as written by `wallet evidence` or the demo)")
+  .argument("<receipts-file>", "JSON with consentReceipt, grantReceipt and (optionally) their proofs")
+  .option("--verifier <url>", "fetch the inclusion proofs from this merchant service instead")
+  .option("--contract <address>", "AnchorRegistry address (default: the deployment file)")
+  .option("--deployment <file>", "deployment file", DEFAULT_DEPLOYMENT_FILE)
+  .requiredOption("--out <file>", "where to write the bundle")
+  .action(run(async (file: string, opts: { verifier?: string; contract?: string; deployment: string; out: string }) => {
+    const parsed = receiptsFileSchema.safeParse(readJson(file));
+    if (!parsed.success) throw new AgentError("ERR_INVALID_INPUT", `${file} does not hold consentReceipt and grantReceipt`);
+    const input = parsed.data;
+    let proofs = input.proofs;
+    if (!proofs) {
+      if (!opts.verifier) throw new AgentError("ERR_INVALID_INPUT", "the file has no proofs: pass --verifier URL to fetch them");
+      const get = (jwt: string) => fetchJson<{ status: string; salt: string; proof: string[]; root: string }>(new URL(`/anchors/${receiptHash(jwt)}`, opts.verifier).href);
+      const [consent, grant] = await Promise.all([get(input.consentReceipt), get(input.grantReceipt)]);
+      if (consent.status !== "anchored" || grant.status !== "anchored") throw new AgentError("ERR_NOT_ANCHORED", "the receipts are not anchored yet");
+      proofs = { consent, grant };
+    }
+    const address = opts.contract ?? readDeployment(opts.deployment)?.address;
+    if (!address) throw new AgentError("ERR_INVALID_INPUT", "no contract address: pass --contract or --deployment");
+    const registry = await AnchorRegistryClient.connect({ rpcUrl: globals().rpc, address });
+    try {
+      const bundle = await buildEvidenceBundle({ consentReceipt: input.consentReceipt, grantReceipt: input.grantReceipt, proofs, registry });
+      writeFileSync(opts.out, JSON.stringify(bundle, null, 2));
+      out(globals().json ? JSON.stringify({ written: opts.out }) : `${c.green("evidence bundle")} written to ${opts.out}`);
+    } finally {
+      registry.close();
+    }
+  }));
+
+program
+  .command("verify")
+  .description("verify an evidence bundle: signatures and Merkle paths offline, the roots against the chain")
+  .argument("<bundle>", "an evidence bundle JSON file")
+  .option("--offline", "skip the chain (its checks are reported as cannot-check)", false)
+  .action(run(async (file: string, opts: { offline: boolean }) => {
+    const bundle = readJson(file) as { anchors?: { grant?: { contract?: string } } };
+    let registry: AnchorRegistryClient | undefined;
+    let chainProblem: string | undefined;
+    const contract = bundle?.anchors?.grant?.contract;
+    if (!opts.offline && typeof contract === "string") {
+      try {
+        registry = await AnchorRegistryClient.connect({ rpcUrl: globals().rpc, address: contract });
+      } catch (error) {
+        chainProblem = `${(error as AgentError).code ?? "ERR_CHAIN_UNAVAILABLE"}: ${(error as Error).message}`;
+      }
+    }
+    let report: EvidenceReport;
+    try {
+      report = await verifyEvidenceBundle(bundle, { registry });
+    } finally {
+      registry?.close();
+    }
+    if (chainProblem) for (const check of report.checks) if (check.status === "cannot-check" && check.check.endsWith("on-chain")) check.detail = chainProblem;
+    if (globals().json) out(JSON.stringify(report, null, 2));
+    else {
+      const mark = { pass: c.green("pass"), fail: c.red("FAIL"), "cannot-check": c.yellow("cannot-check") } as const;
+      out(table([["check", "result", "detail"], ...report.checks.map((ch) => [ch.check, mark[ch.status], ch.detail])]));
+      if (report.summary) {
+        const s = report.summary;
+        out(`\n${s.holder.slice(0, 32)}… granted ${c.bold(s.level)} (${s.claimNames.join(", ")}) to ${s.merchant}`);
+        out(`purpose: ${s.purpose}; consented ${s.consentedAt}, counter-signed ${s.grantedAt}`);
+      }
+      out(report.verified ? c.green("\nVERIFIED: every check passed") : c.red("\nNOT VERIFIED"));
+    }
+    const failed = report.checks.some((ch) => ch.status === "fail");
+    process.exit(report.verified ? EXIT.ok : failed ? EXIT.failed : EXIT.cannotCheck);
+  }));
+
+await program.parseAsync(process.argv);
