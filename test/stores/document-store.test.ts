@@ -1,0 +1,79 @@
+import { expect } from "chai";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { LevelDatabase, MemoryDocumentStore, type DocumentStore } from "@realname/agent";
+
+/** One suite, every backend (after abstract-level's shared tests). */
+function documentStoreSuite(name: string, open: () => Promise<{ store: DocumentStore<{ n: number }>; close: () => Promise<void> }>) {
+  describe(`DocumentStore contract: ${name}`, () => {
+    let store: DocumentStore<{ n: number }>;
+    let close: () => Promise<void>;
+    beforeEach(async () => ({ store, close } = await open()));
+    afterEach(() => close());
+
+    it("gets what was put, undefined for what was not", async () => {
+      await store.put("a", { n: 1 });
+      expect(await store.get("a")).to.deep.equal({ n: 1 });
+      expect(await store.get("missing")).to.equal(undefined);
+    });
+    it("deletes", async () => {
+      await store.put("a", { n: 1 });
+      await store.del("a");
+      expect(await store.get("a")).to.equal(undefined);
+    });
+    it("lists in key order, by prefix, with a limit", async () => {
+      for (const k of ["b:2", "a:1", "b:1", "c:1"]) await store.put(k, { n: k.length });
+      expect((await store.list()).map(([k]) => k)).to.deep.equal(["a:1", "b:1", "b:2", "c:1"]);
+      expect((await store.list({ prefix: "b:" })).map(([k]) => k)).to.deep.equal(["b:1", "b:2"]);
+      expect((await store.list({ limit: 2 })).map(([k]) => k)).to.deep.equal(["a:1", "b:1"]);
+    });
+    it("putIfAbsent stores once; of concurrent callers exactly one wins", async () => {
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.putIfAbsent("k", { n: i })));
+      expect(results.filter(Boolean)).to.have.length(1);
+      expect(await store.putIfAbsent("k", { n: 99 })).to.equal(false);
+    });
+    it("take hands the value to exactly one of many concurrent callers (single-use nonces)", async () => {
+      await store.put("nonce", { n: 7 });
+      const results = await Promise.all(Array.from({ length: 20 }, () => store.take("nonce")));
+      expect(results.filter((r) => r !== undefined)).to.deep.equal([{ n: 7 }]);
+      expect(await store.get("nonce")).to.equal(undefined);
+    });
+    it("applies a batch of puts and deletes", async () => {
+      await store.put("old", { n: 0 });
+      await store.batch([
+        { type: "put", key: "x", value: { n: 1 } },
+        { type: "put", key: "y", value: { n: 2 } },
+        { type: "del", key: "old" },
+      ]);
+      expect((await store.list()).map(([k]) => k)).to.deep.equal(["x", "y"]);
+    });
+  });
+}
+
+documentStoreSuite("memory", async () => ({ store: new MemoryDocumentStore<{ n: number }>(), close: async () => undefined }));
+documentStoreSuite("LevelDB", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "store-test-"));
+  const db = await LevelDatabase.open(dir);
+  return {
+    store: db.store<{ n: number }>("test"),
+    close: async () => {
+      await db.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+describe("LevelDB persistence", () => {
+  it("keeps documents across close and reopen", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "store-test-"));
+    let db = await LevelDatabase.open(dir);
+    await db.store<{ n: number }>("s").put("k", { n: 5 });
+    await db.close();
+    db = await LevelDatabase.open(dir);
+    expect(await db.store<{ n: number }>("s").get("k")).to.deep.equal({ n: 5 });
+    expect(await db.store<{ n: number }>("other").get("k")).to.equal(undefined);
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
