@@ -48,7 +48,7 @@ export { resolveChain } from "./anchoring/resolve-chain.js";
 export { buildEvidenceBundle, verifyEvidenceBundle, evidenceBundleSchema, EVIDENCE_FORMAT } from "./notary/evidence.js";
 export type { EvidenceBundle, EvidenceReport, EvidenceCheck, InclusionProof } from "./notary/evidence.js";
 export { HolderWallet } from "./holder/wallet.js";
-export type { StoredCredential, GrantEntry, ConsentPreview, RegistrationMaterials } from "./holder/wallet.js";
+export type { StoredCredential, GrantEntry, ConsentPreview, RegistrationMaterials, Transport } from "./holder/wallet.js";
 export { FileIdentityRegistry, validateResidentIdNumber, withCheckDigit, sameName, ageOn } from "./registry/identity-registry.js";
 export type { IdentityRegistry, RegistryPerson } from "./registry/identity-registry.js";
 export { fetchJson } from "./http/json-client.js";

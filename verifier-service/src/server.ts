@@ -34,6 +34,7 @@ Environment:
   MERCHANT_PASSPHRASE    seals the merchant's private keys at rest (a development default is used if unset)
   TRUSTED_ISSUERS        comma-separated issuer DIDs to trust
   ISSUER_URL             if TRUSTED_ISSUERS is unset: trust the issuer published at this URL (development)
+  REQUEST_VALIDITY_SECONDS how long a presentation request stays answerable (default 300)
   ANCHOR_BATCH_SIZE      receipts per batch (default 256); ANCHOR_BATCH_AGE_MS: oldest receipt's wait (default 2000)
 `;
 if (process.argv.includes("--help") || process.argv.includes("-h")) {
@@ -91,6 +92,7 @@ async function main() {
     grants: db.store("grants"),
     accounts: db.store("accounts"),
     queue,
+    requestValiditySeconds: Number(env.REQUEST_VALIDITY_SECONDS ?? 300),
     log,
   });
   const server = app.listen(port, host);

@@ -42,6 +42,9 @@ export interface GrantEntry {
   anchors?: { consent?: InclusionProof & { status: string }; grant?: InclusionProof & { status: string } };
 }
 
+/** How an answer reaches the merchant (HTTP POST by default; injectable for tests and other transports). */
+export type Transport = (url: string, body: { presentation: string; consentReceipt: string; pairwiseProof?: string }) => Promise<{ grantId: string; grantReceipt: string }>;
+
 export interface RegistrationMaterials {
   fullName: string;
   idNumber: string;
@@ -144,7 +147,8 @@ export class HolderWallet {
    * Answers a previewed request: the smallest disclosure for the level, a consent receipt signed by the
    * credential's key and bound into the key-binding JWT, and for `pseudonymous` the pseudonym's proof.
    */
-  async answer(preview: ConsentPreview): Promise<GrantEntry> {
+  async answer(preview: ConsentPreview, options: { transport?: Transport } = {}): Promise<GrantEntry> {
+    const post = options.transport ?? ((url: string, body: unknown) => fetchJson<{ grantId: string; grantReceipt: string }>(url, { body }));
     const { request, requestJwt, claimNames } = preview;
     const now = this.clock();
     const credential = await this.pickCredential(request.iss);
@@ -184,9 +188,7 @@ export class HolderWallet {
     if (!credential.usedWith.includes(request.iss)) {
       await this.credentialStore.put(`cred:${credential.id}`, { ...credential, usedWith: [...credential.usedWith, request.iss] });
     }
-    const result = await fetchJson<{ grantId: string; grantReceipt: string }>(request.response_uri, {
-      body: { presentation, consentReceipt: consent.jwt, ...(pairwiseProof ? { pairwiseProof } : {}) },
-    });
+    const result = await post(request.response_uri, { presentation, consentReceipt: consent.jwt, ...(pairwiseProof ? { pairwiseProof } : {}) });
     const grant = await verifyReceipt<GrantRecord>(result.grantReceipt, GRANT_RECEIPT_TYPE);
     if (!grant.verified || grant.issuer !== request.iss || grant.record!.consentReceiptHash !== receiptHash(consent.jwt)) {
       throw new AgentError("ERR_GRANT_RECEIPT_INVALID", "the merchant's grant receipt is not a valid counter-signature of your consent");

@@ -1,0 +1,315 @@
+import { expect } from "chai";
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import {
+  AnchorRegistryClient,
+  buildEvidenceBundle,
+  fetchJson,
+  HolderWallet,
+  REPO_ROOT,
+  verifyEvidenceBundle,
+  type Deployment,
+  type GrantEntry,
+  type GrantLevel,
+} from "@realname/agent";
+import { chainWithRegistry } from "../helpers/chain.js";
+import { startService, type EmbeddedChain, type ServiceProcess } from "../../scripts/lib/devnet.js";
+
+const exec = promisify(execFile);
+const PERSON = { fullName: "张三", idNumber: "110105199003071239", portrait: readFileSync(join(REPO_ROOT, "issuer-service", "fixtures", "portraits", "zhang-san.png")) };
+
+/** POST that returns status and body instead of throwing: for refusal tests. */
+async function post(url: string, body: unknown, contentType = "application/json"): Promise<{ status: number; body: any }> {
+  const res = await fetch(url, { method: "POST", headers: { "content-type": contentType }, body: typeof body === "string" ? body : JSON.stringify(body) });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    /* not JSON */
+  }
+  return { status: res.status, body: parsed };
+}
+
+describe("End to end: chain, issuer and two merchants as real processes, a wallet, a notary", function () {
+  this.timeout(180_000);
+  let chain: EmbeddedChain;
+  let deployment: Deployment;
+  let issuer: ServiceProcess;
+  let shopA: ServiceProcess;
+  let shopB: ServiceProcess;
+  let wallet: HolderWallet;
+  let work: string;
+  const grants: Record<string, GrantEntry> = {};
+
+  before(async () => {
+    work = mkdtempSync(join(tmpdir(), "e2e-"));
+    const c = await chainWithRegistry();
+    chain = c.chain;
+    deployment = c.deployment;
+    issuer = await startService("issuer-service", { DATA_DIR: join(work, "issuer"), CHAIN_RPC_URL: chain.url, ISSUER_PASSPHRASE: "test-issuer" });
+    const verifierEnv = (key: string, account: string) => ({
+      DATA_DIR: join(work, key),
+      CHAIN_RPC_URL: chain.url,
+      DEPLOYMENT_FILE: c.deploymentFile,
+      ANCHOR_DEV_ACCOUNT: account,
+      MERCHANT_NAME: `Shop ${key}`,
+      MERCHANT_PASSPHRASE: `test-${key}`,
+      TRUSTED_ISSUERS: issuer.did,
+      ANCHOR_BATCH_AGE_MS: "300",
+      REQUEST_VALIDITY_SECONDS: "3",
+    });
+    [shopA, shopB] = await Promise.all([startService("verifier-service", verifierEnv("a", "1")), startService("verifier-service", verifierEnv("b", "3"))]);
+    wallet = await HolderWallet.open({ dir: join(work, "wallet"), pin: "135790" });
+    await wallet.init();
+    const reg = await wallet.register(issuer.url, PERSON, 8);
+    expect(reg.received).to.equal(8);
+  });
+
+  after(async () => {
+    await wallet?.close();
+    await Promise.allSettled([issuer, shopA, shopB].filter(Boolean).map((s) => s.stop()));
+    await chain?.close();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  const ask = (shop: ServiceProcess, level: GrantLevel, extra: Record<string, unknown> = {}) =>
+    fetchJson<{ requestId: string; requestUri: string }>(`${shop.url}/requests`, { body: { level, purpose: `test ${level}`, claims: level === "full" ? ["full_name", "id_number"] : [], ...extra } });
+  const result = (shop: ServiceProcess, requestId: string) => fetchJson<any>(`${shop.url}/requests/${requestId}/result`);
+
+  async function grant(shop: ServiceProcess, level: GrantLevel, extra: Record<string, unknown> = {}) {
+    const { requestId, requestUri } = await ask(shop, level, extra);
+    const entry = await wallet.answer(await wallet.preview(requestUri));
+    return { entry, learned: await result(shop, requestId) };
+  }
+
+  describe("graded grants: the merchant learns exactly the level", () => {
+    it("verified: only that a verified person (over 18, when asked) stands behind the answer", async () => {
+      const { entry, learned } = await grant(shopA, "verified", { ageOver18: true });
+      grants.verifiedA = entry;
+      expect(learned.status).to.equal("accepted");
+      expect(learned.claims).to.deep.equal({ real_name_verified: true, age_over_18: true });
+      expect(learned).to.not.have.property("account");
+    });
+    it("pseudonymous: an identifier stable at this merchant, different at another", async () => {
+      const first = await grant(shopA, "pseudonymous");
+      const again = await grant(shopA, "pseudonymous");
+      const other = await grant(shopB, "pseudonymous");
+      grants.pseudoA = first.entry;
+      expect(first.learned.claims).to.deep.equal({ real_name_verified: true });
+      expect(first.learned.account.returning).to.equal(false);
+      expect(again.learned.account.pseudonym).to.equal(first.learned.account.pseudonym);
+      expect(again.learned.account.returning).to.equal(true);
+      expect(other.learned.account.pseudonym).to.match(/^did:key:/);
+      expect(other.learned.account.pseudonym).to.not.equal(first.learned.account.pseudonym);
+    });
+    it("full: exactly the claims asked for, nothing else", async () => {
+      const { entry, learned } = await grant(shopB, "full");
+      grants.fullB = entry;
+      expect(learned.claims).to.deep.equal({ real_name_verified: true, full_name: "张三", id_number: "110105199003071239" });
+    });
+    it("two merchants never see the same holder key", async () => {
+      const signer = (jwt: string) => JSON.parse(Buffer.from(jwt.split(".")[1]!, "base64url").toString()).iss as string;
+      const all = await wallet.grants();
+      const a = new Set(all.filter((g) => g.merchant.did === shopA.did).map((g) => signer(g.consentReceipt)));
+      const b = new Set(all.filter((g) => g.merchant.did === shopB.did).map((g) => signer(g.consentReceipt)));
+      expect([...a].filter((k) => b.has(k))).to.deep.equal([]);
+    });
+  });
+
+  describe("the verifier's refusals over HTTP", () => {
+    /** Prepares a genuine answer without sending it, so the test decides what reaches the merchant. */
+    async function capturedAnswer(shop: ServiceProcess, level: GrantLevel = "verified") {
+      const { requestId, requestUri } = await ask(shop, level);
+      let captured!: { url: string; body: { presentation: string; consentReceipt: string; pairwiseProof?: string } };
+      await wallet
+        .answer(await wallet.preview(requestUri), {
+          transport: async (url, body) => {
+            captured = { url, body };
+            throw Object.assign(new Error("held back by the test"), { code: "HELD" });
+          },
+        })
+        .catch((e) => expect(e.code).to.equal("HELD"));
+      return { requestId, ...captured };
+    }
+
+    it("the same presentation twice is accepted once: ERR_NONCE_REUSED", async () => {
+      const a = await capturedAnswer(shopA);
+      const [first, second] = await Promise.all([post(a.url, a.body), post(a.url, a.body)]);
+      const statuses = [first.status, second.status].sort();
+      expect(statuses).to.deep.equal([200, 409]);
+      const refused = first.status === 409 ? first : second;
+      expect(refused.body.error.code).to.equal("ERR_NONCE_REUSED");
+      const later = await post(a.url, a.body);
+      expect(later.status).to.equal(409);
+    });
+    it("an answer meant for merchant A sent to merchant B: refused (audience, nonce)", async () => {
+      const a = await capturedAnswer(shopA);
+      const { requestId } = await ask(shopB, "verified");
+      const r = await post(`${shopB.url}/requests/${requestId}/response`, a.body);
+      expect(r.status).to.equal(400);
+      const codes = r.body.error.details.errors.map((e: { code: string }) => e.code);
+      expect(codes).to.include("ERR_KB_AUDIENCE");
+      expect(codes).to.include("ERR_KB_NONCE");
+      expect((await result(shopB, requestId)).status).to.equal("pending");
+    });
+    it("a tampered disclosure: ERR_DISCLOSURE_UNREFERENCED, and nothing is stored", async () => {
+      const a = await capturedAnswer(shopA, "verified");
+      const parts = a.body.presentation.split("~");
+      const [salt] = JSON.parse(Buffer.from(parts[1]!, "base64url").toString());
+      parts[1] = Buffer.from(JSON.stringify([salt, "real_name_verified", "yes"])).toString("base64url");
+      const r = await post(a.url, { ...a.body, presentation: parts.join("~") });
+      expect(r.status).to.equal(400);
+      expect(r.body.error.details.errors.map((e: { code: string }) => e.code)).to.include("ERR_DISCLOSURE_UNREFERENCED");
+      expect((await result(shopA, a.requestId)).status).to.equal("pending");
+      // The genuine answer still works afterwards: the refused one spent nothing.
+      expect((await post(a.url, a.body)).status).to.equal(200);
+    });
+    it("a missing key binding: ERR_KB_MISSING", async () => {
+      const a = await capturedAnswer(shopA);
+      const p = a.body.presentation;
+      const r = await post(a.url, { ...a.body, presentation: p.slice(0, p.lastIndexOf("~") + 1) });
+      expect(r.body.error.code).to.equal("ERR_KB_MISSING");
+    });
+    it("a consent receipt from another answer: ERR_CONSENT_RECEIPT_*", async () => {
+      const a = await capturedAnswer(shopA);
+      const b = await capturedAnswer(shopA);
+      const r = await post(a.url, { ...a.body, consentReceipt: b.body.consentReceipt });
+      expect(r.status).to.equal(400);
+      expect(r.body.error.details.errors.map((e: { code: string }) => e.code).join()).to.match(/ERR_CONSENT_RECEIPT_(MISMATCH|NOT_BOUND)/);
+    });
+    it("an expired request: ERR_REQUEST_EXPIRED for the wallet and for a late answer", async () => {
+      const a = await capturedAnswer(shopA);
+      const { requestUri } = await ask(shopA, "verified");
+      await new Promise((r) => setTimeout(r, 3_500));
+      const late = await post(a.url, a.body);
+      expect(late.body.error.code).to.equal("ERR_REQUEST_EXPIRED");
+      try {
+        await wallet.preview(requestUri);
+        expect.fail("previewed an expired request");
+      } catch (error) {
+        expect((error as { code: string }).code).to.equal("ERR_REQUEST_EXPIRED");
+      }
+    });
+    it("bad bodies are 4xx with a code, never 500", async () => {
+      const { requestId } = await ask(shopA, "verified");
+      const url = `${shopA.url}/requests/${requestId}/response`;
+      expect((await post(url, "{not json")).body.error.code).to.equal("ERR_BAD_JSON");
+      expect((await post(url, "presentation=x", "application/x-www-form-urlencoded")).status).to.equal(415);
+      expect((await post(url, { presentation: "x".repeat(200_000), consentReceipt: "y" })).status).to.equal(413);
+      const missing = await post(url, {});
+      expect(missing.status).to.equal(400);
+      expect(missing.body.error.details.problems.map((p: { path: string }) => p.path).sort()).to.deep.equal(["consentReceipt", "presentation"]);
+      expect((await post(url, { presentation: "a~b", consentReceipt: "c", extra: 1 })).status).to.equal(400);
+      expect((await post(`${shopA.url}/requests/not-a-uuid/response`, { presentation: "a", consentReceipt: "b" })).status).to.equal(400);
+      expect((await post(`${shopA.url}/requests/00000000-0000-0000-0000-000000000000/response`, { presentation: "a", consentReceipt: "b" })).status).to.equal(404);
+      expect((await post(`${shopA.url}/requests`, { level: "everything", purpose: "" })).body.error.details.problems).to.have.length(2);
+      expect((await post(`${shopA.url}/requests`, { level: "full", purpose: "x" })).status).to.equal(400);
+      const garbage = await post(url, { presentation: "~~~~", consentReceipt: "x.y.z" });
+      expect(garbage.status).to.equal(400);
+      expect(garbage.body.error.code).to.match(/^ERR_/);
+    });
+  });
+
+  describe("the issuer's refusals", () => {
+    it("lists every missing field at once, stores nothing", async () => {
+      const r = await post(`${issuer.url}/registrations`, {});
+      expect(r.status).to.equal(400);
+      expect(r.body.error.code).to.equal("ERR_INVALID_INPUT");
+      expect(r.body.error.details.problems.map((p: { path: string }) => p.path).sort()).to.deep.equal(["fullName", "holderKeys", "idNumber", "portrait"]);
+    });
+    it("refuses a bad ID check digit, a non-image portrait, a malformed key and duplicate keys", async () => {
+      const r = await post(`${issuer.url}/registrations`, {
+        fullName: "张三",
+        idNumber: "110105199003071238",
+        portrait: Buffer.from("hello").toString("base64"),
+        holderKeys: [{ kty: "OKP", crv: "Ed25519", x: "short" }],
+      });
+      const paths = r.body.error.details.problems.map((p: { path: string }) => p.path);
+      expect(paths).to.include.members(["idNumber", "portrait", "holderKeys.0.x"]);
+      const dup = { kty: "OKP", crv: "Ed25519", x: "A".repeat(43) };
+      const d = await post(`${issuer.url}/registrations`, { fullName: "张三", idNumber: PERSON.idNumber, portrait: PERSON.portrait.toString("base64"), holderKeys: [dup, dup] });
+      expect(d.body.error.details.problems.map((p: { path: string }) => p.path)).to.deep.equal(["holderKeys"]);
+    });
+    it("does not confirm a name that does not match the registry (ERR_IDENTITY_NOT_CONFIRMED, 422)", async () => {
+      const r = await post(`${issuer.url}/registrations`, { fullName: "李四", idNumber: PERSON.idNumber, portrait: PERSON.portrait.toString("base64"), holderKeys: [{ kty: "OKP", crv: "Ed25519", x: "A".repeat(43) }] });
+      expect(r.status).to.equal(422);
+      expect(r.body.error.code).to.equal("ERR_IDENTITY_NOT_CONFIRMED");
+    });
+  });
+
+  describe("anchoring and the notary", () => {
+    let bundleFile: string;
+    let bundle: any;
+
+    before(async () => {
+      let entry = grants.fullB!;
+      for (let i = 0; i < 80 && !(entry.anchors?.consent?.status === "anchored" && entry.anchors?.grant?.status === "anchored"); i++) {
+        await new Promise((r) => setTimeout(r, 250));
+        entry = await wallet.refreshAnchors(entry.grantId);
+      }
+      const registry = await AnchorRegistryClient.connect({ rpcUrl: chain.url, address: deployment.address });
+      bundle = await buildEvidenceBundle({ consentReceipt: entry.consentReceipt, grantReceipt: entry.grantReceipt, proofs: { consent: entry.anchors!.consent!, grant: entry.anchors!.grant! }, registry });
+      registry.close();
+      bundleFile = join(work, "bundle.json");
+      writeFileSync(bundleFile, JSON.stringify(bundle));
+    });
+
+    const notary = async (...args: string[]) => {
+      try {
+        const r = await exec(join(REPO_ROOT, "node_modules", ".bin", "notary"), [...args, "--rpc", chain.url, "--json"], { cwd: REPO_ROOT });
+        return { code: 0, report: JSON.parse(r.stdout) };
+      } catch (error) {
+        const e = error as { code: number; stdout: string };
+        return { code: e.code, report: JSON.parse(e.stdout) };
+      }
+    };
+
+    it("`notary verify` passes every check of a genuine bundle, offline and on chain (exit 0)", async () => {
+      const { code, report } = await notary("verify", bundleFile);
+      expect(report.checks.filter((c: any) => c.status !== "pass")).to.deep.equal([]);
+      expect(code).to.equal(0);
+      expect(report.summary.level).to.equal("full");
+    });
+
+    const tamperings: Array<[string, (b: any) => void, string]> = [
+      ["one byte of a receipt", (b) => (b.receipts.consent = b.receipts.consent.replace(/.(?=\.[^.]*$)/, (c: string) => (c === "A" ? "B" : "A"))), "consent-receipt-signature"],
+      ["a proof step", (b) => (b.anchors.grant.proof.length ? (b.anchors.grant.proof[0] = "0x" + "11".repeat(32)) : (b.anchors.grant.root = "0x" + "22".repeat(32))), "grant-merkle-path"],
+      ["the root", (b) => (b.anchors.consent.root = "0x" + "33".repeat(32)), "consent-merkle-path"],
+      ["the block number", (b) => (b.anchors.grant.blockNumber += 1), "grant-root-on-chain"],
+      ["the time", (b) => (b.anchors.grant.timestamp -= 60), "grant-root-on-chain"],
+      ["the signer (grant re-signed by someone else's receipt)", (b) => (b.receipts.grant = grants.verifiedA!.grantReceipt), "grant-countersigns-consent"],
+    ];
+    for (const [what, tamper, failingCheck] of tamperings) {
+      it(`tampering with ${what} fails ${failingCheck} (exit 1)`, async () => {
+        const copy = structuredClone(bundle);
+        tamper(copy);
+        const file = join(work, `tampered-${failingCheck}.json`);
+        writeFileSync(file, JSON.stringify(copy));
+        const { code, report } = await notary("verify", file);
+        expect(code).to.equal(1);
+        expect(report.verified).to.equal(false);
+        expect(report.checks.find((c: any) => c.check === failingCheck).status).to.equal("fail");
+      });
+    }
+
+    it("a bundle whose root the chain does not show is refused, never claimed", async () => {
+      const copy = structuredClone(bundle);
+      const report = await verifyEvidenceBundle(copy, {});
+      expect(report.checks.filter((c) => c.check.endsWith("on-chain")).map((c) => c.status)).to.deep.equal(["cannot-check", "cannot-check"]);
+      expect(report.verified).to.equal(false);
+    });
+  });
+
+  // Mocha runs a suite's own tests before its nested suites: this one sits in its own, last, suite.
+  describe("afterwards", () => it("no personal data in any service's logs", () => {
+    const logs = [issuer, shopA, shopB].flatMap((s) => s.output).join("\n");
+    expect(logs.length).to.be.greaterThan(100);
+    for (const secret of [PERSON.fullName, PERSON.idNumber, "1990-03-07", "张", PERSON.portrait.toString("base64").slice(0, 40)]) {
+      expect(logs.includes(secret), `logs contain ${secret}`).to.equal(false);
+    }
+  }));
+});
