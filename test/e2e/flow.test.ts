@@ -4,18 +4,23 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import {
   AnchorRegistryClient,
   buildEvidenceBundle,
   fetchJson,
   HolderWallet,
   REPO_ROOT,
+  signJws,
+  signPresentationRequest,
   verifyEvidenceBundle,
   type Deployment,
   type GrantEntry,
   type GrantLevel,
 } from "@realname/agent";
 import { chainWithRegistry } from "../helpers/chain.js";
+import { newTestKey } from "../helpers/keys.js";
 import { startService, type EmbeddedChain, type ServiceProcess } from "../../scripts/lib/devnet.js";
 
 const exec = promisify(execFile);
@@ -301,6 +306,67 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
       const report = await verifyEvidenceBundle(copy, {});
       expect(report.checks.filter((c) => c.check.endsWith("on-chain")).map((c) => c.status)).to.deep.equal(["cannot-check", "cannot-check"]);
       expect(report.verified).to.equal(false);
+    });
+  });
+
+  describe("the wallet command line", () => {
+    const cli = async (args: string[], env: Record<string, string>) => {
+      try {
+        const r = await exec(join(REPO_ROOT, "node_modules", ".bin", "wallet"), [...args, "--json"], { cwd: REPO_ROOT, env: { ...process.env, ...env } });
+        return { code: 0, out: JSON.parse(r.stdout.trim().split("\n").pop()!) };
+      } catch (error) {
+        const e = error as { code: number; stdout: string };
+        return { code: e.code, out: JSON.parse(e.stdout.trim().split("\n").pop()!) };
+      }
+    };
+    it("creates an identity, registers, lists credentials and answers a request", async () => {
+      const env = { WALLET_DIR: join(work, "cli-wallet"), WALLET_PIN: "8642" };
+      const init = await cli(["init"], env);
+      expect(init.out.did).to.match(/^did:key:z6Mk/);
+      const portrait = join(REPO_ROOT, "issuer-service", "fixtures", "portraits", "zhang-san.png");
+      const reg = await cli(["register", "--issuer", issuer.url, "--name", PERSON.fullName, "--id-number", PERSON.idNumber, "--portrait", portrait, "--batch", "2"], env);
+      expect(reg).to.deep.include({ code: 0 });
+      expect(reg.out.received).to.equal(2);
+      const creds = await cli(["credentials"], env);
+      expect(creds.out).to.have.length(2);
+      expect(creds.out[0]).to.not.have.property("credential");
+      const { requestId, requestUri } = await ask(shopA, "verified");
+      const answered = await cli(["answer", requestUri, "--yes"], env);
+      expect(answered.code).to.equal(0);
+      expect(answered.out.claimNames).to.deep.equal(["real_name_verified"]);
+      expect((await result(shopA, requestId)).status).to.equal("accepted");
+      const listed = await cli(["grants"], env);
+      expect(listed.out).to.have.length(1);
+    });
+    it("a wrong PIN is refused with ERR_WRONG_PASSPHRASE and exit code 4", async () => {
+      const r = await cli(["credentials"], { WALLET_DIR: join(work, "cli-wallet"), WALLET_PIN: "0000" });
+      expect(r.code).to.equal(4);
+      expect(r.out.error.code).to.equal("ERR_WRONG_PASSPHRASE");
+    });
+    it("refuses a forged request (signed by someone other than the merchant it names): ERR_REQUEST_SIGNATURE", async () => {
+      const forger = newTestKey();
+      const { jwt } = await signPresentationRequest(
+        { request_id: "forged-request-1", merchant_name: "Shop a", level: "full", purpose: "steal", retention_days: 1, claims: ["id_number"], age_over_18: false, response_uri: `${shopA.url}/requests/x/response` },
+        forger,
+        new Date(),
+        60,
+      );
+      const payload = JSON.parse(Buffer.from(jwt.split(".")[1]!, "base64url").toString());
+      payload.iss = shopA.did; // claims to be shop A, signed by the forger
+      const forged = await signJws(JSON.parse(Buffer.from(jwt.split(".")[0]!, "base64url").toString()), payload, forger.signer);
+      const server = createServer((_req, res) => res.writeHead(200, { "content-type": "application/oauth-authz-req+jwt" }).end(forged));
+      await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/request`;
+      try {
+        const env = { WALLET_DIR: join(work, "cli-wallet"), WALLET_PIN: "8642" };
+        const before = (await cli(["grants"], env)).out.length;
+        const r = await cli(["answer", url, "--yes"], env);
+        expect(r.code).to.equal(4);
+        expect(r.out.error.code).to.equal("ERR_REQUEST_SIGNATURE");
+        expect((await cli(["grants"], env)).out.length).to.equal(before);
+      } finally {
+        server.close();
+      }
     });
   });
 
