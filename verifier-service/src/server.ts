@@ -33,7 +33,8 @@ Environment:
   MERCHANT_NAME          the merchant's display name
   MERCHANT_PASSPHRASE    seals the merchant's private keys at rest (a development default is used if unset)
   TRUSTED_ISSUERS        comma-separated issuer DIDs to trust
-  ISSUER_URL             if TRUSTED_ISSUERS is unset: trust the issuer published at this URL (development)
+  ISSUER_URL             if TRUSTED_ISSUERS is unset: trust the issuer published at this URL
+                         (development only; default http://127.0.0.1:3001)
   REQUEST_VALIDITY_SECONDS how long a presentation request stays answerable (default 300)
   ANCHOR_BATCH_SIZE      receipts per batch (default 256); ANCHOR_BATCH_AGE_MS: oldest receipt's wait (default 2000)
 `;
@@ -62,8 +63,11 @@ async function main() {
   const registry = await AnchorRegistryClient.connect({ rpcUrl, address, privateKey: anchorKey });
 
   let trustedIssuers = (env.TRUSTED_ISSUERS ?? "").split(",").map((s) => s.trim()).filter(Boolean);
-  if (trustedIssuers.length === 0 && env.ISSUER_URL) {
-    trustedIssuers = [(await fetchJson<{ did: string }>(new URL("/.well-known/issuer", env.ISSUER_URL).href)).did];
+  if (trustedIssuers.length === 0) {
+    // Development convenience: trust whichever issuer answers at ISSUER_URL (default the local issuer).
+    const issuerUrl = env.ISSUER_URL ?? "http://127.0.0.1:3001";
+    trustedIssuers = [(await fetchJson<{ did: string }>(new URL("/.well-known/issuer", issuerUrl).href)).did];
+    process.stderr.write(`warning: TRUSTED_ISSUERS is not set; trusting the issuer at ${issuerUrl}: ${trustedIssuers[0]}\n`);
   }
   if (trustedIssuers.length === 0) throw new AgentError("ERR_NO_TRUSTED_ISSUER", "set TRUSTED_ISSUERS (or ISSUER_URL) so the verifier knows whom to believe");
 

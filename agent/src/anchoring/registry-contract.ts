@@ -140,6 +140,14 @@ export class AnchorRegistryClient {
     if (!this.signer) throw new TypeError("this client has no signer");
     const tx = await this.contract.anchor(root, leafCount);
     const receipt = await tx.wait(confirmations);
+    // A transaction to an address without the contract (e.g. a reset dev chain) "succeeds" silently:
+    // only the RootAnchored event of this registry proves the root is on chain.
+    const emitted = receipt.logs.some((log: { address: string; topics: readonly string[]; data: string }) => {
+      if (log.address.toLowerCase() !== this.address.toLowerCase()) return false;
+      const event = this.contract.interface.parseLog(log);
+      return event?.name === "RootAnchored" && event.args.root === root;
+    });
+    if (!emitted) throw new AgentError("ERR_ANCHOR_NOT_CONFIRMED", `the anchoring transaction ${receipt.hash} did not record root ${root}`);
     const block = await this.provider.getBlock(receipt.blockNumber);
     return {
       chainId: this.chainId.toString(),

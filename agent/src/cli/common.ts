@@ -13,7 +13,7 @@ export const out = (s = "") => process.stdout.write(s + "\n");
 
 /** A plain text table: columns padded to their widest cell (wide CJK characters count double). */
 export function table(rows: string[][]): string {
-  const width = (s: string) => [...s.replace(/\u001b\[[0-9;]*m/g, "")].reduce((w, ch) => w + (/[\u1100-\uffdc]/.test(ch) ? 2 : 1), 0);
+  const width = (s: string) => [...s.replace(/\u001b\[[0-9;]*m/g, "")].reduce((w, ch) => w + (/[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]/.test(ch) ? 2 : 1), 0);
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => width(r[i] ?? ""))));
   return rows.map((r) => r.map((cell, i) => cell + " ".repeat(widths[i]! - width(cell))).join("  ").trimEnd()).join("\n");
 }
