@@ -5,6 +5,7 @@
  * grant's receipts into an evidence bundle and verifies it against the chain.
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import {
@@ -27,7 +28,8 @@ const outDir = join(REPO_ROOT, "demo-output");
 const say = (s = "") => process.stdout.write(s + "\n");
 const section = (title: string) => say(`\n${style.bold(style.cyan(`== ${title}`))}`);
 
-const PERSON = { fullName: "张三", idNumber: "110105199003071239", portrait: join(REPO_ROOT, "issuer-service", "fixtures", "portraits", "zhang-san.png") };
+const PERSON = { fullName: "张三", idNumber: "110105199003071239", portrait: join(REPO_ROOT, "issuer-service", "fixtures", "portraits", "zhang-san-live.jpg") };
+const ADMIN_TOKEN = randomBytes(24).toString("base64url");
 const MERCHANTS = [
   { key: "bookshop", name: "星河书店 Galaxy Books", devAccount: "1" },
   { key: "travel", name: "云游旅行 Cloudtrip Travel", devAccount: "3" },
@@ -71,7 +73,17 @@ async function main(): Promise<void> {
   say(`AnchorRegistry ${deployed ? "deployed" : "found"} at ${deployment.address} (chain ${deployment.chainId}); written to demo-output/deployment.json`);
 
   section("Services");
-  const issuer = await startService("issuer-service", { DATA_DIR: join(work, "issuer"), CHAIN_RPC_URL: rpcUrl, ISSUER_PASSPHRASE: "demo-issuer-passphrase" });
+  const issuer = await startService("issuer-service", {
+    DATA_DIR: join(work, "issuer"),
+    CHAIN_RPC_URL: rpcUrl,
+    DEPLOYMENT_FILE: deploymentFile,
+    ISSUER_PASSPHRASE: randomBytes(16).toString("hex"),
+    ISSUER_DATA_KEY: randomBytes(32).toString("hex"),
+    ADMIN_TOKEN,
+    ANCHOR_DEV_ACCOUNT: "2",
+    ANCHOR_BATCH_AGE_MS: "1000",
+  });
+  const admin = (path: string, body: unknown, method = "POST") => fetchJson(`${issuer.url}${path}`, { method, body, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
   started.push(issuer);
   say(`issuer    ${issuer.url}  ${issuer.did}`);
   const verifiers: Record<string, ServiceProcess> = {};
@@ -89,6 +101,8 @@ async function main(): Promise<void> {
     started.push(v);
     verifiers[m.key] = v;
     say(`merchant  ${v.url}  ${m.name}  ${v.did}`);
+    // The platform registers the merchant: what it may ask for, and why.
+    await admin("/admin/merchants", { did: v.did, name: m.name, maxLevel: "full", purposes: ASKS[m.key]!.map((a) => a.purpose), fullClaims: ["full_name", "id_number"] }, "PUT");
   }
 
   section(`Registration: ${PERSON.fullName} proves who they are, once`);
@@ -96,9 +110,21 @@ async function main(): Promise<void> {
   started.push({ stop: () => wallet.close() });
   const me = await wallet.init();
   say(`wallet identity ${me.did} (keys sealed under the PIN)`);
-  say(`${style.dim("the issuer sees:")} name ${PERSON.fullName}, ID number ${PERSON.idNumber}, a portrait (${readFileSync(PERSON.portrait).length} bytes): once, at registration`);
-  const reg = await wallet.register(issuer.url, { fullName: PERSON.fullName, idNumber: PERSON.idNumber, portrait: readFileSync(PERSON.portrait) }, 10);
-  say(`the issuer checked the identity registry and issued ${reg.received} SD-JWT VCs, each bound to its own holder key`);
+  // The wallet app's installation is a capture device: the platform's admin registers its key once.
+  const deviceKey = await wallet.deviceKey();
+  await admin("/admin/devices", { deviceId: "demo-phone-1", label: "张三's phone (demo)", publicJwk: deviceKey.publicJwk });
+  say(`capture device demo-phone-1 registered by the issuer's admin`);
+  say(`${style.dim("the issuer sees:")} name ${PERSON.fullName}, ID number ${PERSON.idNumber}, a live portrait (${readFileSync(PERSON.portrait).length} bytes), signed by the device: once, at registration`);
+  const reg = await wallet.register(issuer.url, { fullName: PERSON.fullName, idNumber: PERSON.idNumber, portrait: readFileSync(PERSON.portrait) }, {
+    deviceId: "demo-phone-1",
+    batchSize: 10,
+    confirm: async (masked) => {
+      say(`risk control passed; the registry confirmed the identity; the portrait matched the registry photo`);
+      say(`${style.dim("the person is shown:")} ${masked.name}  ${masked.idNumber}  ${style.dim("and confirms")}`);
+      return true;
+    },
+  });
+  say(`the wallet redeemed the OpenID4VCI offer: ${reg.received} SD-JWT VCs, each bound to its own holder key, each with its own status-list index`);
   const creds = await wallet.credentials();
   writeFileSync(join(outDir, "credentials", "batch.json"), JSON.stringify(creds.map((c) => ({ holderDid: c.holderDid, credential: c.credential })), null, 2));
   say(`claims in each credential (all selectively disclosable): ${Object.keys(creds[0]!.claims).filter((k) => !["iss", "iat", "exp", "vct", "cnf"].includes(k)).join(", ")}`);
@@ -183,6 +209,7 @@ main()
   })
   .catch(async (error) => {
     process.stderr.write(`${style.red("demo failed:")} ${error?.code ? `${error.code}: ` : ""}${error?.message ?? error}\n`);
+    if (process.env.DEMO_DEBUG) for (const s of started as Array<{ output?: string[] }>) if (s.output) process.stderr.write(s.output.filter((l) => l.includes("error")).join("\n") + "\n");
     await shutdown();
     process.exit(1);
   });

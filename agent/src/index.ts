@@ -53,3 +53,37 @@ export { FileIdentityRegistry, validateResidentIdNumber, withCheckDigit, sameNam
 export type { IdentityRegistry, RegistryPerson } from "./registry/identity-registry.js";
 export { fetchJson } from "./http/json-client.js";
 export { createServiceApp, requireJson, parseInput, handle, notFound, errorHandler } from "./http/service-kit.js";
+export { DataKey } from "./issuer/data-key.js";
+export { IdentityVault } from "./issuer/identity-vault.js";
+export type { VerifiedIdentity, VerificationEvidence } from "./issuer/identity-vault.js";
+export { DeviceRegistry, DEVICE_PROOF_TYP, deviceIdSchema } from "./issuer/devices.js";
+export type { DeviceRecord } from "./issuer/devices.js";
+export { PerceptualFaceMatcher, perceptualHash, hammingDistance, inspectPortrait } from "./issuer/face-matcher.js";
+export type { FaceMatcher, FaceComparison } from "./issuer/face-matcher.js";
+export {
+  RiskEngine,
+  RiskState,
+  DEFAULT_RISK_LIMITS,
+  DEFAULT_RISK_RULES,
+  blacklistedPerson,
+  blacklistedDevice,
+  tooManyPerDevice,
+  tooManyPerAddress,
+  tooManyPerPerson,
+  portraitReusedForAnotherPerson,
+  flaggedDevice,
+} from "./issuer/risk.js";
+export type { RiskClass, RiskContext, RiskLogEntry, RiskLimits, RiskRule } from "./issuer/risk.js";
+export { StatusListService, STATUS, STATUS_LIST_TYP } from "./issuer/status-list.js";
+export type { StatusName } from "./issuer/status-list.js";
+export { TrustRegistry, verifyTrustRegistry, merchantEntrySchema, notaryEntrySchema, TRUST_REGISTRY_TYP } from "./issuer/trust-registry.js";
+export type { MerchantEntry, NotaryEntry, TrustRegistryDocument } from "./issuer/trust-registry.js";
+export { RegistrationService, maskName, maskIdNumber, identityClaimsFor } from "./issuer/registration.js";
+export { IdentityIssuer } from "./issuer/identity-issuer.js";
+export { CredentialIssuance, CREDENTIAL_CONFIGURATION_ID } from "./issuer/credential-issuance.js";
+export type { HttpRequestLike } from "./issuer/credential-issuance.js";
+export { redeemCredentialOffer } from "./holder/oid4vci-client.js";
+export { oid4vcCallbacks, allowHttpIfLoopback } from "./oid4vc/callbacks.js";
+export { connectAnchoring } from "./anchoring/connect.js";
+export { submitRegistration, confirmRegistration } from "./holder/capture.js";
+export type { CaptureDevice, CaptureMaterials } from "./holder/capture.js";

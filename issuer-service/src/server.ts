@@ -1,25 +1,142 @@
+/**
+ * The issuer's composition root: reads configuration, builds every part over one LevelDB, listens.
+ */
 import { join } from "node:path";
-import { AgentError, createRoleAgent, ensureIdentifier, FileIdentityRegistry, identifierSigner, LevelDatabase, REPO_ROOT } from "@realname/agent";
+import { randomBytes } from "node:crypto";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  AgentError,
+  allowHttpIfLoopback,
+  connectAnchoring,
+  createRoleAgent,
+  CredentialIssuance,
+  DataKey,
+  DEFAULT_RISK_LIMITS,
+  DEFAULT_RPC_URL,
+  DeviceRegistry,
+  ensureIdentifier,
+  FileIdentityRegistry,
+  IdentityIssuer,
+  IdentityVault,
+  identifierSigner,
+  LevelDatabase,
+  PerceptualFaceMatcher,
+  receiptHash,
+  RegistrationService,
+  REPO_ROOT,
+  RiskEngine,
+  RiskState,
+  StatusListService,
+  TrustRegistry,
+} from "@realname/agent";
 import { createApp } from "./app.js";
-import { devPassphrase, listen, printHelpIfAsked } from "./config.js";
+import { listen, printHelpIfAsked } from "./config.js";
 
 printHelpIfAsked();
-const port = Number(process.env.PORT ?? 3001);
-const host = process.env.HOST ?? "127.0.0.1";
-const dataDir = process.env.DATA_DIR ?? join(REPO_ROOT, ".data", "issuer");
-const registryFile = process.env.IDENTITY_REGISTRY_FILE ?? join(REPO_ROOT, "issuer-service", "fixtures", "identity-registry.json");
+const env = process.env;
+const port = Number(env.PORT ?? 3001);
+const host = env.HOST ?? "127.0.0.1";
+const dataDir = env.DATA_DIR ?? join(REPO_ROOT, ".data", "issuer");
+const demoMode = env.ISSUER_DEMO_MODE === "1";
+const log = (line: string) => process.stdout.write(line + "\n");
+
+/** In demo mode a missing secret is generated once and kept in DATA_DIR (so a restart loses nothing). */
+function secret(name: string, file: string, bytes: number): string {
+  const value = env[name];
+  if (value) return value;
+  if (!demoMode) throw new AgentError("ERR_CONFIG", `${name} must be set (or run with ISSUER_DEMO_MODE=1 for a local demo)`);
+  const path = join(dataDir, file);
+  if (!existsSync(path)) writeFileSync(path, randomBytes(bytes).toString("hex"), { mode: 0o600 });
+  process.stderr.write(`warning: ${name} not set; demo mode uses ${path}\n`);
+  return readFileSync(path, "utf8").trim();
+}
 
 async function main() {
   const db = await LevelDatabase.open(dataDir);
-  const { agent } = await createRoleAgent(db, process.env.ISSUER_PASSPHRASE ?? devPassphrase("ISSUER_PASSPHRASE"));
+  const dataKey = DataKey.fromEnvironment(env) ?? new DataKey(Buffer.from(secret("ISSUER_DATA_KEY", "demo-data.key", 32), "hex"));
+  const adminToken = secret("ADMIN_TOKEN", "demo-admin.token", 24);
+  const { agent } = await createRoleAgent(db, env.ISSUER_PASSPHRASE ?? secret("ISSUER_PASSPHRASE", "demo-passphrase", 24));
   const identifier = await ensureIdentifier(agent, "issuer");
-  const app = createApp({
-    issuer: { did: identifier.did, name: process.env.ISSUER_NAME ?? "Real-Name Identity Issuer (dev)", signer: identifierSigner(agent, identifier) },
-    identityRegistry: new FileIdentityRegistry(registryFile),
-    issuances: db.store("issuances"),
-    log: (line) => process.stdout.write(line + "\n"),
+  const issuer = { did: identifier.did, name: env.ISSUER_NAME ?? "Real-Name Identity Issuer (dev)", signer: identifierSigner(agent, identifier) };
+  let baseUrl = env.PUBLIC_URL ?? "";
+
+  const { queue, registry } = await connectAnchoring({
+    rpcUrl: env.CHAIN_RPC_URL ?? DEFAULT_RPC_URL,
+    deploymentFile: env.DEPLOYMENT_FILE,
+    address: env.ANCHOR_REGISTRY_ADDRESS,
+    privateKey: env.ANCHOR_PRIVATE_KEY,
+    devAccount: Number(env.ANCHOR_DEV_ACCOUNT ?? 2),
+    store: db.store("anchor-queue"),
+    batchAgeMs: Number(env.ANCHOR_BATCH_AGE_MS ?? 2000),
+    log,
   });
-  await listen(app, { port, host, role: "issuer", did: identifier.did, onClose: () => db.close() });
+
+  const vault = new IdentityVault(db.store("identities"), dataKey);
+  const status = new StatusListService(db.store("status-lists"), {
+    listId: "1",
+    uri: () => `${baseUrl}/status-lists/1`,
+    issuer,
+    ttlSeconds: Number(env.STATUS_TTL_SECONDS ?? 300),
+    // Every change of the list is anchored: "was this credential valid when the grant was made?" has an answer.
+    onChange: async (jwt) => void (await queue.enqueue(receiptHash(jwt))),
+  });
+  const devices = new DeviceRegistry(db.store("devices"));
+  const risk = new RiskEngine(
+    new RiskState(db.store("risk-state"), {
+      ...DEFAULT_RISK_LIMITS,
+      perAddress: { max: Number(env.RISK_MAX_PER_ADDRESS ?? DEFAULT_RISK_LIMITS.perAddress.max), windowSeconds: 3600 },
+    }),
+    db.store("risk-log"),
+  );
+  const identityIssuer = new IdentityIssuer({ issuer, vault, status, validForSeconds: Number(env.CREDENTIAL_VALIDITY_DAYS ?? 365) * 86_400 });
+  const app = createApp({
+    issuer,
+    baseUrl: () => baseUrl,
+    registration: new RegistrationService({
+      audience: issuer.did,
+      registry: new FileIdentityRegistry(env.IDENTITY_REGISTRY_FILE ?? join(REPO_ROOT, "issuer-service", "fixtures", "identity-registry.json")),
+      faces: new PerceptualFaceMatcher(),
+      devices,
+      risk,
+      vault,
+      key: dataKey,
+      nonces: db.store("registration-nonces"),
+      pending: db.store("pending-registrations"),
+    }),
+    devices,
+    risk,
+    issuance: new CredentialIssuance({
+      baseUrl: () => baseUrl,
+      issuer,
+      offers: db.store("offers"),
+      nonces: db.store("c-nonces"),
+      batchSize: Number(env.CREDENTIAL_BATCH_SIZE ?? 10),
+      issue: (ref, keys) => identityIssuer.issue(ref, keys),
+    }),
+    identityIssuer,
+    status,
+    trust: new TrustRegistry(db.store("trust-registry"), issuer),
+    vault,
+    queue,
+    adminToken,
+    log,
+  });
+  const actualPort = await listen(app, {
+    port,
+    host,
+    role: "issuer",
+    did: identifier.did,
+    onClose: async () => {
+      await queue.stop();
+      registry.close();
+      await db.close();
+    },
+    beforeAnnounce: (p) => {
+      baseUrl ||= `http://${host}:${p}`;
+      allowHttpIfLoopback(baseUrl);
+    },
+  });
+  void actualPort;
 }
 
 main().catch((error) => {

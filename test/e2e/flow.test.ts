@@ -24,7 +24,8 @@ import { newTestKey } from "../helpers/keys.js";
 import { startService, type EmbeddedChain, type ServiceProcess } from "../../scripts/lib/devnet.js";
 
 const exec = promisify(execFile);
-const PERSON = { fullName: "张三", idNumber: "110105199003071239", portrait: readFileSync(join(REPO_ROOT, "issuer-service", "fixtures", "portraits", "zhang-san.png")) };
+const PERSON = { fullName: "张三", idNumber: "110105199003071239", portrait: readFileSync(join(REPO_ROOT, "issuer-service", "fixtures", "portraits", "zhang-san-live.jpg")) };
+const ADMIN_TOKEN = "e2e-admin-token-0123456789";
 
 /** POST that returns status and body instead of throwing: for refusal tests. */
 async function post(url: string, body: unknown, contentType = "application/json"): Promise<{ status: number; body: any }> {
@@ -55,7 +56,15 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
     const c = await chainWithRegistry();
     chain = c.chain;
     deployment = c.deployment;
-    issuer = await startService("issuer-service", { DATA_DIR: join(work, "issuer"), CHAIN_RPC_URL: chain.url, ISSUER_PASSPHRASE: "test-issuer" });
+    issuer = await startService("issuer-service", {
+      DATA_DIR: join(work, "issuer"),
+      CHAIN_RPC_URL: chain.url,
+      DEPLOYMENT_FILE: c.deploymentFile,
+      ISSUER_PASSPHRASE: "test-issuer",
+      ISSUER_DATA_KEY: "11".repeat(32),
+      ADMIN_TOKEN,
+      ANCHOR_DEV_ACCOUNT: "2",
+    });
     const verifierEnv = (key: string, account: string) => ({
       DATA_DIR: join(work, key),
       CHAIN_RPC_URL: chain.url,
@@ -70,8 +79,10 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
     [shopA, shopB] = await Promise.all([startService("verifier-service", verifierEnv("a", "1")), startService("verifier-service", verifierEnv("b", "3"))]);
     wallet = await HolderWallet.open({ dir: join(work, "wallet"), pin: "135790" });
     await wallet.init();
-    const reg = await wallet.register(issuer.url, PERSON, 8);
+    await admin("/admin/devices", { deviceId: "e2e-phone", label: "test phone", publicJwk: (await wallet.deviceKey()).publicJwk });
+    const reg = await wallet.register(issuer.url, PERSON, { deviceId: "e2e-phone", batchSize: 8, confirm: async (masked) => masked.name === "张*" });
     expect(reg.received).to.equal(8);
+    expect(reg.masked).to.deep.equal({ name: "张*", idNumber: "1101**********1239" });
   });
 
   after(async () => {
@@ -81,6 +92,7 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
     rmSync(work, { recursive: true, force: true });
   });
 
+  const admin = (path: string, body: unknown, method = "POST") => fetchJson(`${issuer.url}${path}`, { method, body, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
   const ask = (shop: ServiceProcess, level: GrantLevel, extra: Record<string, unknown> = {}) =>
     fetchJson<{ requestId: string; requestUri: string }>(`${shop.url}/requests`, { body: { level, purpose: `test ${level}`, claims: level === "full" ? ["full_name", "id_number"] : [], ...extra } });
   const result = (shop: ServiceProcess, requestId: string) => fetchJson<any>(`${shop.url}/requests/${requestId}/result`);

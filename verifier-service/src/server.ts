@@ -1,21 +1,6 @@
 import { join } from "node:path";
 import { Wallet } from "ethers";
-import {
-  AgentError,
-  AnchorQueue,
-  AnchorRegistryClient,
-  createRoleAgent,
-  DEFAULT_DEPLOYMENT_FILE,
-  DEFAULT_RPC_URL,
-  devAccountKey,
-  ensureIdentifier,
-  fetchJson,
-  HARDHAT_CHAIN_ID,
-  identifierSigner,
-  LevelDatabase,
-  readDeployment,
-  REPO_ROOT,
-} from "@realname/agent";
+import { AgentError, connectAnchoring, createRoleAgent, DEFAULT_RPC_URL, ensureIdentifier, fetchJson, identifierSigner, LevelDatabase, REPO_ROOT } from "@realname/agent";
 import { createApp } from "./app.js";
 
 const HELP = `verifier-service: a merchant's verifier. Creates signed presentation requests, verifies answers,
@@ -50,17 +35,19 @@ const rpcUrl = env.CHAIN_RPC_URL ?? DEFAULT_RPC_URL;
 const dataDir = env.DATA_DIR ?? join(REPO_ROOT, ".data", "verifier");
 
 async function main() {
-  const deployment = readDeployment(env.DEPLOYMENT_FILE ?? DEFAULT_DEPLOYMENT_FILE);
-  const address = env.ANCHOR_REGISTRY_ADDRESS ?? deployment?.address;
-  if (!address) throw new AgentError("ERR_REGISTRY_NOT_DEPLOYED", "no AnchorRegistry known: run `npm run deploy` or set ANCHOR_REGISTRY_ADDRESS");
-  let anchorKey = env.ANCHOR_PRIVATE_KEY;
-  const probe = await AnchorRegistryClient.connect({ rpcUrl, address });
-  if (!anchorKey) {
-    if (probe.chainId !== HARDHAT_CHAIN_ID) throw new AgentError("ERR_NO_ANCHOR_KEY", "set ANCHOR_PRIVATE_KEY (a key with ANCHORER_ROLE)");
-    anchorKey = devAccountKey(Number(env.ANCHOR_DEV_ACCOUNT ?? 1));
-  }
-  probe.close();
-  const registry = await AnchorRegistryClient.connect({ rpcUrl, address, privateKey: anchorKey });
+  const log = (line: string) => process.stdout.write(line + "\n");
+  const db = await LevelDatabase.open(dataDir);
+  const { registry, queue, anchorKey } = await connectAnchoring({
+    rpcUrl,
+    deploymentFile: env.DEPLOYMENT_FILE,
+    address: env.ANCHOR_REGISTRY_ADDRESS,
+    privateKey: env.ANCHOR_PRIVATE_KEY,
+    devAccount: Number(env.ANCHOR_DEV_ACCOUNT ?? 1),
+    store: db.store("anchor-queue"),
+    batchSize: Number(env.ANCHOR_BATCH_SIZE ?? 256),
+    batchAgeMs: Number(env.ANCHOR_BATCH_AGE_MS ?? 2000),
+    log,
+  });
 
   let trustedIssuers = (env.TRUSTED_ISSUERS ?? "").split(",").map((s) => s.trim()).filter(Boolean);
   if (trustedIssuers.length === 0) {
@@ -71,20 +58,9 @@ async function main() {
   }
   if (trustedIssuers.length === 0) throw new AgentError("ERR_NO_TRUSTED_ISSUER", "set TRUSTED_ISSUERS (or ISSUER_URL) so the verifier knows whom to believe");
 
-  const db = await LevelDatabase.open(dataDir);
   if (!env.MERCHANT_PASSPHRASE) process.stderr.write("warning: MERCHANT_PASSPHRASE is not set; using the development passphrase\n");
   const { agent } = await createRoleAgent(db, env.MERCHANT_PASSPHRASE ?? "development-only-passphrase");
   const identifier = await ensureIdentifier(agent, "merchant");
-  const log = (line: string) => process.stdout.write(line + "\n");
-  const queue = new AnchorQueue({
-    store: db.store("anchor-queue"),
-    registry,
-    maxBatchSize: Number(env.ANCHOR_BATCH_SIZE ?? 256),
-    maxAgeMs: Number(env.ANCHOR_BATCH_AGE_MS ?? 2000),
-    onError: (e) => log(JSON.stringify({ t: new Date().toISOString(), level: "warn", event: "anchoring-retry", reason: String((e as Error)?.message ?? e).slice(0, 200) })),
-    onAnchored: (b) => log(JSON.stringify({ t: new Date().toISOString(), event: "anchored", root: b.root, receipts: b.size, block: b.anchor.blockNumber, tx: b.anchor.txHash })),
-  });
-  queue.start();
 
   let publicUrl = env.PUBLIC_URL ?? "";
   const app = createApp({

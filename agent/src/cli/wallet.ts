@@ -46,25 +46,56 @@ program
   }));
 
 program
+  .command("device-key")
+  .description("print this wallet's capture-device public key, for the issuer's admin to register")
+  .action(run(async () => {
+    const key = await withWallet((w) => w.deviceKey());
+    if (globals().json) out(JSON.stringify(key));
+    else out(`capture-device key of this wallet (give it to the issuer's admin):\n${JSON.stringify(key.publicJwk)}`);
+  }));
+
+program
   .command("register")
-  .description("prove your identity to the issuer once and receive a batch of credentials")
+  .description("prove your identity to the issuer once (signed by this wallet's registered device) and receive a batch")
   .requiredOption("--issuer <url>", "the identity issuer's URL")
   .requiredOption("--name <name>", "full legal name")
   .requiredOption("--id-number <number>", "18-digit resident ID number")
   .requiredOption("--portrait <file>", "a live portrait (PNG or JPEG)")
+  .requiredOption("--device-id <id>", "the id under which this wallet's device key is registered (env WALLET_DEVICE_ID)", process.env.WALLET_DEVICE_ID)
   .option("--batch <n>", "credentials in the batch", "10")
-  .action(run(async (opts: { issuer: string; name: string; idNumber: string; portrait: string; batch: string }) => {
+  .option("--yes", "confirm the masked identity without asking (scripts)", false)
+  .action(run(async (opts: { issuer: string; name: string; idNumber: string; portrait: string; deviceId: string; batch: string; yes: boolean }) => {
     let portrait: Buffer;
     try {
       portrait = readFileSync(opts.portrait);
     } catch {
       throw new AgentError("ERR_INVALID_INPUT", `cannot read the portrait file ${opts.portrait}`);
     }
-    const batch = Number(opts.batch);
-    if (!Number.isInteger(batch) || batch < 1 || batch > 10) throw new AgentError("ERR_INVALID_INPUT", "--batch must be 1 to 10");
-    const result = await withWallet((w) => w.register(opts.issuer, { fullName: opts.name, idNumber: opts.idNumber, portrait }, batch));
+    const batchSize = Number(opts.batch);
+    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10) throw new AgentError("ERR_INVALID_INPUT", "--batch must be 1 to 10");
+    const result = await withWallet((w) =>
+      w.register(opts.issuer, { fullName: opts.name, idNumber: opts.idNumber, portrait }, {
+        deviceId: opts.deviceId,
+        batchSize,
+        confirm: async (masked) => {
+          if (!globals().json) out(`the issuer found: ${c.bold(masked.name)}  ${masked.idNumber}`);
+          if (opts.yes) return true;
+          return /^y(es)?$/i.test((await ask("Is this you? [y/N] ")).trim());
+        },
+      }),
+    );
     if (globals().json) out(JSON.stringify(result));
     else out(`${c.green("registered")}: ${result.received} credentials from ${result.issuer}`);
+  }));
+
+program
+  .command("receive")
+  .description("redeem a credential offer (the link from a QR code: after a reissue or a notary's attestation)")
+  .argument("<offer>", "openid-credential-offer://… link")
+  .option("--batch <n>", "credentials in the batch", "10")
+  .action(run(async (offer: string, opts: { batch: string }) => {
+    const result = await withWallet((w) => w.receive(offer, Number(opts.batch)));
+    out(globals().json ? JSON.stringify(result) : `${c.green("received")} ${result.received} credentials from ${result.issuer}`);
   }));
 
 program

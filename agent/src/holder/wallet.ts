@@ -4,7 +4,9 @@ import { AgentError } from "../errors.js";
 import { sha256B64url } from "../encoding.js";
 import { fetchJson } from "../http/json-client.js";
 import { createIdentifier, createRoleAgent, ensureIdentifier, identifierSigner, type RoleAgent } from "../identity/agent.js";
-import { jwkFromDidKey } from "../identity/did-key.js";
+import { jwkFromDidKey, type Ed25519PublicJwk } from "../identity/did-key.js";
+import { redeemCredentialOffer } from "./oid4vci-client.js";
+import { confirmRegistration, submitRegistration } from "./capture.js";
 import type { PassphraseBox } from "../crypto/passphrase-box.js";
 import { LevelDatabase } from "../stores/level-store.js";
 import type { DocumentStore } from "../stores/document-store.js";
@@ -50,6 +52,7 @@ export interface RegistrationMaterials {
   idNumber: string;
   /** The live portrait (PNG or JPEG bytes). */
   portrait: Uint8Array;
+  fingerprintDigest?: string;
 }
 
 /** What answering a request would disclose: shown to the person before they enter the PIN. */
@@ -98,30 +101,55 @@ export class HolderWallet {
     return { did: id.did };
   }
 
-  /** Registers with the issuer: one fresh key per credential of the batch, so no two merchants see the same key. */
-  async register(issuerUrl: string, materials: RegistrationMaterials, batchSize = 10): Promise<{ received: number; issuer: string }> {
+  /**
+   * This installation's capture-device key (the wallet app as a registered capture device). An admin
+   * registers its public key with the issuer once; registrations from this wallet are then signed with it.
+   */
+  async deviceKey(): Promise<{ did: string; publicJwk: Ed25519PublicJwk }> {
+    const id = await ensureIdentifier(this.agent, "capture-device");
+    return { did: id.did, publicJwk: jwkFromDidKey(id.did) };
+  }
+
+  /**
+   * Registration end to end from this wallet: materials signed by the wallet's capture-device key, the
+   * masked identity shown to the person (`confirm` decides), then the offer redeemed for a batch.
+   */
+  async register(
+    issuerUrl: string,
+    materials: RegistrationMaterials,
+    options: { deviceId: string; confirm: (masked: { name: string; idNumber: string }) => Promise<boolean>; batchSize?: number },
+  ): Promise<{ received: number; issuer: string; masked: { name: string; idNumber: string } }> {
+    await this.init();
+    const device = await ensureIdentifier(this.agent, "capture-device");
+    const submitted = await submitRegistration(issuerUrl, { deviceId: options.deviceId, signer: identifierSigner(this.agent, device) }, materials);
+    const yes = await options.confirm(submitted.masked);
+    const confirmed = await confirmRegistration(issuerUrl, submitted.registrationId, yes);
+    if (!yes || !confirmed.credentialOffer) throw new AgentError("ERR_DECLINED", "the identity was not confirmed; nothing was issued");
+    const received = await this.receive(confirmed.credentialOffer, options.batchSize ?? 10);
+    return { ...received, masked: submitted.masked };
+  }
+
+  /** Redeems a credential offer (OpenID4VCI, pre-authorized code): one fresh holder key per credential. */
+  async receive(offer: string, batchSize = 10): Promise<{ received: number; issuer: string }> {
     await this.init();
     const keys: IIdentifier[] = [];
     for (let i = 0; i < batchSize; i++) keys.push(await createIdentifier(this.agent));
-    const body = {
-      fullName: materials.fullName,
-      idNumber: materials.idNumber,
-      portrait: Buffer.from(materials.portrait).toString("base64"),
-      holderKeys: keys.map((k) => jwkFromDidKey(k.did)),
-    };
-    const result = await fetchJson<{ issuer: string; credentials: string[] }>(new URL("/registrations", issuerUrl).href, { body });
-    if (!Array.isArray(result.credentials) || result.credentials.length !== keys.length) throw new AgentError("ERR_UPSTREAM", "the issuer answered with the wrong number of credentials");
+    const result = await redeemCredentialOffer({ offer, keys: keys.map((k) => ({ did: k.did, signer: identifierSigner(this.agent, k) })) });
     for (const [i, credential] of result.credentials.entries()) {
-      await this.credentialStore.put(`cred:${keys[i]!.did}`, {
-        id: keys[i]!.did,
-        credential,
-        holderDid: keys[i]!.did,
-        issuer: result.issuer,
-        receivedAt: this.clock().toISOString(),
-        usedWith: [],
-      });
+      const key = keys[i]!;
+      await this.checkReceived(credential, key.did);
+      await this.credentialStore.put(`cred:${key.did}`, { id: key.did, credential, holderDid: key.did, issuer: JSON.parse(Buffer.from(credential.split(".")[1]!, "base64url").toString()).iss, receivedAt: this.clock().toISOString(), usedWith: [] });
     }
     return { received: result.credentials.length, issuer: result.issuer };
+  }
+
+  /** Refuses a credential that is not bound to the key it was requested for, or carries a key binding already. */
+  private async checkReceived(credential: string, holderDid: string): Promise<void> {
+    const parts = credential.split("~");
+    if (parts[parts.length - 1] !== "") throw new AgentError("ERR_CREDENTIAL_REFUSED", "the issuer sent a credential that already carries a key binding");
+    const payload = JSON.parse(Buffer.from(parts[0]!.split(".")[1] ?? "", "base64url").toString() || "{}");
+    if (payload?.cnf?.jwk?.x !== jwkFromDidKey(holderDid).x) throw new AgentError("ERR_CREDENTIAL_REFUSED", "the credential is not bound to the key it was requested for");
+    await readCredentialClaims(credential);
   }
 
   async credentials(): Promise<Array<StoredCredential & { claims: Record<string, unknown> }>> {

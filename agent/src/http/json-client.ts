@@ -1,12 +1,12 @@
 import { AgentError, UpstreamError } from "../errors.js";
 
 /** JSON over HTTP with a timeout and a response size cap; a service's `{error:{code,message}}` becomes an AgentError. */
-export async function fetchJson<T>(url: string, init: { method?: string; body?: unknown; timeoutMs?: number; maxBytes?: number; accept?: string } = {}): Promise<T> {
+export async function fetchJson<T>(url: string, init: { method?: string; body?: unknown; timeoutMs?: number; maxBytes?: number; accept?: string; headers?: Record<string, string> } = {}): Promise<T> {
   let response: Response;
   try {
     response = await fetch(url, {
       method: init.method ?? (init.body === undefined ? "GET" : "POST"),
-      headers: { accept: init.accept ?? "application/json", ...(init.body === undefined ? {} : { "content-type": "application/json" }) },
+      headers: { accept: init.accept ?? "application/json", ...(init.body === undefined ? {} : { "content-type": "application/json" }), ...init.headers },
       body: init.body === undefined ? undefined : JSON.stringify(init.body),
       signal: AbortSignal.timeout(init.timeoutMs ?? 15_000),
     });

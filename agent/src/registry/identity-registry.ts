@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { z } from "zod";
 import { timingSafeEqual } from "node:crypto";
 
@@ -11,11 +12,16 @@ export interface RegistryPerson {
   birthDate: string;
 }
 
+/** The registry's authoritative photo of a person, for the face check. */
+export interface RegistryPhotoSource {
+  photo(idNumber: string): Promise<Uint8Array | undefined>;
+}
+
 /**
  * The authoritative identity registry (the civil registry, in production). Adapters implement this; the
  * default reads a local file standing in for it, since no real registry exists on this machine.
  */
-export interface IdentityRegistry {
+export interface IdentityRegistry extends RegistryPhotoSource {
   /** The person with this ID number, or undefined. */
   lookup(idNumber: string): Promise<RegistryPerson | undefined>;
 }
@@ -28,18 +34,27 @@ const fileSchema = z.object({
       familyName: z.string().min(1),
       givenName: z.string().min(1),
       birthDate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+      /** Path of the registry photo, relative to the registry file. */
+      photo: z.string().optional(),
     }),
   ),
 });
 
 export class FileIdentityRegistry implements IdentityRegistry {
-  private readonly people: Map<string, RegistryPerson>;
-  constructor(file: string) {
+  private readonly people: Map<string, RegistryPerson & { photo?: string }>;
+  constructor(private readonly file: string) {
     const parsed = fileSchema.parse(JSON.parse(readFileSync(file, "utf8")));
     this.people = new Map(parsed.people.map((p) => [p.idNumber.toUpperCase(), p]));
   }
   async lookup(idNumber: string): Promise<RegistryPerson | undefined> {
-    return this.people.get(idNumber.toUpperCase());
+    const found = this.people.get(idNumber.toUpperCase());
+    if (!found) return undefined;
+    const { photo: _photo, ...person } = found;
+    return person;
+  }
+  async photo(idNumber: string): Promise<Uint8Array | undefined> {
+    const found = this.people.get(idNumber.toUpperCase());
+    return found?.photo ? readFileSync(resolve(dirname(this.file), found.photo)) : undefined;
   }
 }
 

@@ -13,6 +13,8 @@ export interface IdentityClaims {
   full_name: string;
   id_number: string;
   birth_date: string; // YYYY-MM-DD
+  /** Salted commitment (sha-256, base64url) to how the identity was verified: method, time, assurance. */
+  verification_commitment?: string;
 }
 
 export const IDENTITY_CLAIM_NAMES = [
@@ -23,6 +25,7 @@ export const IDENTITY_CLAIM_NAMES = [
   "full_name",
   "id_number",
   "birth_date",
+  "verification_commitment",
 ] as const;
 export type IdentityClaimName = (typeof IDENTITY_CLAIM_NAMES)[number];
 

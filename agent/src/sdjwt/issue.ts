@@ -14,6 +14,8 @@ export interface IssueIdentityCredentialArgs {
   validForSeconds: number;
   /** Decoy digests mixed into `_sd`, so the number of real claims does not show. */
   decoys?: number;
+  /** IETF Token Status List reference (plain, never disclosable). */
+  status?: { idx: number; uri: string };
 }
 
 /** 128-bit salts, base64url (RFC 9901 §9.3 recommends at least 128 bits). */
@@ -38,11 +40,13 @@ export async function issueIdentityCredential(args: IssueIdentityCredentialArgs)
     exp: iat + args.validForSeconds,
     vct: IDENTITY_VCT,
     cnf: { jwk: args.holderJwk },
+    ...(args.status ? { status: { status_list: { idx: args.status.idx, uri: args.status.uri } } } : {}),
     ...args.claims,
   };
+  const disclosable = IDENTITY_CLAIM_NAMES.filter((n) => args.claims[n] !== undefined);
   return sdjwt.issue(
     payload,
-    { _sd: [...IDENTITY_CLAIM_NAMES], _sd_decoy: args.decoys ?? 4 } as never,
+    { _sd: disclosable, _sd_decoy: args.decoys ?? 4 } as never,
     { header: { kid: didKeyKid(args.issuerDid) } },
   );
 }

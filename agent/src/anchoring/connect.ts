@@ -1,0 +1,42 @@
+import { AgentError } from "../errors.js";
+import type { DocumentStore } from "../stores/document-store.js";
+import { AnchorQueue } from "./anchor-queue.js";
+import { AnchorRegistryClient, DEFAULT_DEPLOYMENT_FILE, devAccountKey, HARDHAT_CHAIN_ID, readDeployment } from "./registry-contract.js";
+
+/**
+ * What a service needs to anchor: the registry (from the deployment file or an explicit address) with a
+ * key holding ANCHORER_ROLE, and a durable queue that is already running. On a Hardhat dev chain the key
+ * defaults to a well-known development account; anywhere else it must be given.
+ */
+export async function connectAnchoring(args: {
+  rpcUrl: string;
+  deploymentFile?: string;
+  address?: string;
+  privateKey?: string;
+  devAccount: number;
+  store: DocumentStore<never>;
+  batchSize?: number;
+  batchAgeMs?: number;
+  log: (line: string) => void;
+}): Promise<{ registry: AnchorRegistryClient; queue: AnchorQueue; anchorKey: string }> {
+  const address = args.address ?? readDeployment(args.deploymentFile ?? DEFAULT_DEPLOYMENT_FILE)?.address;
+  if (!address) throw new AgentError("ERR_REGISTRY_NOT_DEPLOYED", "no AnchorRegistry known: run `npm run deploy` or set ANCHOR_REGISTRY_ADDRESS");
+  let anchorKey = args.privateKey;
+  if (!anchorKey) {
+    const probe = await AnchorRegistryClient.connect({ rpcUrl: args.rpcUrl, address });
+    probe.close();
+    if (probe.chainId !== HARDHAT_CHAIN_ID) throw new AgentError("ERR_NO_ANCHOR_KEY", "set ANCHOR_PRIVATE_KEY (a key with ANCHORER_ROLE)");
+    anchorKey = devAccountKey(args.devAccount);
+  }
+  const registry = await AnchorRegistryClient.connect({ rpcUrl: args.rpcUrl, address, privateKey: anchorKey });
+  const queue = new AnchorQueue({
+    store: args.store as never,
+    registry,
+    maxBatchSize: args.batchSize ?? 256,
+    maxAgeMs: args.batchAgeMs ?? 2000,
+    onError: (e) => args.log(JSON.stringify({ t: new Date().toISOString(), level: "warn", event: "anchoring-retry", reason: String((e as Error)?.message ?? e).slice(0, 200) })),
+    onAnchored: (b) => args.log(JSON.stringify({ t: new Date().toISOString(), event: "anchored", root: b.root, receipts: b.size, block: b.anchor.blockNumber, tx: b.anchor.txHash })),
+  });
+  queue.start();
+  return { registry, queue, anchorKey };
+}

@@ -1,0 +1,233 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import { Oauth2AuthorizationServer, Oauth2ResourceServer, preAuthorizedCodeGrantIdentifier, SupportedAuthenticationScheme, type Jwk } from "@openid4vc/oauth2";
+import { Openid4vciIssuer, Openid4vciDraftVersion, type IssuerMetadataResult } from "@openid4vc/openid4vci";
+import QRCode from "qrcode";
+import { AgentError } from "../errors.js";
+import { decodeJws, type JwsSigner } from "../crypto/jws.js";
+import { jwkFromDidKey, publicKeyFromJwk, type Ed25519PublicJwk } from "../identity/did-key.js";
+import { IDENTITY_VCT } from "../sdjwt/identity-credential.js";
+import type { DocumentStore } from "../stores/document-store.js";
+import { oid4vcCallbacks } from "../oid4vc/callbacks.js";
+
+export const CREDENTIAL_CONFIGURATION_ID = "RealNameIdentity_dc_sd_jwt";
+
+interface OfferDoc {
+  offerId: string;
+  identityRef: string;
+  preAuthorizedCode: string;
+  createdAt: string;
+  expiresAt: number;
+  state: "offered" | "token-issued" | "redeemed";
+}
+
+/** An HTTP request as the OAuth libraries see it. */
+export interface HttpRequestLike {
+  method: "GET" | "POST";
+  url: string;
+  headers: Headers;
+}
+
+/**
+ * OpenID4VCI issuance, pre-authorized code flow, built on @openid4vc/openid4vci and @openid4vc/oauth2:
+ * an offer per verified identity (single use, expiring), a token endpoint, a nonce endpoint and a credential
+ * endpoint that issues a batch, one credential per proof-of-possession key.
+ */
+export class CredentialIssuance {
+  private readonly issuerLib: Openid4vciIssuer;
+  private readonly authServer: Oauth2AuthorizationServer;
+  private readonly resourceServer: Oauth2ResourceServer;
+  private readonly issuerJwk: Ed25519PublicJwk;
+
+  constructor(
+    private readonly deps: {
+      baseUrl: () => string;
+      issuer: { did: string; name: string; signer: JwsSigner };
+      offers: DocumentStore<OfferDoc | { offerId: string }>;
+      nonces: DocumentStore<{ expiresAt: number }>;
+      batchSize: number;
+      /** Issues one credential per holder key for the identity; returns them in the same order. */
+      issue: (identityRef: string, holderJwks: Ed25519PublicJwk[]) => Promise<string[]>;
+      clock?: () => Date;
+      offerValiditySeconds?: number;
+    },
+  ) {
+    this.issuerJwk = jwkFromDidKey(deps.issuer.did);
+    const callbacks = oid4vcCallbacks({
+      signerFor: (jwk) => ((jwk as Ed25519PublicJwk).x === this.issuerJwk.x ? deps.issuer.signer : undefined),
+      // The access token is verified against our own key set: answered locally, never over the network.
+      fetch: async (input, init) => {
+        const url = String(input instanceof Request ? input.url : input);
+        if (url === `${this.deps.baseUrl()}/.well-known/jwks.json`) return Response.json(this.jwks(), { headers: { "content-type": "application/jwk-set+json" } });
+        return fetch(input, init);
+      },
+    });
+    this.issuerLib = new Openid4vciIssuer({ callbacks: callbacks as never });
+    this.authServer = new Oauth2AuthorizationServer({ callbacks: callbacks as never });
+    this.resourceServer = new Oauth2ResourceServer({ callbacks: callbacks as never });
+  }
+
+  private now(): Date {
+    return (this.deps.clock ?? (() => new Date()))();
+  }
+
+  jwks() {
+    return { keys: [{ ...this.issuerJwk, kid: "issuer-key", alg: "EdDSA", use: "sig" }] };
+  }
+
+  authorizationServerMetadata() {
+    const base = this.deps.baseUrl();
+    return this.authServer.createAuthorizationServerMetadata({
+      issuer: base,
+      token_endpoint: `${base}/token`,
+      jwks_uri: `${base}/.well-known/jwks.json`,
+      "pre-authorized_grant_anonymous_access_supported": true,
+      grant_types_supported: [preAuthorizedCodeGrantIdentifier],
+    } as never);
+  }
+
+  credentialIssuerMetadata() {
+    const base = this.deps.baseUrl();
+    return this.issuerLib.createCredentialIssuerMetadata({
+      credential_issuer: base,
+      credential_endpoint: `${base}/credential`,
+      nonce_endpoint: `${base}/nonce`,
+      authorization_servers: [base],
+      batch_credential_issuance: { batch_size: this.deps.batchSize },
+      display: [{ name: this.deps.issuer.name, locale: "en" }],
+      credential_configurations_supported: {
+        [CREDENTIAL_CONFIGURATION_ID]: {
+          format: "dc+sd-jwt",
+          vct: IDENTITY_VCT,
+          scope: "RealNameIdentity",
+          cryptographic_binding_methods_supported: ["jwk"],
+          credential_signing_alg_values_supported: ["EdDSA"],
+          proof_types_supported: { jwt: { proof_signing_alg_values_supported: ["EdDSA"] } },
+          credential_metadata: { display: [{ name: "Real-name identity", locale: "en" }] },
+        },
+      },
+    } as never);
+  }
+
+  private issuerMetadata(): IssuerMetadataResult {
+    const credentialIssuer = this.credentialIssuerMetadata();
+    return {
+      credentialIssuer,
+      authorizationServers: [this.authorizationServerMetadata()],
+      knownCredentialConfigurations: this.issuerLib.getKnownCredentialConfigurationsSupported(credentialIssuer),
+      originalDraftVersion: Openid4vciDraftVersion.V1,
+    } as unknown as IssuerMetadataResult;
+  }
+
+  /** A credential offer for a verified identity: a link (and QR code) the wallet redeems once. */
+  async createOffer(identityRef: string): Promise<{ offerId: string; credentialOffer: string; offerUri: string; expiresAt: string }> {
+    const offerId = randomUUID();
+    const preAuthorizedCode = randomBytes(16).toString("base64url");
+    const expiresAt = Math.floor(this.now().getTime() / 1000) + (this.deps.offerValiditySeconds ?? 600);
+    const offerUri = `${this.deps.baseUrl()}/offers/${offerId}`;
+    const created = await this.issuerLib.createCredentialOffer({
+      credentialConfigurationIds: [CREDENTIAL_CONFIGURATION_ID],
+      grants: { [preAuthorizedCodeGrantIdentifier]: { "pre-authorized_code": preAuthorizedCode } },
+      issuerMetadata: this.issuerMetadata(),
+      credentialOfferUri: offerUri,
+      credentialOfferScheme: "openid-credential-offer://",
+    });
+    const doc: OfferDoc = { offerId, identityRef, preAuthorizedCode, createdAt: this.now().toISOString(), expiresAt, state: "offered" };
+    await this.deps.offers.batch([
+      { type: "put", key: `offer:${offerId}`, value: doc },
+      { type: "put", key: `code:${preAuthorizedCode}`, value: { offerId } },
+    ]);
+    return { offerId, credentialOffer: created.credentialOffer, offerUri, expiresAt: new Date(expiresAt * 1000).toISOString() };
+  }
+
+  /** The offer object behind `credential_offer_uri`; gone once redeemed or expired. */
+  async offerObject(offerId: string): Promise<Record<string, unknown>> {
+    const doc = (await this.deps.offers.get(`offer:${offerId}`)) as OfferDoc | undefined;
+    if (!doc || doc.state !== "offered" || doc.expiresAt <= Math.floor(this.now().getTime() / 1000)) throw new AgentError("ERR_OFFER_NOT_FOUND", "no such open credential offer");
+    return {
+      credential_issuer: this.deps.baseUrl(),
+      credential_configuration_ids: [CREDENTIAL_CONFIGURATION_ID],
+      grants: { [preAuthorizedCodeGrantIdentifier]: { "pre-authorized_code": doc.preAuthorizedCode } },
+    };
+  }
+
+  static async qrPng(text: string): Promise<Buffer> {
+    return QRCode.toBuffer(text, { type: "png", errorCorrectionLevel: "M", margin: 2, scale: 6 });
+  }
+  static async qrTerminal(text: string): Promise<string> {
+    return QRCode.toString(text, { type: "terminal", small: true });
+  }
+
+  /** Token endpoint: exchanges the pre-authorized code (once) for an access token bound to the offer. */
+  async token(body: Record<string, unknown>, request: HttpRequestLike): Promise<Record<string, unknown>> {
+    const parsed = this.authServer.parseAccessTokenRequest({ accessTokenRequest: body, request } as never);
+    if (parsed.grant.grantType !== preAuthorizedCodeGrantIdentifier) throw new AgentError("ERR_OAUTH_UNSUPPORTED_GRANT", "only the pre-authorized code grant is supported");
+    const code = (parsed.grant as { preAuthorizedCode: string }).preAuthorizedCode;
+    const link = (await this.deps.offers.take(`code:${code}`)) as { offerId: string } | undefined;
+    const offer = link ? ((await this.deps.offers.get(`offer:${link.offerId}`)) as OfferDoc | undefined) : undefined;
+    if (!offer || offer.state !== "offered" || offer.expiresAt <= Math.floor(this.now().getTime() / 1000)) throw new AgentError("ERR_OAUTH_INVALID_GRANT", "the pre-authorized code is unknown, used or expired");
+    await this.authServer.verifyPreAuthorizedCodeAccessTokenRequest({
+      authorizationServerMetadata: this.authorizationServerMetadata(),
+      grant: parsed.grant,
+      accessTokenRequest: parsed.accessTokenRequest,
+      expectedPreAuthorizedCode: offer.preAuthorizedCode,
+      request,
+      dpop: { required: false, ...parsed.dpop },
+      clientAttestation: { required: false, ...parsed.clientAttestation },
+      now: this.now(),
+    } as never);
+    await this.deps.offers.put(`offer:${offer.offerId}`, { ...offer, state: "token-issued" });
+    return this.authServer.createAccessTokenResponse({
+      audience: this.deps.baseUrl(),
+      authorizationServer: this.deps.baseUrl(),
+      signer: { method: "jwk", alg: "EdDSA", publicJwk: { ...this.issuerJwk, kid: "issuer-key" } as Jwk },
+      subject: offer.offerId,
+      expiresInSeconds: 300,
+      scope: "RealNameIdentity",
+      now: this.now(),
+    } as never) as Promise<Record<string, unknown>>;
+  }
+
+  /** Nonce endpoint: a fresh single-use `c_nonce` for proofs of possession. */
+  async nonce(): Promise<Record<string, unknown>> {
+    const cNonce = randomBytes(16).toString("base64url");
+    await this.deps.nonces.put(cNonce, { expiresAt: Math.floor(this.now().getTime() / 1000) + 300 });
+    return this.issuerLib.createNonceResponse({ cNonce, cNonceExpiresIn: 300 } as never) as Record<string, unknown>;
+  }
+
+  /** Credential endpoint: verifies the access token and every proof, then issues the batch. */
+  async credential(body: Record<string, unknown>, request: HttpRequestLike): Promise<Record<string, unknown>> {
+    const { tokenPayload } = await this.resourceServer.verifyResourceRequest({
+      authorizationServers: [this.authorizationServerMetadata()],
+      resourceServer: this.deps.baseUrl(),
+      request,
+      allowedAuthenticationSchemes: [SupportedAuthenticationScheme.Bearer, SupportedAuthenticationScheme.DPoP],
+      now: this.now(),
+    } as never);
+    const offer = (await this.deps.offers.get(`offer:${tokenPayload.sub}`)) as OfferDoc | undefined;
+    if (!offer || offer.state !== "token-issued") throw new AgentError("ERR_OAUTH_INVALID_TOKEN", "this access token has already been used or belongs to no offer");
+    const parsed = this.issuerLib.parseCredentialRequest({ issuerMetadata: this.issuerMetadata(), credentialRequest: body });
+    const proofs = parsed.proofs?.jwt ?? [];
+    if (proofs.length === 0) throw new AgentError("ERR_PROOF_MISSING", "proofs of possession (jwt) are required");
+    if (proofs.length > this.deps.batchSize) throw new AgentError("ERR_BATCH_TOO_LARGE", `at most ${this.deps.batchSize} proofs per request`);
+    const nonceInProof = decodeJws(proofs[0])?.payload.nonce;
+    const nonce = typeof nonceInProof === "string" ? await this.deps.nonces.take(nonceInProof) : undefined;
+    if (!nonce || nonce.expiresAt <= Math.floor(this.now().getTime() / 1000)) throw new AgentError("ERR_PROOF_NONCE", "the proofs do not carry a fresh nonce from this issuer");
+    const holderJwks: Ed25519PublicJwk[] = [];
+    for (const jwt of proofs) {
+      const verified = await this.issuerLib.verifyCredentialRequestJwtProof({
+        issuerMetadata: this.issuerMetadata(),
+        jwt,
+        expectedNonce: nonceInProof as string,
+        nonceExpiresAt: new Date(nonce.expiresAt * 1000),
+        now: this.now(),
+      } as never);
+      const jwk = (verified.signer as { publicJwk?: Jwk }).publicJwk;
+      publicKeyFromJwk(jwk);
+      holderJwks.push({ kty: "OKP", crv: "Ed25519", x: (jwk as { x: string }).x });
+    }
+    if (new Set(holderJwks.map((k) => k.x)).size !== holderJwks.length) throw new AgentError("ERR_PROOF_KEYS_REUSED", "each credential of the batch needs its own key");
+    await this.deps.offers.put(`offer:${offer.offerId}`, { ...offer, state: "redeemed" });
+    const credentials = await this.deps.issue(offer.identityRef, holderJwks);
+    return this.issuerLib.createCredentialResponse({ credentialRequest: parsed, credentials: credentials.map((credential) => ({ credential })) } as never) as Record<string, unknown>;
+  }
+}

@@ -1,0 +1,56 @@
+import { randomBytes } from "node:crypto";
+import { AgentError } from "../errors.js";
+import { sha256B64url } from "../encoding.js";
+import type { JwsSigner } from "../crypto/jws.js";
+import type { Ed25519PublicJwk } from "../identity/did-key.js";
+import { issueIdentityCredential } from "../sdjwt/issue.js";
+import type { IdentityVault, VerificationEvidence } from "./identity-vault.js";
+import { identityClaimsFor } from "./registration.js";
+import type { StatusListService } from "./status-list.js";
+
+/**
+ * Issues the identity credentials of a verified identity: one per holder key, each with its own random
+ * status index, and a salted commitment to the verification evidence (the salt stays with the issuer, so
+ * the commitment can be opened in a dispute and reveals nothing otherwise).
+ */
+export class IdentityIssuer {
+  constructor(
+    private readonly deps: {
+      issuer: { did: string; signer: JwsSigner };
+      vault: IdentityVault;
+      status: StatusListService;
+      validForSeconds: number;
+      clock?: () => Date;
+    },
+  ) {}
+
+  static commitment(evidence: VerificationEvidence, salt: string): string {
+    return sha256B64url(`${salt}.${JSON.stringify({ method: evidence.method, verifiedAt: evidence.verifiedAt, assurance: evidence.assurance })}`);
+  }
+
+  async issue(identityRef: string, holderJwks: Ed25519PublicJwk[]): Promise<string[]> {
+    const identity = await this.deps.vault.get(identityRef);
+    if (!identity) throw new AgentError("ERR_IDENTITY_NOT_FOUND", "no verified identity for this offer");
+    const now = (this.deps.clock ?? (() => new Date()))();
+    const salt = (identity.evidence as VerificationEvidence & { commitmentSalt?: string }).commitmentSalt ?? randomBytes(16).toString("base64url");
+    const claims = { ...identityClaimsFor(identity.person, now), verification_commitment: IdentityIssuer.commitment(identity.evidence, salt) };
+    const credentials: string[] = [];
+    const indexes: number[] = [];
+    for (const holderJwk of holderJwks) {
+      const status = await this.deps.status.allocate();
+      indexes.push(status.idx);
+      credentials.push(await issueIdentityCredential({ issuerDid: this.deps.issuer.did, signer: this.deps.issuer.signer, holderJwk, claims, now, validForSeconds: this.deps.validForSeconds, status }));
+    }
+    await this.deps.vault.update(identityRef, (current) => ({ ...current, evidence: { ...current.evidence, commitmentSalt: salt } as VerificationEvidence, statusIndexes: [...current.statusIndexes, ...indexes] }));
+    return credentials;
+  }
+
+  /** Revokes every credential of the identity (e.g. the ID document changed or was lost). */
+  async revokeAll(identityRef: string): Promise<number> {
+    const identity = await this.deps.vault.get(identityRef);
+    if (!identity) throw new AgentError("ERR_IDENTITY_NOT_FOUND", "no such identity");
+    if (identity.statusIndexes.length) await this.deps.status.setStatus(identity.statusIndexes, "revoked");
+    await this.deps.vault.update(identityRef, (current) => ({ ...current, statusIndexes: [] }));
+    return identity.statusIndexes.length;
+  }
+}

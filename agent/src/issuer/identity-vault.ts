@@ -1,0 +1,60 @@
+import type { DocumentStore } from "../stores/document-store.js";
+import type { RegistryPerson } from "../registry/identity-registry.js";
+import type { DataKey } from "./data-key.js";
+
+/** How an identity was established: who checked it, how, when. */
+export interface VerificationEvidence {
+  method: "registry+face" | "notary-in-person";
+  verifiedAt: string;
+  assurance: "substantial" | "high";
+  attestedBy?: string;
+  faceScore?: number;
+}
+
+export interface VerifiedIdentity {
+  person: RegistryPerson;
+  evidence: VerificationEvidence;
+  /** Status-list indexes of every credential issued for this identity (for revoke-and-reissue). */
+  statusIndexes: number[];
+}
+
+interface SealedRecord {
+  ref: string;
+  sealed: string;
+  updatedAt: string;
+}
+
+/**
+ * Verified identities, encrypted at rest (AES-GCM under the data key), found by a keyed index of the
+ * ID number, never by the number itself. The record's ref is bound into the ciphertext (AAD), so sealed
+ * records cannot be swapped between people.
+ */
+export class IdentityVault {
+  constructor(
+    private readonly store: DocumentStore<SealedRecord>,
+    private readonly key: DataKey,
+  ) {}
+
+  refFor(idNumber: string): string {
+    return this.key.index("id-number", idNumber.toUpperCase());
+  }
+
+  async put(identity: VerifiedIdentity): Promise<string> {
+    const ref = this.refFor(identity.person.idNumber);
+    await this.store.put(ref, { ref, sealed: this.key.seal(JSON.stringify(identity), ref), updatedAt: new Date().toISOString() });
+    return ref;
+  }
+
+  async get(ref: string): Promise<VerifiedIdentity | undefined> {
+    const record = await this.store.get(ref);
+    return record ? (JSON.parse(this.key.open(record.sealed, ref)) as VerifiedIdentity) : undefined;
+  }
+
+  async update(ref: string, change: (identity: VerifiedIdentity) => VerifiedIdentity): Promise<VerifiedIdentity> {
+    const current = await this.get(ref);
+    if (!current) throw new Error("no such identity");
+    const next = change(current);
+    await this.store.put(ref, { ref, sealed: this.key.seal(JSON.stringify(next), ref), updatedAt: new Date().toISOString() });
+    return next;
+  }
+}

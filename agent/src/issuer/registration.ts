@@ -1,0 +1,144 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import { AgentError } from "../errors.js";
+import { sha256Hex } from "../encoding.js";
+import { ageOn, sameName, type IdentityRegistry, type RegistryPerson } from "../registry/identity-registry.js";
+import type { DocumentStore } from "../stores/document-store.js";
+import type { DataKey } from "./data-key.js";
+import type { DeviceRegistry } from "./devices.js";
+import { inspectPortrait, perceptualHash, type FaceMatcher } from "./face-matcher.js";
+import type { IdentityVault, VerificationEvidence, VerifiedIdentity } from "./identity-vault.js";
+import type { RiskContext, RiskEngine } from "./risk.js";
+
+export interface RegistrationMaterials {
+  fullName: string;
+  idNumber: string;
+  portrait: Uint8Array;
+  fingerprintDigest?: string;
+  nonce: string;
+  deviceProof: string;
+}
+
+interface PendingDoc {
+  registrationId: string;
+  sealed: string;
+  expiresAt: number;
+}
+
+/** How a person sees their identity before confirming it: enough to recognise, not enough to leak. */
+export function maskName(name: string): string {
+  const chars = [...name.normalize("NFC")];
+  return chars[0] + "*".repeat(Math.max(1, chars.length - 1));
+}
+export function maskIdNumber(id: string): string {
+  return id.length > 8 ? `${id.slice(0, 4)}${"*".repeat(id.length - 8)}${id.slice(-4)}` : "*".repeat(id.length);
+}
+
+/**
+ * Flow 1 of DESIGN.md, in order: single-use nonce, the security gateway (a registered device's signature),
+ * risk control, the identity registry, the face check, and a pending record the person must confirm
+ * (seeing only the masked identity). Nothing about the person is stored before all checks pass, and what is
+ * stored is sealed under the data key.
+ */
+export class RegistrationService {
+  constructor(
+    private readonly deps: {
+      audience: string;
+      registry: IdentityRegistry;
+      faces: FaceMatcher;
+      devices: DeviceRegistry;
+      risk: RiskEngine;
+      vault: IdentityVault;
+      key: DataKey;
+      nonces: DocumentStore<{ expiresAt: number }>;
+      pending: DocumentStore<PendingDoc>;
+      clock?: () => Date;
+      confirmWithinSeconds?: number;
+    },
+  ) {}
+
+  private now(): Date {
+    return (this.deps.clock ?? (() => new Date()))();
+  }
+
+  async issueNonce(): Promise<{ nonce: string; expiresAt: string }> {
+    const nonce = randomBytes(16).toString("base64url");
+    const expiresAt = Math.floor(this.now().getTime() / 1000) + 300;
+    await this.deps.nonces.put(nonce, { expiresAt });
+    return { nonce, expiresAt: new Date(expiresAt * 1000).toISOString() };
+  }
+
+  async submit(materials: RegistrationMaterials, clientAddress: string): Promise<{ registrationId: string; masked: { name: string; idNumber: string }; confirmBy: string }> {
+    const now = this.now();
+    const nonce = await this.deps.nonces.take(materials.nonce);
+    if (!nonce || nonce.expiresAt <= Math.floor(now.getTime() / 1000)) throw new AgentError("ERR_NONCE_INVALID", "the registration nonce is unknown, used or expired: ask for a new one");
+    await inspectPortrait(materials.portrait);
+    const portraitSha256 = sha256Hex(materials.portrait);
+    const device = await this.deps.devices.verifySubmission(materials.deviceProof, { audience: this.deps.audience, nonce: materials.nonce, portraitSha256, now });
+
+    const idNumber = materials.idNumber.toUpperCase();
+    const ctx: RiskContext = {
+      deviceId: device.deviceId,
+      addressRef: this.deps.key.index("address", clientAddress),
+      personRef: this.deps.key.index("id-number", idNumber),
+      portraitHash: await perceptualHash(materials.portrait),
+      now,
+    };
+    await this.deps.risk.assess(ctx);
+
+    const person = await this.deps.registry.lookup(idNumber);
+    // One refusal for "unknown number" and "name does not match": the answer must not confirm who exists.
+    if (!person || !sameName(person.fullName, materials.fullName)) {
+      await this.deps.risk.recordFailure(ctx, "identity not confirmed by the registry");
+      throw new AgentError("ERR_IDENTITY_NOT_CONFIRMED", "the identity registry does not confirm this name and ID number");
+    }
+    const reference = await this.deps.registry.photo(idNumber);
+    if (!reference) {
+      await this.deps.risk.recordFailure(ctx, "no registry photo");
+      throw new AgentError("ERR_FACE_NOT_CONFIRMED", "the portrait could not be compared with the registry photo");
+    }
+    const face = await this.deps.faces.compare(materials.portrait, reference);
+    if (!face.match) {
+      await this.deps.risk.recordFailure(ctx, `face mismatch (${face.method})`);
+      throw new AgentError("ERR_FACE_NOT_CONFIRMED", "the portrait does not match the registry photo");
+    }
+
+    const registrationId = randomUUID();
+    const evidence: VerificationEvidence = { method: "registry+face", verifiedAt: now.toISOString(), assurance: "substantial", faceScore: face.score };
+    const expiresAt = Math.floor(now.getTime() / 1000) + (this.deps.confirmWithinSeconds ?? 600);
+    await this.deps.pending.put(registrationId, { registrationId, sealed: this.deps.key.seal(JSON.stringify({ person, evidence }), registrationId), expiresAt });
+    return { registrationId, masked: { name: maskName(person.fullName), idNumber: maskIdNumber(person.idNumber) }, confirmBy: new Date(expiresAt * 1000).toISOString() };
+  }
+
+  /** The person saw the masked identity: on yes the identity is stored (sealed) and its ref returned; on no, forgotten. */
+  async confirm(registrationId: string, confirmed: boolean): Promise<{ identityRef?: string }> {
+    const pending = await this.deps.pending.take(registrationId);
+    if (!pending || pending.expiresAt <= Math.floor(this.now().getTime() / 1000)) throw new AgentError("ERR_REGISTRATION_NOT_FOUND", "no pending registration with this id (unknown, confirmed already, or expired)");
+    if (!confirmed) return {};
+    const { person, evidence } = JSON.parse(this.deps.key.open(pending.sealed, registrationId)) as { person: RegistryPerson; evidence: VerificationEvidence };
+    const identityRef = this.deps.vault.refFor(person.idNumber);
+    const existing = await this.deps.vault.get(identityRef);
+    await this.deps.vault.put({ person, evidence, statusIndexes: existing?.statusIndexes ?? [] });
+    return { identityRef };
+  }
+
+  /** A notary's in-person verification: stored with who attested it and when. */
+  async storeAttested(person: RegistryPerson, notaryDid: string): Promise<{ identityRef: string }> {
+    const existing = await this.deps.vault.get(this.deps.vault.refFor(person.idNumber));
+    const evidence: VerificationEvidence = { method: "notary-in-person", verifiedAt: this.now().toISOString(), assurance: "high", attestedBy: notaryDid };
+    const identityRef = await this.deps.vault.put({ person, evidence, statusIndexes: existing?.statusIndexes ?? [] } satisfies VerifiedIdentity);
+    return { identityRef };
+  }
+}
+
+/** The identity claims for a credential, computed at issuance (age changes with time). */
+export function identityClaimsFor(person: RegistryPerson, now: Date) {
+  return {
+    real_name_verified: true as const,
+    age_over_18: ageOn(person.birthDate, now) >= 18,
+    family_name: person.familyName,
+    given_name: person.givenName,
+    full_name: person.fullName,
+    id_number: person.idNumber,
+    birth_date: person.birthDate,
+  };
+}

@@ -1,0 +1,96 @@
+import { Router, type RequestHandler } from "express";
+import { timingSafeEqual } from "node:crypto";
+import { z } from "zod";
+import {
+  AgentError,
+  CredentialIssuance,
+  deviceIdSchema,
+  handle,
+  merchantEntrySchema,
+  notaryEntrySchema,
+  parseInput,
+  requireJson,
+  validateResidentIdNumber,
+} from "@realname/agent";
+import type { IssuerDeps } from "../deps.js";
+
+const jwkSchema = z.object({ kty: z.literal("OKP"), crv: z.literal("Ed25519"), x: z.string().regex(/^[A-Za-z0-9_-]{43}$/) }).strict();
+const idNumberSchema = z.string().trim().toUpperCase().refine((v) => validateResidentIdNumber(v).valid, "not a valid resident ID number");
+
+/** Admin operations behind a bearer token: devices, blacklists, credential status, reissue, the trust registry. */
+export function adminRoutes(deps: IssuerDeps): Router {
+  const r = Router();
+  const expected = Buffer.from(`Bearer ${deps.adminToken}`);
+  const requireAdmin: RequestHandler = (req, _res, next) => {
+    const given = Buffer.from(req.get("authorization") ?? "");
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return next(new AgentError("ERR_UNAUTHORIZED", "admin credentials required"));
+    next();
+  };
+  r.use("/admin", requireAdmin);
+  const now = () => (deps.clock ?? (() => new Date()))();
+
+  r.post("/admin/devices", requireJson, handle(async (req, res) => {
+    const input = parseInput(z.object({ deviceId: deviceIdSchema, label: z.string().min(1).max(128), publicJwk: jwkSchema }).strict(), req.body);
+    res.status(201).json(await deps.devices.register(input, now()));
+  }));
+  for (const action of ["revoke", "ban"] as const) {
+    r.post(`/admin/devices/:id/${action}`, requireJson, handle(async (req, res) => {
+      const id = parseInput(deviceIdSchema, req.params.id);
+      const { reason } = parseInput(z.object({ reason: z.string().min(1).max(300) }).strict(), req.body);
+      res.json(await deps.devices.setStatus(id, action === "revoke" ? "revoked" : "banned", reason, now()));
+    }));
+  }
+
+  const blacklistSchema = z.union([
+    z.object({ kind: z.literal("person"), idNumber: idNumberSchema, reason: z.string().min(1).max(300) }).strict(),
+    z.object({ kind: z.literal("device"), deviceId: deviceIdSchema, reason: z.string().min(1).max(300) }).strict(),
+  ]);
+  r.post("/admin/blacklist", requireJson, handle(async (req, res) => {
+    const input = parseInput(blacklistSchema, req.body);
+    // The blacklist holds keyed references only: the ID number itself is not stored.
+    const subject = input.kind === "person" ? deps.vault.refFor(input.idNumber) : input.deviceId;
+    await deps.risk.state.blacklist(input.kind, subject, input.reason, now());
+    res.status(201).json({ kind: input.kind, blacklisted: true });
+  }));
+  r.get("/admin/risk-log", handle(async (_req, res) => void res.json(await deps.risk.entries())));
+
+  r.post("/admin/status", requireJson, handle(async (req, res) => {
+    const input = parseInput(z.object({ indexes: z.array(z.number().int().min(0)).min(1).max(1000), status: z.enum(["revoked", "suspended", "valid"]) }).strict(), req.body);
+    res.json({ version: await deps.status.setStatus(input.indexes, input.status) });
+  }));
+
+  r.post("/admin/identities/revoke", requireJson, handle(async (req, res) => {
+    const { idNumber } = parseInput(z.object({ idNumber: idNumberSchema, reason: z.string().min(1).max(300) }).strict(), req.body);
+    res.json({ revoked: await deps.identityIssuer.revokeAll(deps.vault.refFor(idNumber)) });
+  }));
+
+  // The person's ID document changed or was lost: revoke everything issued and offer a fresh batch, in one go.
+  r.post("/admin/identities/reissue", requireJson, handle(async (req, res) => {
+    const { idNumber } = parseInput(z.object({ idNumber: idNumberSchema, reason: z.string().min(1).max(300) }).strict(), req.body);
+    const ref = deps.vault.refFor(idNumber);
+    const revoked = await deps.identityIssuer.revokeAll(ref);
+    const offer = await deps.issuance.createOffer(ref);
+    res.status(201).json({ revoked, credentialOffer: offer.credentialOffer, expiresAt: offer.expiresAt, qrText: await CredentialIssuance.qrTerminal(offer.credentialOffer) });
+  }));
+
+  // How an identity was verified (method, when, by whom): never the identity itself.
+  r.post("/admin/identities/evidence", requireJson, handle(async (req, res) => {
+    const { idNumber } = parseInput(z.object({ idNumber: idNumberSchema }).strict(), req.body);
+    const identity = await deps.vault.get(deps.vault.refFor(idNumber));
+    if (!identity) throw new AgentError("ERR_IDENTITY_NOT_FOUND", "no verified identity for this ID number");
+    const { commitmentSalt: _salt, ...evidence } = identity.evidence as typeof identity.evidence & { commitmentSalt?: string };
+    res.json({ evidence, credentials: identity.statusIndexes.length });
+  }));
+
+  r.put("/admin/merchants", requireJson, handle(async (req, res) => {
+    const entry = parseInput(merchantEntrySchema, req.body);
+    await deps.trust.putMerchant(entry);
+    res.status(201).json(entry);
+  }));
+  r.put("/admin/notaries", requireJson, handle(async (req, res) => {
+    const entry = parseInput(notaryEntrySchema, req.body);
+    await deps.trust.putNotary(entry);
+    res.status(201).json(entry);
+  }));
+  return r;
+}

@@ -1,0 +1,46 @@
+import { Router } from "express";
+import { z } from "zod";
+import { AgentError, handle, IDENTITY_CLAIM_NAMES, IDENTITY_VCT, parseInput } from "@realname/agent";
+import type { IssuerDeps } from "../deps.js";
+
+/** Discovery: what a standard wallet or verifier fetches before talking to the issuer. */
+export function publicRoutes(deps: IssuerDeps): Router {
+  const r = Router();
+  r.get("/health", (_req, res) => void res.json({ status: "ok", role: "issuer", did: deps.issuer.did }));
+  r.get("/.well-known/issuer", (_req, res) =>
+    void res.json({
+      did: deps.issuer.did,
+      name: deps.issuer.name,
+      credentialTypes: [IDENTITY_VCT],
+      statusList: `${deps.baseUrl()}/status-lists/1`,
+      trustRegistry: `${deps.baseUrl()}/registry`,
+      credentialIssuer: deps.baseUrl(),
+    }),
+  );
+  r.get("/.well-known/openid-credential-issuer", (_req, res) => void res.json(deps.issuance.credentialIssuerMetadata()));
+  r.get("/.well-known/oauth-authorization-server", (_req, res) => void res.json(deps.issuance.authorizationServerMetadata()));
+  r.get("/.well-known/jwks.json", (_req, res) => void res.type("application/jwk-set+json").json(deps.issuance.jwks()));
+  // SD-JWT VC type metadata for our vct (served under the issuer, since the vct is a URN).
+  r.get("/.well-known/vct/realname-identity", (_req, res) =>
+    void res.json({
+      vct: IDENTITY_VCT,
+      name: "Real-name identity",
+      description: "A person whose real name was verified once against the identity registry; every claim is selectively disclosable.",
+      claims: IDENTITY_CLAIM_NAMES.map((name) => ({ path: [name], sd: "always", display: [{ locale: "en", label: name.replace(/_/g, " ") }] })),
+    }),
+  );
+  r.get("/status-lists/1", handle(async (_req, res) => {
+    const jwt = await deps.status.signedList();
+    res.set("cache-control", `public, max-age=${deps.status.ttlSeconds}`).type("application/statuslist+jwt").send(jwt);
+  }));
+  r.get("/registry", handle(async (_req, res) => {
+    res.set("cache-control", "public, max-age=300").type("application/jwt").send(await deps.trust.signed());
+  }));
+  /** Inclusion proof of an anchored status-list version, by the hash of its signed JWT. */
+  r.get("/anchors/:hash", handle(async (req, res) => {
+    const record = await deps.queue.get(parseInput(z.string().regex(/^[0-9a-f]{64}$/), req.params.hash));
+    if (!record) throw new AgentError("ERR_NOT_FOUND", "nothing anchored under this hash");
+    res.json(record);
+  }));
+  return r;
+}
