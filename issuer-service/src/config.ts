@@ -19,6 +19,7 @@ Environment:
   IDENTITY_REGISTRY_FILE   the local identity registry (default issuer-service/fixtures/identity-registry.json)
   CREDENTIAL_BATCH_SIZE    credentials per redemption (default 10)
   RISK_MAX_PER_ADDRESS     registration attempts per client address per hour (default 10)
+  RISK_MAX_PER_ID_NUMBER   registration attempts per ID number per day (default 5)
 `;
 
 export function printHelpIfAsked(): void {

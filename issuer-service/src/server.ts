@@ -84,7 +84,8 @@ async function main() {
   const risk = new RiskEngine(
     new RiskState(db.store("risk-state"), {
       ...DEFAULT_RISK_LIMITS,
-      perAddress: { max: Number(env.RISK_MAX_PER_ADDRESS ?? DEFAULT_RISK_LIMITS.perAddress.max), windowSeconds: 3600 },
+      perAddress: { max: Number(env.RISK_MAX_PER_ADDRESS ?? DEFAULT_RISK_LIMITS.perAddress.max), windowSeconds: DEFAULT_RISK_LIMITS.perAddress.windowSeconds },
+      perPerson: { max: Number(env.RISK_MAX_PER_ID_NUMBER ?? DEFAULT_RISK_LIMITS.perPerson.max), windowSeconds: DEFAULT_RISK_LIMITS.perPerson.windowSeconds },
     }),
     db.store("risk-log"),
   );

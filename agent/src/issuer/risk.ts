@@ -184,6 +184,7 @@ export class RiskEngine {
 
   private async write(entry: Omit<RiskLogEntry, "at" | "deviceId" | "personRef" | "addressRef">, ctx: RiskContext): Promise<void> {
     const at = ctx.now.toISOString();
-    await this.log.put(`${at}:${randomUUID()}`, { at, ...entry, deviceId: ctx.deviceId, personRef: ctx.personRef, addressRef: ctx.addressRef });
+    // hrtime keeps entries written within one millisecond in the order they happened.
+    await this.log.put(`${at}:${process.hrtime.bigint().toString().padStart(20, "0")}:${randomUUID().slice(0, 8)}`, { at, ...entry, deviceId: ctx.deviceId, personRef: ctx.personRef, addressRef: ctx.addressRef });
   }
 }

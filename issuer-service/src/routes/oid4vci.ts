@@ -32,7 +32,13 @@ const oauthErrors: ErrorRequestHandler = (error, req, res, next) => {
     res.status(oauth.error === "invalid_token" ? 401 : 400).json({ ...oauth, code: "ERR_OAUTH" });
     return;
   }
-  if (error?.name === "ValidationError" || error?.name === "Openid4vciError" || error?.name === "Oauth2Error" || error?.name?.startsWith?.("Oauth2")) {
+  // The libraries' own error classes (by class name: they are not all exported) are client errors.
+  const kind = `${error?.constructor?.name ?? ""} ${error?.name ?? ""}`;
+  if (/Oauth2ResourceUnauthorized/.test(kind)) {
+    res.status(401).set("www-authenticate", "Bearer").json({ error: "invalid_token", error_description: "the access token is missing, invalid or expired", code: "ERR_OAUTH_INVALID_TOKEN" });
+    return;
+  }
+  if (/ValidationError|Openid4vci|Oauth2|Jwt|Jws/.test(kind)) {
     res.status(400).json({ error: "invalid_request", error_description: String(error.message).slice(0, 300), code: "ERR_OAUTH" });
     return;
   }
