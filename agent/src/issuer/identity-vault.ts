@@ -9,6 +9,8 @@ export interface VerificationEvidence {
   assurance: "substantial" | "high";
   attestedBy?: string;
   faceScore?: number;
+  /** The capture device's fingerprint-template digest, if one was taken (sealed with the rest). */
+  fingerprintDigest?: string;
 }
 
 export interface VerifiedIdentity {

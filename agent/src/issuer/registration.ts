@@ -103,7 +103,13 @@ export class RegistrationService {
     }
 
     const registrationId = randomUUID();
-    const evidence: VerificationEvidence = { method: "registry+face", verifiedAt: now.toISOString(), assurance: "substantial", faceScore: face.score };
+    const evidence: VerificationEvidence = {
+      method: "registry+face",
+      verifiedAt: now.toISOString(),
+      assurance: materials.fingerprintDigest ? "high" : "substantial",
+      faceScore: face.score,
+      ...(materials.fingerprintDigest ? { fingerprintDigest: materials.fingerprintDigest } : {}),
+    };
     const expiresAt = Math.floor(now.getTime() / 1000) + (this.deps.confirmWithinSeconds ?? 600);
     await this.deps.pending.put(registrationId, { registrationId, sealed: this.deps.key.seal(JSON.stringify({ person, evidence }), registrationId), expiresAt });
     return { registrationId, masked: { name: maskName(person.fullName), idNumber: maskIdNumber(person.idNumber) }, confirmBy: new Date(expiresAt * 1000).toISOString() };
@@ -119,6 +125,17 @@ export class RegistrationService {
     const existing = await this.deps.vault.get(identityRef);
     await this.deps.vault.put({ person, evidence, statusIndexes: existing?.statusIndexes ?? [] });
     return { identityRef };
+  }
+
+  /**
+   * Re-reads the registry for a verified identity (its ID document changed: new name, new photo) so that a
+   * reissue carries the registry's current data.
+   */
+  async refreshFromRegistry(identityRef: string): Promise<void> {
+    const current = await this.deps.vault.get(identityRef);
+    if (!current) throw new AgentError("ERR_IDENTITY_NOT_FOUND", "no verified identity for this ID number");
+    const latest = await this.deps.registry.lookup(current.person.idNumber);
+    if (latest) await this.deps.vault.update(identityRef, (identity) => ({ ...identity, person: latest }));
   }
 
   /** A notary's in-person verification: stored with who attested it and when. */

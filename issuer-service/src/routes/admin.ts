@@ -69,6 +69,7 @@ export function adminRoutes(deps: IssuerDeps): Router {
     const { idNumber } = parseInput(z.object({ idNumber: idNumberSchema, reason: z.string().min(1).max(300) }).strict(), req.body);
     const ref = deps.vault.refFor(idNumber);
     const revoked = await deps.identityIssuer.revokeAll(ref);
+    await deps.registration.refreshFromRegistry(ref);
     const offer = await deps.issuance.createOffer(ref);
     res.status(201).json({ revoked, credentialOffer: offer.credentialOffer, expiresAt: offer.expiresAt, qrText: await CredentialIssuance.qrTerminal(offer.credentialOffer) });
   }));
@@ -78,7 +79,7 @@ export function adminRoutes(deps: IssuerDeps): Router {
     const { idNumber } = parseInput(z.object({ idNumber: idNumberSchema }).strict(), req.body);
     const identity = await deps.vault.get(deps.vault.refFor(idNumber));
     if (!identity) throw new AgentError("ERR_IDENTITY_NOT_FOUND", "no verified identity for this ID number");
-    const { commitmentSalt: _salt, ...evidence } = identity.evidence as typeof identity.evidence & { commitmentSalt?: string };
+    const { commitmentSalt: _salt, fingerprintDigest: _fp, ...evidence } = identity.evidence as typeof identity.evidence & { commitmentSalt?: string };
     res.json({ evidence, credentials: identity.statusIndexes.length });
   }));
 
