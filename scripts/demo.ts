@@ -126,7 +126,7 @@ async function main(): Promise<void> {
   });
   say(`the wallet redeemed the OpenID4VCI offer: ${reg.received} SD-JWT VCs, each bound to its own holder key, each with its own status-list index`);
   const creds = await wallet.credentials();
-  writeFileSync(join(outDir, "credentials", "batch.json"), JSON.stringify(creds.map((c) => ({ holderDid: c.holderDid, credential: c.credential })), null, 2));
+  writeFileSync(join(outDir, "credentials", "batch.json"), JSON.stringify(await wallet.exportCredentials(), null, 2));
   say(`claims in each credential (all selectively disclosable): ${Object.keys(creds[0]!.claims).filter((k) => !["iss", "iat", "exp", "vct", "cnf"].includes(k)).join(", ")}`);
 
   const grants: Array<{ merchant: string; entry: GrantEntry; learned: unknown }> = [];
@@ -148,7 +148,7 @@ async function main(): Promise<void> {
       say(`${style.green("the merchant learned:")} ${JSON.stringify({ level: learned.level, claims: learned.claims, ...(learned.account ? { account: learned.account } : {}) })}`);
       grants.push({ merchant: m.key, entry, learned });
       const base = `${m.key}-${ask.level}${returning ? "-return" : ""}`;
-      writeFileSync(join(outDir, "presentations", `${base}.txt`), entry.presentation + "\n");
+      writeFileSync(join(outDir, "presentations", `${base}.txt`), wallet.presentationOf(entry) + "\n");
       writeFileSync(join(outDir, "receipts", `${base}.json`), JSON.stringify({ consentReceipt: entry.consentReceipt, grantReceipt: entry.grantReceipt }, null, 2));
     }
   }

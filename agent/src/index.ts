@@ -24,8 +24,18 @@ export type { PresentationRequest } from "./grants/request.js";
 export { derivePairwiseKey, signPairwiseProof, verifyPairwiseProof } from "./grants/pairwise.js";
 export { verifyGrantResponse } from "./grants/verify-response.js";
 export type { GrantResponse, VerifiedGrant } from "./grants/verify-response.js";
-export { createConsentReceipt, createGrantReceipt, verifyReceipt, receiptHash, CONSENT_RECEIPT_TYPE, GRANT_RECEIPT_TYPE } from "./receipts/receipts.js";
-export type { ConsentRecord, GrantRecord, ReceiptSigner } from "./receipts/receipts.js";
+export {
+  createConsentReceipt,
+  createGrantReceipt,
+  createReceipt,
+  verifyReceipt,
+  receiptHash,
+  CONSENT_RECEIPT_TYPE,
+  GRANT_RECEIPT_TYPE,
+  WITHDRAWAL_RECEIPT_TYPE,
+  WITHDRAWAL_ACK_TYPE,
+} from "./receipts/receipts.js";
+export type { ConsentRecord, GrantRecord, WithdrawalRecord, WithdrawalAckRecord, ReceiptSigner } from "./receipts/receipts.js";
 export { receiptLeaf, buildMerkleBatch, verifyMerkleInclusion, newLeafSalt } from "./merkle/merkle.js";
 export {
   AnchorRegistryClient,
@@ -48,7 +58,12 @@ export { resolveChain } from "./anchoring/resolve-chain.js";
 export { buildEvidenceBundle, verifyEvidenceBundle, evidenceBundleSchema, EVIDENCE_FORMAT } from "./notary/evidence.js";
 export type { EvidenceBundle, EvidenceReport, EvidenceCheck, InclusionProof } from "./notary/evidence.js";
 export { HolderWallet } from "./holder/wallet.js";
-export type { StoredCredential, GrantEntry, ConsentPreview, RegistrationMaterials, Transport } from "./holder/wallet.js";
+export type { StoredCredential, GrantEntry, ConsentPreview, RegistrationMaterials, Transport, AnswerPolicy, WalletSettings } from "./holder/wallet.js";
+export { LOW_BATCH_THRESHOLD } from "./holder/wallet.js";
+export { checkMerchantRequest } from "./holder/request-check.js";
+export type { CheckedRequest } from "./holder/request-check.js";
+export { messageFor } from "./holder/messages.js";
+export { lockDuration, LOCK_POLICY } from "./crypto/passphrase-box.js";
 export { FileIdentityRegistry, validateResidentIdNumber, withCheckDigit, sameName, ageOn } from "./registry/identity-registry.js";
 export type { IdentityRegistry, RegistryPerson } from "./registry/identity-registry.js";
 export { fetchJson } from "./http/json-client.js";

@@ -5,6 +5,7 @@ import { registrationRoutes } from "./routes/registration.js";
 import { oid4vciRoutes } from "./routes/oid4vci.js";
 import { adminRoutes } from "./routes/admin.js";
 import { notaryRoutes } from "./routes/notary.js";
+import { refreshRoutes } from "./routes/refresh.js";
 
 export type { IssuerDeps } from "./deps.js";
 
@@ -15,6 +16,7 @@ export function createApp(deps: IssuerDeps) {
   app.use(oid4vciRoutes(deps));
   app.use(registrationRoutes(deps));
   app.use(notaryRoutes(deps));
+  app.use(refreshRoutes(deps));
   app.use(adminRoutes(deps));
   app.use(notFound);
   app.use(errorHandler(deps.log));

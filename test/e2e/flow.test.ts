@@ -77,6 +77,7 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
       REQUEST_VALIDITY_SECONDS: "3",
     });
     [shopA, shopB] = await Promise.all([startService("verifier-service", verifierEnv("a", "1")), startService("verifier-service", verifierEnv("b", "3"))]);
+    for (const shop of [shopA, shopB]) await registerMerchant(shop);
     wallet = await HolderWallet.open({ dir: join(work, "wallet"), pin: "135790" });
     await wallet.init();
     await admin("/admin/devices", { deviceId: "e2e-phone", label: "test phone", publicJwk: (await wallet.deviceKey()).publicJwk });
@@ -93,6 +94,8 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
   });
 
   const admin = (path: string, body: unknown, method = "POST") => fetchJson(`${issuer.url}${path}`, { method, body, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+  const registerMerchant = (shop: ServiceProcess, over: Record<string, unknown> = {}) =>
+    admin("/admin/merchants", { did: shop.did, name: shop === shopA ? "Shop a" : "Shop b", maxLevel: "full", purposes: ["test verified", "test pseudonymous", "test full"], fullClaims: ["full_name", "id_number"], ...over }, "PUT");
   const ask = (shop: ServiceProcess, level: GrantLevel, extra: Record<string, unknown> = {}) =>
     fetchJson<{ requestId: string; requestUri: string }>(`${shop.url}/requests`, { body: { level, purpose: `test ${level}`, claims: level === "full" ? ["full_name", "id_number"] : [], ...extra } });
   const result = (shop: ServiceProcess, requestId: string) => fetchJson<any>(`${shop.url}/requests/${requestId}/result`);

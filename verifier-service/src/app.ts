@@ -1,8 +1,16 @@
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { z } from "zod";
 import {
   AgentError,
+  CONSENT_RECEIPT_TYPE,
   createGrantReceipt,
+  createReceipt,
+  verifyPairwiseProof,
+  verifyReceipt,
+  WITHDRAWAL_ACK_TYPE,
+  WITHDRAWAL_RECEIPT_TYPE,
+  type WithdrawalAckRecord,
+  type WithdrawalRecord,
   createServiceApp,
   errorHandler,
   FULL_LEVEL_CLAIMS,
@@ -33,6 +41,8 @@ export interface VerifierDeps {
   nonces: DocumentStore<{ requestId: string }>;
   grants: DocumentStore<StoredGrant>;
   accounts: DocumentStore<Account>;
+  /** Single-use login challenges for pseudonymous accounts. */
+  challenges: DocumentStore<LoginChallenge>;
   queue: AnchorQueue;
   clock?: () => Date;
   requestValiditySeconds?: number;
@@ -59,6 +69,15 @@ export interface StoredGrant {
   grantReceipt: string;
   grantedAt: string;
   retentionUntil: string;
+  withdrawal?: { receipt: string; acknowledgement: string; at: string };
+}
+
+export interface LoginChallenge {
+  challengeId: string;
+  nonce: string;
+  expiresAt: number;
+  status: "pending" | "logged-in";
+  pseudonym?: string;
 }
 
 export interface Account {
@@ -222,6 +241,65 @@ export function createApp(deps: VerifierDeps) {
     const record = await deps.queue.get(hash);
     if (!record) throw new AgentError("ERR_RECEIPT_NOT_FOUND", "no receipt with this hash");
     res.json(record);
+  }));
+
+  /** The person withdraws a grant: the merchant deletes its copy, acknowledges with a signed receipt, anchors both. */
+  app.post("/grants/:id/withdrawal", requireJson, handle(async (req, res) => {
+    const grantId = parseInput(idParam, req.params.id);
+    const { withdrawalReceipt } = parseInput(z.object({ withdrawalReceipt: z.string().min(1).max(32_768) }).strict(), req.body);
+    const stored = await deps.grants.get(grantId);
+    if (!stored) throw new AgentError("ERR_GRANT_NOT_FOUND", "no such grant");
+    if (stored.withdrawal) throw new AgentError("ERR_CONFLICT", "this grant was already withdrawn");
+    const now = clock();
+    const consent = await verifyReceipt(stored.consentReceipt, CONSENT_RECEIPT_TYPE, { now });
+    const w = await verifyReceipt<WithdrawalRecord>(withdrawalReceipt, WITHDRAWAL_RECEIPT_TYPE, { now });
+    if (!w.verified) throw new VerificationFailedError(w.errors.map((e) => ({ ...e, code: e.code.replace("ERR_RECEIPT", "ERR_WITHDRAWAL_RECEIPT") })));
+    if (w.issuer !== consent.issuer || w.record!.grantId !== grantId || w.record!.consentReceiptHash !== receiptHash(stored.consentReceipt)) {
+      throw new AgentError("ERR_WITHDRAWAL_RECEIPT_MISMATCH", "the withdrawal is not signed by the person who consented to this grant");
+    }
+    const ack = await createReceipt<WithdrawalAckRecord>(WITHDRAWAL_ACK_TYPE, w.issuer!, { acknowledgedAt: now.toISOString(), grantId, withdrawalReceiptHash: receiptHash(withdrawalReceipt), dataDeleted: true }, deps.merchant, now);
+    // The merchant's copy of the data goes; the receipts stay (they are the evidence, and hold no claim values).
+    await deps.grants.put(grantId, { ...stored, claims: {}, withdrawal: { receipt: withdrawalReceipt, acknowledgement: ack.jwt, at: now.toISOString() } });
+    if (stored.pseudonym) await deps.accounts.del(stored.pseudonym);
+    await deps.queue.enqueue(receiptHash(withdrawalReceipt), w.record!.receiptId);
+    await deps.queue.enqueue(receiptHash(ack.jwt), ack.record.receiptId);
+    res.json({ status: "withdrawn", acknowledgement: ack.jwt });
+  }));
+
+  app.get("/grants/:id", handle(async (req, res) => {
+    const stored = await deps.grants.get(parseInput(idParam, req.params.id));
+    if (!stored) throw new AgentError("ERR_GRANT_NOT_FOUND", "no such grant");
+    res.json({ grantId: stored.grantId, level: stored.level, claimNames: Object.keys(stored.claims), withdrawn: !!stored.withdrawal, withdrawnAt: stored.withdrawal?.at });
+  }));
+
+  /** Login to a pseudonymous account: a single-use challenge signed by the pseudonym's key; no personal data. */
+  app.post("/login/challenges", handle(async (_req, res) => {
+    const challengeId = randomUUID();
+    const expiresAt = Math.floor(clock().getTime() / 1000) + validity;
+    await deps.challenges.put(challengeId, { challengeId, nonce: randomBytes(16).toString("base64url"), expiresAt, status: "pending" });
+    res.status(201).json({ challengeId, challengeUri: `${deps.publicUrl()}/login/challenges/${challengeId}`, expiresAt: new Date(expiresAt * 1000).toISOString() });
+  }));
+  app.get("/login/challenges/:id", handle(async (req, res) => {
+    const c = await deps.challenges.get(parseInput(idParam, req.params.id));
+    if (!c || c.expiresAt <= Math.floor(clock().getTime() / 1000)) throw new AgentError("ERR_CHALLENGE_NOT_FOUND", "no such open login challenge");
+    res.json(c.status === "pending" ? { nonce: c.nonce, merchant: deps.merchant.did, responseUri: `${deps.publicUrl()}/login/challenges/${c.challengeId}/response` } : { status: c.status, pseudonym: c.pseudonym });
+  }));
+  app.post("/login/challenges/:id/response", requireJson, handle(async (req, res) => {
+    const id = parseInput(idParam, req.params.id);
+    const { proof } = parseInput(z.object({ proof: z.string().min(1).max(8192) }).strict(), req.body);
+    const c = await deps.challenges.get(id);
+    if (!c || c.status !== "pending" || c.expiresAt <= Math.floor(clock().getTime() / 1000)) throw new AgentError("ERR_CHALLENGE_NOT_FOUND", "no such open login challenge");
+    const checked = verifyPairwiseProof(proof, { audience: deps.merchant.did, nonce: c.nonce, sdHash: "login" });
+    if (!checked.verified) throw new VerificationFailedError(checked.errors);
+    const account = await deps.accounts.get(checked.pseudonym!);
+    if (!account) throw new AgentError("ERR_ACCOUNT_NOT_FOUND", "no account for this pseudonym: grant the pseudonymous level first");
+    const spent = await deps.challenges.take(id);
+    if (!spent || spent.status !== "pending") throw new AgentError("ERR_NONCE_REUSED", "this challenge has already been answered");
+    const now = clock().toISOString();
+    const updated = { ...account, lastSeenAt: now, visits: account.visits + 1 };
+    await deps.accounts.put(account.pseudonym, updated);
+    await deps.challenges.put(id, { ...spent, status: "logged-in", pseudonym: account.pseudonym });
+    res.json({ status: "logged-in", account: { pseudonym: updated.pseudonym, openedAt: updated.openedAt, visits: updated.visits } });
   }));
 
   app.use(notFound);

@@ -71,6 +71,7 @@ async function main() {
     nonces: db.store("nonces"),
     grants: db.store("grants"),
     accounts: db.store("accounts"),
+    challenges: db.store("login-challenges"),
     queue,
     requestValiditySeconds: Number(env.REQUEST_VALIDITY_SECONDS ?? 300),
     log,

@@ -2,7 +2,11 @@ import { Command, Option } from "commander";
 import { readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { HolderWallet, type GrantEntry } from "../holder/wallet.js";
+import { HolderWallet, LOW_BATCH_THRESHOLD, type GrantEntry } from "../holder/wallet.js";
+import { checkMerchantRequest } from "../holder/request-check.js";
+import { messageFor } from "../holder/messages.js";
+import { AnchorRegistryClient, DEFAULT_RPC_URL } from "../anchoring/registry-contract.js";
+import { buildEvidenceBundle } from "../notary/evidence.js";
 import { AgentError } from "../errors.js";
 import { ask, c, fail, out, table } from "./common.js";
 
@@ -103,7 +107,7 @@ program
   .description("list the credentials in the wallet")
   .action(run(async () => {
     const creds = await withWallet((w) => w.credentials());
-    if (globals().json) return out(JSON.stringify(creds.map(({ credential: _c, ...rest }) => rest)));
+    if (globals().json) return out(JSON.stringify(creds));
     if (creds.length === 0) return out("no credentials yet: run `wallet register`");
     out(table([["holder key", "issuer", "expires", "shown to"], ...creds.map((cr) => [cr.holderDid.slice(0, 24) + "…", String(cr.issuer).slice(0, 24) + "…", new Date(Number(cr.claims.exp) * 1000).toISOString().slice(0, 10), cr.usedWith.length ? `${cr.usedWith.length} merchant` : c.dim("unused")])]));
     const claims = creds[0]!.claims;
@@ -112,59 +116,175 @@ program
 
 program
   .command("answer")
-  .description("answer a merchant's request: shows what would be disclosed, then asks you to confirm")
+  .description("answer a merchant's request: checks the merchant, shows what would leave the wallet, then asks for the PIN")
   .argument("<request-uri>", "the link from the merchant's QR code")
-  .option("--yes", "consent without asking (scripts)", false)
-  .action(run(async (requestUri: string, opts: { yes: boolean }) => {
+  .option("--yes", "do not ask for confirmation (scripts; the PIN is still needed)", false)
+  .option("--remember", "answer this merchant at this level automatically next time", false)
+  .action(run(async (requestUri: string, opts: { yes: boolean; remember: boolean }) => {
+    const g = globals();
+    const settings = await HolderWallet.readSettings(g.dir);
+    if (!settings.issuerUrl || !settings.issuerDid) throw new AgentError("ERR_NO_CREDENTIAL", messageFor("ERR_NO_CREDENTIAL", "register first"));
+    // Checked and shown before the PIN is asked for: nothing secret is needed to say what would be shared.
+    const checked = await checkMerchantRequest({ requestUri, issuerUrl: settings.issuerUrl, issuerDid: settings.issuerDid, now: new Date() });
+    const r = checked.request;
+    if (!g.json) {
+      out(`${c.bold(r.merchant_name)} asks for a ${c.bold(r.level)} grant ${c.dim(`(registered merchant, ${r.iss.slice(0, 24)}…)`)}`);
+      out(`  purpose:   ${r.purpose}`);
+      out(`  retention: ${r.retention_days} days`);
+      out(`  would leave your wallet: ${checked.claimNames.join(", ")}${r.level === "pseudonymous" ? " + your pseudonym for this merchant" : ""}`);
+    }
     await withWallet(async (w) => {
       const preview = await w.preview(requestUri);
-      const r = preview.request;
-      if (!globals().json) {
-        out(`${c.bold(r.merchant_name)} (${r.iss}) asks for a ${c.bold(r.level)} grant`);
-        out(`  purpose:   ${r.purpose}`);
-        out(`  retention: ${r.retention_days} days`);
-        out(`  will leave your wallet: ${Object.entries(preview.values).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ")}${preview.pseudonym ? `, pseudonym ${preview.pseudonym}` : ""}`);
-      }
-      if (!opts.yes) {
-        const answer = await ask("Share this? [y/N] ");
+      if (!g.json) out(`  values: ${Object.entries(preview.values).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ")}`);
+      if (preview.automatic) {
+        if (!g.json) out(c.cyan("  answered automatically: you chose to remember this merchant at this level (wallet forget to undo)"));
+      } else if (!opts.yes) {
+        const answer = await ask("Share exactly this? [y/N] ");
         if (!/^y(es)?$/i.test(answer.trim())) throw new AgentError("ERR_DECLINED", "you declined; nothing was sent");
       }
-      const grant = await w.answer(preview);
-      if (globals().json) out(JSON.stringify({ grantId: grant.grantId, level: grant.level, merchant: grant.merchant, claimNames: grant.claimNames, pseudonym: grant.pseudonym }));
-      else out(`${c.green("granted")} ${grant.grantId}; receipts signed and queued for anchoring`);
+      const grant = await w.answer(preview, { remember: opts.remember });
+      const left = await w.credentialsLeft();
+      if (g.json) out(JSON.stringify({ grantId: grant.grantId, level: grant.level, merchant: grant.merchant, claimNames: grant.claimNames, pseudonym: grant.pseudonym, automatic: preview.automatic, credentialsLeft: left }));
+      else {
+        out(`${c.green("granted")} ${grant.grantId}; receipts signed and queued for anchoring`);
+        if (left < LOW_BATCH_THRESHOLD) out(c.yellow(`only ${left} unused credentials left: run \`wallet refresh\` for a fresh batch`));
+      }
     });
+  }));
+
+program
+  .command("choices")
+  .description("list the merchants you let the wallet answer automatically")
+  .action(run(async () => {
+    const list = await withWallet((w) => w.rememberedChoices());
+    if (globals().json) return out(JSON.stringify(list));
+    if (!list.length) return out("no remembered choices");
+    out(table([["merchant", "level", "since", "merchant DID"], ...list.map((p) => [p.merchantName, p.level, p.createdAt.slice(0, 10), p.merchantDid])]));
+  }));
+
+program
+  .command("forget")
+  .description("stop answering a merchant automatically")
+  .argument("<merchant-did>")
+  .option("--level <level>", "only this level")
+  .action(run(async (did: string, opts: { level?: "verified" | "pseudonymous" | "full" }) => {
+    const n = await withWallet((w) => w.forget(did, opts.level));
+    out(globals().json ? JSON.stringify({ forgotten: n }) : `${n} remembered choice(s) removed`);
   }));
 
 program
   .command("grants")
-  .description("list your grants and their anchoring state")
+  .description("list your grants, their anchoring state and proof")
   .option("--refresh", "ask each merchant for the latest inclusion proofs", false)
-  .action(run(async (opts: { refresh: boolean }) => {
+  .option("--wait", "wait (with progress) until every receipt is anchored", false)
+  .action(run(async (opts: { refresh: boolean; wait: boolean }) => {
     const grants = await withWallet(async (w) => {
       let all = await w.grants();
-      if (opts.refresh) all = await Promise.all(all.map((g) => w.refreshAnchors(g.grantId).catch(() => g)));
+      const anchored = (g: GrantEntry) => g.anchors?.consent?.status === "anchored" && g.anchors?.grant?.status === "anchored";
+      for (let round = 0; round < (opts.wait ? 120 : 1); round++) {
+        if (opts.refresh || opts.wait) all = await Promise.all(all.map((g) => (anchored(g) ? g : w.refreshAnchors(g.grantId).catch(() => g))));
+        const done = all.filter(anchored).length;
+        if (!opts.wait || done === all.length) break;
+        if (process.stderr.isTTY) process.stderr.write(`\r${"|/-\\"[round % 4]} anchoring: ${done}/${all.length} grants confirmed on chain`);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      if (opts.wait && process.stderr.isTTY) process.stderr.write("\n");
       return all;
     });
-    if (globals().json) return out(JSON.stringify(grants.map(({ presentation: _p, ...g }) => g)));
+    if (globals().json) return out(JSON.stringify(grants.map(({ sealedPresentation: _p, ...g }) => g)));
     if (grants.length === 0) return out("no grants yet");
-    const state = (g: GrantEntry) => g.anchors?.grant?.status ?? c.dim("unknown (--refresh)");
-    out(table([["grant", "merchant", "level", "claims", "when", "anchoring"], ...grants.map((g) => [g.grantId.slice(0, 8), g.merchant.name, g.level, g.claimNames.join(","), g.grantedAt.slice(0, 19), state(g)])]));
+    const state = (g: GrantEntry) => (g.withdrawal ? c.yellow("withdrawn") : g.anchors?.grant?.status === "anchored" ? c.green("anchored") : g.anchors?.grant?.status ?? c.dim("unknown (--refresh)"));
+    out(table([["grant", "merchant", "level", "claims", "when", "state", "root"], ...grants.map((g) => [g.grantId.slice(0, 8), g.merchant.name, g.level, g.claimNames.join(","), g.grantedAt.slice(0, 19), state(g), g.anchors?.grant?.root ? g.anchors.grant.root.slice(0, 12) + "…" : ""])]));
+  }));
+
+program
+  .command("withdraw")
+  .description("withdraw a grant: the merchant deletes its copy and acknowledges with a signed, anchored receipt")
+  .argument("<grant-id>", "the grant (a prefix is enough)")
+  .action(run(async (grantId: string) => {
+    const g = await withWallet((w) => w.withdraw(grantId));
+    out(globals().json ? JSON.stringify({ grantId: g.grantId, withdrawnAt: g.withdrawal!.withdrawnAt }) : `${c.green("withdrawn")}: ${g.merchant.name} acknowledged and deleted its copy`);
+  }));
+
+program
+  .command("login")
+  .description("log in to a merchant where you hold a pseudonymous account (no identity data is shown)")
+  .argument("<challenge-uri>")
+  .action(run(async (uri: string) => {
+    const r = await withWallet((w) => w.login(uri));
+    out(globals().json ? JSON.stringify(r) : `${c.green("logged in")} as ${r.pseudonym}`);
+  }));
+
+program
+  .command("refresh")
+  .description("get a fresh batch of credentials from the issuer without registering again")
+  .option("--batch <n>", "credentials in the batch", "10")
+  .action(run(async (opts: { batch: string }) => {
+    const r = await withWallet((w) => w.refreshBatch(Number(opts.batch)));
+    out(globals().json ? JSON.stringify(r) : `${c.green("received")} ${r.received} fresh credentials`);
   }));
 
 program
   .command("evidence")
-  .description("export a grant's receipts and inclusion proofs for a notary (`notary evidence FILE`)")
+  .description("export an evidence bundle of a grant for a notary (receipts, proofs, the anchoring read from the chain)")
   .argument("<grant-id>", "the grant (a prefix is enough)")
-  .requiredOption("--out <file>", "where to write")
-  .action(run(async (grantId: string, opts: { out: string }) => {
+  .requiredOption("--out <file>", "where to write the bundle")
+  .option("--rpc <url>", "chain endpoint (env CHAIN_RPC_URL)", process.env.CHAIN_RPC_URL ?? DEFAULT_RPC_URL)
+  .action(run(async (grantId: string, opts: { out: string; rpc: string }) => {
     await withWallet(async (w) => {
-      const found = (await w.grants()).filter((g) => g.grantId.startsWith(grantId));
-      if (found.length !== 1) throw new AgentError("ERR_GRANT_NOT_FOUND", found.length ? "the prefix matches several grants" : "no such grant");
-      const g = await w.refreshAnchors(found[0]!.grantId);
-      if (g.anchors?.consent?.status !== "anchored" || g.anchors?.grant?.status !== "anchored") throw new AgentError("ERR_NOT_ANCHORED", "the receipts are not anchored yet; try again in a few seconds");
-      writeFileSync(opts.out, JSON.stringify({ consentReceipt: g.consentReceipt, grantReceipt: g.grantReceipt, proofs: { consent: g.anchors.consent, grant: g.anchors.grant } }, null, 2));
-      out(globals().json ? JSON.stringify({ written: opts.out }) : `written ${opts.out}`);
+      const g = await w.refreshAnchors(grantId);
+      if (g.anchors?.consent?.status !== "anchored" || g.anchors?.grant?.status !== "anchored") throw new AgentError("ERR_NOT_ANCHORED", "the receipts are not anchored yet; try again in a few seconds (wallet grants --wait)");
+      const contract = (g.anchors.grant.anchor as { contract?: string } | undefined)?.contract;
+      if (!contract) throw new AgentError("ERR_NOT_ANCHORED", "the merchant did not say where the receipts are anchored");
+      const registry = await AnchorRegistryClient.connect({ rpcUrl: opts.rpc, address: contract });
+      try {
+        const bundle = await buildEvidenceBundle({ consentReceipt: g.consentReceipt, grantReceipt: g.grantReceipt, proofs: { consent: g.anchors.consent, grant: g.anchors.grant }, registry });
+        writeFileSync(opts.out, JSON.stringify(bundle, null, 2));
+      } finally {
+        registry.close();
+      }
+      out(globals().json ? JSON.stringify({ written: opts.out }) : `evidence bundle written to ${opts.out} (check it with: notary verify ${opts.out})`);
     });
+  }));
+
+program
+  .command("pin")
+  .description("change the PIN (everything sealed is re-encrypted, nothing is lost)")
+  .addOption(new Option("--new-pin <pin>", "the new PIN (env WALLET_NEW_PIN; asked for on a terminal if absent)").env("WALLET_NEW_PIN"))
+  .action(run(async (opts: { newPin?: string }) => {
+    const next = opts.newPin ?? (await ask("New PIN: ", true));
+    if (!opts.newPin && next !== (await ask("New PIN again: ", true))) throw new AgentError("ERR_INVALID_INPUT", "the two PINs differ");
+    await withWallet((w) => w.changePin(next));
+    out(globals().json ? JSON.stringify({ changed: true }) : c.green("PIN changed"));
+  }));
+
+program
+  .command("backup")
+  .description("write an encrypted backup of the whole wallet")
+  .requiredOption("--out <file>", "backup file")
+  .addOption(new Option("--passphrase <p>", "backup passphrase (env WALLET_BACKUP_PASSPHRASE)").env("WALLET_BACKUP_PASSPHRASE"))
+  .action(run(async (opts: { out: string; passphrase?: string }) => {
+    const passphrase = opts.passphrase ?? (await ask("Backup passphrase: ", true));
+    const backup = await withWallet((w) => w.backup(passphrase));
+    writeFileSync(opts.out, JSON.stringify(backup), { mode: 0o600 });
+    out(globals().json ? JSON.stringify({ written: opts.out }) : `encrypted backup written to ${opts.out}`);
+  }));
+
+program
+  .command("restore")
+  .description("restore a backup into an empty wallet folder (then use your usual PIN)")
+  .argument("<file>")
+  .addOption(new Option("--passphrase <p>", "backup passphrase (env WALLET_BACKUP_PASSPHRASE)").env("WALLET_BACKUP_PASSPHRASE"))
+  .action(run(async (file: string, opts: { passphrase?: string }) => {
+    let backup: unknown;
+    try {
+      backup = JSON.parse(readFileSync(file, "utf8"));
+    } catch {
+      throw new AgentError("ERR_INVALID_INPUT", `${file} is not a readable backup`);
+    }
+    const passphrase = opts.passphrase ?? (await ask("Backup passphrase: ", true));
+    const r = await HolderWallet.restore(globals().dir, backup, passphrase);
+    out(globals().json ? JSON.stringify(r) : `restored ${r.entries} entries into ${globals().dir}`);
   }));
 
 await program.parseAsync(process.argv);

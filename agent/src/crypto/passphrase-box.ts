@@ -9,7 +9,7 @@ const scrypt = promisify(scryptCb) as (pw: string, salt: Buffer, len: number, op
 const SCRYPT = { N: 1 << 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
 const CHECK_PLAINTEXT = "realname-agent-key-check-v1";
 
-interface BoxHeader {
+export interface BoxHeader {
   version: 1;
   kdf: "scrypt";
   salt: string;
@@ -19,42 +19,88 @@ interface BoxHeader {
   check: string;
 }
 
+/** Wrong-PIN bookkeeping. Free attempts first, then a lock that doubles with every further failure. */
+export interface LockState {
+  failures: number;
+  lockedUntil: number;
+}
+export const LOCK_POLICY = { freeAttempts: 3, firstLockMs: 30_000, maxLockMs: 24 * 3600_000 };
+
+export function lockDuration(failures: number): number {
+  if (failures < LOCK_POLICY.freeAttempts) return 0;
+  return Math.min(LOCK_POLICY.maxLockMs, LOCK_POLICY.firstLockMs * 2 ** (failures - LOCK_POLICY.freeAttempts));
+}
+
+async function derive(passphrase: string, salt: Buffer, params: { N: number; r: number; p: number }): Promise<Buffer> {
+  return scrypt(passphrase.normalize("NFKC"), salt, 32, { ...params, maxmem: SCRYPT.maxmem });
+}
+
+function checkPassphrase(passphrase: unknown): asserts passphrase is string {
+  if (typeof passphrase !== "string" || passphrase.length < 4) throw new AgentError("ERR_WEAK_PASSPHRASE", "the PIN or passphrase must have at least 4 characters");
+}
+
 /**
  * AES-256-GCM under a key derived (scrypt) from a passphrase or PIN. Everything secret an agent stores
- * (private keys, the wallet's pairwise seed) goes through one of these, so no key is ever stored in clear.
- * The header (salt and a check value) lives in the role's database; a wrong passphrase is detected by the
- * check value's authentication tag and reveals nothing.
+ * (private keys, the wallet's pairwise seed, credentials) goes through one of these, so no key is ever
+ * stored in clear. A wrong passphrase is detected by the check value's authentication tag and reveals
+ * nothing; repeated wrong passphrases lock the box for a growing time (the lock protects the live wallet;
+ * offline guessing is what scrypt's cost is for).
  */
 export class PassphraseBox {
   private constructor(private readonly key: Buffer) {}
 
-  static async open(meta: DocumentStore<BoxHeader>, passphrase: string): Promise<PassphraseBox> {
-    if (typeof passphrase !== "string" || passphrase.length < 4) {
-      throw new AgentError("ERR_WEAK_PASSPHRASE", "the PIN or passphrase must have at least 4 characters");
-    }
-    const existing = await meta.get("box");
+  static async open(meta: DocumentStore<BoxHeader | LockState>, passphrase: string, clock: () => Date = () => new Date()): Promise<PassphraseBox> {
+    checkPassphrase(passphrase);
+    const existing = (await meta.get("box")) as BoxHeader | undefined;
     if (!existing) {
-      const salt = randomBytes(16);
-      const key = await scrypt(passphrase.normalize("NFKC"), salt, 32, SCRYPT);
-      const box = new PassphraseBox(key);
-      const header: BoxHeader = { version: 1, kdf: "scrypt", salt: salt.toString("base64url"), N: SCRYPT.N, r: SCRYPT.r, p: SCRYPT.p, check: box.encrypt(CHECK_PLAINTEXT) };
+      const { box, header } = await PassphraseBox.create(passphrase);
       if (await meta.putIfAbsent("box", header)) return box;
-      return PassphraseBox.open(meta, passphrase);
+      return PassphraseBox.open(meta, passphrase, clock);
     }
-    const key = await scrypt(passphrase.normalize("NFKC"), Buffer.from(existing.salt, "base64url"), 32, {
-      N: existing.N, r: existing.r, p: existing.p, maxmem: SCRYPT.maxmem,
-    });
-    const box = new PassphraseBox(key);
-    let check: string | undefined;
-    try {
-      check = box.decrypt(existing.check);
-    } catch {
-      check = undefined;
+    const now = clock().getTime();
+    const lock = ((await meta.get("lock")) as LockState | undefined) ?? { failures: 0, lockedUntil: 0 };
+    if (lock.lockedUntil > now) {
+      const seconds = Math.ceil((lock.lockedUntil - now) / 1000);
+      throw new AgentError("ERR_WALLET_LOCKED", `too many wrong PINs: locked for another ${seconds} s`, { retryAfterSeconds: seconds });
     }
-    if (check === undefined || !timingSafeEqual(Buffer.from(check), Buffer.from(CHECK_PLAINTEXT))) {
-      throw new AgentError("ERR_WRONG_PASSPHRASE", "the PIN or passphrase is wrong");
+    const box = new PassphraseBox(await derive(passphrase, Buffer.from(existing.salt, "base64url"), existing));
+    if (!box.matches(existing.check)) {
+      const failures = lock.failures + 1;
+      await meta.put("lock", { failures, lockedUntil: now + lockDuration(failures) });
+      const wait = lockDuration(failures);
+      throw new AgentError("ERR_WRONG_PASSPHRASE", wait ? `the PIN is wrong; the wallet is locked for ${Math.ceil(wait / 1000)} s` : "the PIN is wrong", { failures });
     }
+    if (lock.failures) await meta.del("lock");
     return box;
+  }
+
+  private static async create(passphrase: string): Promise<{ box: PassphraseBox; header: BoxHeader }> {
+    const salt = randomBytes(16);
+    const box = new PassphraseBox(await derive(passphrase, salt, SCRYPT));
+    return { box, header: { version: 1, kdf: "scrypt", salt: salt.toString("base64url"), N: SCRYPT.N, r: SCRYPT.r, p: SCRYPT.p, check: box.encrypt(CHECK_PLAINTEXT) } };
+  }
+
+  /** A new box under a new passphrase, and its header; the caller re-seals everything and swaps atomically. */
+  static async rekey(newPassphrase: string): Promise<{ box: PassphraseBox; header: BoxHeader }> {
+    checkPassphrase(newPassphrase);
+    return PassphraseBox.create(newPassphrase);
+  }
+
+  /** A standalone box for exports (backups): header and key derived from a separate passphrase. */
+  static async forHeader(header: BoxHeader, passphrase: string): Promise<PassphraseBox> {
+    checkPassphrase(passphrase);
+    const box = new PassphraseBox(await derive(passphrase, Buffer.from(header.salt, "base64url"), header));
+    if (!box.matches(header.check)) throw new AgentError("ERR_WRONG_PASSPHRASE", "the backup passphrase is wrong");
+    return box;
+  }
+
+  private matches(check: string): boolean {
+    try {
+      const plain = this.decrypt(check);
+      return plain.length === CHECK_PLAINTEXT.length && timingSafeEqual(Buffer.from(plain), Buffer.from(CHECK_PLAINTEXT));
+    } catch {
+      return false;
+    }
   }
 
   encrypt(plaintext: string): string {

@@ -1,31 +1,47 @@
 import { randomBytes } from "node:crypto";
+import { existsSync, readdirSync } from "node:fs";
 import type { IIdentifier } from "@veramo/core";
 import { AgentError } from "../errors.js";
 import { sha256B64url } from "../encoding.js";
 import { fetchJson } from "../http/json-client.js";
 import { createIdentifier, createRoleAgent, ensureIdentifier, identifierSigner, type RoleAgent } from "../identity/agent.js";
 import { jwkFromDidKey, type Ed25519PublicJwk } from "../identity/did-key.js";
-import { redeemCredentialOffer } from "./oid4vci-client.js";
-import { confirmRegistration, submitRegistration } from "./capture.js";
-import type { PassphraseBox } from "../crypto/passphrase-box.js";
+import { PassphraseBox, type BoxHeader } from "../crypto/passphrase-box.js";
 import { LevelDatabase } from "../stores/level-store.js";
 import type { DocumentStore } from "../stores/document-store.js";
-import { createConsentReceipt, receiptHash, verifyReceipt, GRANT_RECEIPT_TYPE, type GrantRecord } from "../receipts/receipts.js";
+import {
+  createConsentReceipt,
+  createReceipt,
+  receiptHash,
+  verifyReceipt,
+  GRANT_RECEIPT_TYPE,
+  WITHDRAWAL_ACK_TYPE,
+  WITHDRAWAL_RECEIPT_TYPE,
+  type GrantRecord,
+  type WithdrawalAckRecord,
+  type WithdrawalRecord,
+} from "../receipts/receipts.js";
 import { bindPresentation, readCredentialClaims, selectDisclosures } from "../sdjwt/present.js";
-import { claimsForLevel, type GrantLevel } from "../sdjwt/identity-credential.js";
-import { requestHash, verifyPresentationRequest, type PresentationRequest } from "../grants/request.js";
+import { verifySdJwtPresentation } from "../sdjwt/verify.js";
+import type { GrantLevel } from "../sdjwt/identity-credential.js";
+import { requestHash, type PresentationRequest } from "../grants/request.js";
 import { derivePairwiseKey, signPairwiseProof } from "../grants/pairwise.js";
 import type { InclusionProof } from "../notary/evidence.js";
+import { redeemCredentialOffer } from "./oid4vci-client.js";
+import { confirmRegistration, submitRegistration } from "./capture.js";
+import { checkMerchantRequest, type CheckedRequest } from "./request-check.js";
+import { messageFor } from "./messages.js";
 
 export interface StoredCredential {
   id: string;
-  credential: string;
   /** The did:key whose key is the credential's `cnf`: it signs key bindings and consent receipts. */
   holderDid: string;
   issuer: string;
   receivedAt: string;
   /** Merchants this credential has been shown to; it is never shown to a second merchant. */
   usedWith: string[];
+  /** The SD-JWT VC, sealed under the PIN. */
+  sealed: string;
 }
 
 export interface GrantEntry {
@@ -36,12 +52,27 @@ export interface GrantEntry {
   claimNames: string[];
   pseudonym?: string;
   grantedAt: string;
-  /** The exact presentation sent (the person's own copy). */
-  presentation: string;
   consentReceipt: string;
   grantReceipt: string;
   responseUri: string;
-  anchors?: { consent?: InclusionProof & { status: string }; grant?: InclusionProof & { status: string } };
+  /** The exact presentation sent (the person's own copy), sealed under the PIN. */
+  sealedPresentation: string;
+  automatic?: boolean;
+  anchors?: { consent?: InclusionProof & { status: string; anchor?: unknown }; grant?: InclusionProof & { status: string; anchor?: unknown } };
+  withdrawal?: { receipt: string; acknowledgement: string; withdrawnAt: string };
+}
+
+/** A remembered choice: answer this merchant at this level without asking. */
+export interface AnswerPolicy {
+  merchantDid: string;
+  merchantName: string;
+  level: GrantLevel;
+  createdAt: string;
+}
+
+export interface WalletSettings {
+  issuerUrl?: string;
+  issuerDid?: string;
 }
 
 /** How an answer reaches the merchant (HTTP POST by default; injectable for tests and other transports). */
@@ -55,38 +86,55 @@ export interface RegistrationMaterials {
   fingerprintDigest?: string;
 }
 
-/** What answering a request would disclose: shown to the person before they enter the PIN. */
-export interface ConsentPreview {
-  request: PresentationRequest;
-  requestJwt: string;
-  claimNames: string[];
+/** What answering a request would disclose: shown to the person before they consent. */
+export interface ConsentPreview extends CheckedRequest {
   values: Record<string, unknown>;
   pseudonym?: string;
+  /** A remembered choice covers this request: the wallet may answer without asking. */
+  automatic: boolean;
+  /** Unused credentials left; the wallet says so when it runs low. */
+  credentialsLeft: number;
 }
 
+export const LOW_BATCH_THRESHOLD = 3;
+const BACKUP_FORMAT = "realname-wallet-backup";
+
 /**
- * The holder's wallet: a Veramo agent (did:key, Ed25519) whose keys live sealed under the PIN in LevelDB,
- * its credentials, its grants and their receipts.
+ * The holder's wallet: a Veramo agent (did:key, Ed25519) whose keys, credentials and presentations are
+ * sealed under the PIN in LevelDB; the consent engine (merchant checks, smallest disclosure, remembered
+ * choices); grants, receipts, withdrawal; backup and PIN change.
  */
 export class HolderWallet {
   private constructor(
     private readonly db: LevelDatabase,
     readonly agent: RoleAgent,
-    private readonly box: PassphraseBox,
+    private box: PassphraseBox,
     private readonly credentialStore: DocumentStore<StoredCredential>,
     private readonly grantStore: DocumentStore<GrantEntry>,
     private readonly secrets: DocumentStore<{ sealed: string }>,
+    private readonly policies: DocumentStore<AnswerPolicy>,
+    private readonly settings: DocumentStore<WalletSettings>,
     private readonly clock: () => Date,
   ) {}
 
   static async open(args: { dir: string; pin: string; clock?: () => Date }): Promise<HolderWallet> {
     const db = await LevelDatabase.open(args.dir);
     try {
-      const { agent, box } = await createRoleAgent(db, args.pin);
-      return new HolderWallet(db, agent, box, db.store("credentials"), db.store("grants"), db.store("secrets"), args.clock ?? (() => new Date()));
+      const { agent, box } = await createRoleAgent(db, args.pin, args.clock);
+      return new HolderWallet(db, agent, box, db.store("credentials"), db.store("grants"), db.store("secrets"), db.store("policies"), db.store("settings"), args.clock ?? (() => new Date()));
     } catch (error) {
       await db.close();
       throw error;
+    }
+  }
+
+  /** Settings readable without the PIN (which issuer this wallet uses): nothing secret lives there. */
+  static async readSettings(dir: string): Promise<WalletSettings> {
+    const db = await LevelDatabase.open(dir);
+    try {
+      return (await db.store<WalletSettings>("settings").get("settings")) ?? {};
+    } finally {
+      await db.close();
     }
   }
 
@@ -101,19 +149,17 @@ export class HolderWallet {
     return { did: id.did };
   }
 
-  /**
-   * This installation's capture-device key (the wallet app as a registered capture device). An admin
-   * registers its public key with the issuer once; registrations from this wallet are then signed with it.
-   */
+  async getSettings(): Promise<WalletSettings> {
+    return (await this.settings.get("settings")) ?? {};
+  }
+
+  /** This installation's capture-device key, registered with the issuer by its admin. */
   async deviceKey(): Promise<{ did: string; publicJwk: Ed25519PublicJwk }> {
     const id = await ensureIdentifier(this.agent, "capture-device");
     return { did: id.did, publicJwk: jwkFromDidKey(id.did) };
   }
 
-  /**
-   * Registration end to end from this wallet: materials signed by the wallet's capture-device key, the
-   * masked identity shown to the person (`confirm` decides), then the offer redeemed for a batch.
-   */
+  /** Registration from this wallet: device-signed materials, masked confirmation, then the offer redeemed. */
   async register(
     issuerUrl: string,
     materials: RegistrationMaterials,
@@ -129,60 +175,79 @@ export class HolderWallet {
     return { ...received, masked: submitted.masked };
   }
 
-  /** Redeems a credential offer (OpenID4VCI, pre-authorized code): one fresh holder key per credential. */
+  /**
+   * Redeems a credential offer (OpenID4VCI, pre-authorized code): one fresh holder key per credential.
+   * Each credential is checked before it is kept: the issuer's signature, every disclosure hashing into
+   * a digest, bound to the key it was requested for, no key binding attached.
+   */
   async receive(offer: string, batchSize = 10): Promise<{ received: number; issuer: string }> {
     await this.init();
     const keys: IIdentifier[] = [];
     for (let i = 0; i < batchSize; i++) keys.push(await createIdentifier(this.agent));
     const result = await redeemCredentialOffer({ offer, keys: keys.map((k) => ({ did: k.did, signer: identifierSigner(this.agent, k) })) });
-    for (const [i, credential] of result.credentials.entries()) {
-      const key = keys[i]!;
-      await this.checkReceived(credential, key.did);
-      await this.credentialStore.put(`cred:${key.did}`, { id: key.did, credential, holderDid: key.did, issuer: JSON.parse(Buffer.from(credential.split(".")[1]!, "base64url").toString()).iss, receivedAt: this.clock().toISOString(), usedWith: [] });
+    const { did: issuerDid } = await fetchJson<{ did: string }>(new URL("/.well-known/issuer", result.issuer).href);
+    const checked = result.credentials.map((credential, i) => {
+      this.checkReceived(credential, keys[i]!.did, issuerDid);
+      return { credential, key: keys[i]! };
+    });
+    for (const { credential, key } of checked) {
+      await this.credentialStore.put(`cred:${key.did}`, { id: key.did, holderDid: key.did, issuer: issuerDid, receivedAt: this.clock().toISOString(), usedWith: [], sealed: this.box.encrypt(credential) });
     }
+    await this.settings.put("settings", { issuerUrl: result.issuer, issuerDid });
     return { received: result.credentials.length, issuer: result.issuer };
   }
 
-  /** Refuses a credential that is not bound to the key it was requested for, or carries a key binding already. */
-  private async checkReceived(credential: string, holderDid: string): Promise<void> {
-    const parts = credential.split("~");
-    if (parts[parts.length - 1] !== "") throw new AgentError("ERR_CREDENTIAL_REFUSED", "the issuer sent a credential that already carries a key binding");
-    const payload = JSON.parse(Buffer.from(parts[0]!.split(".")[1] ?? "", "base64url").toString() || "{}");
-    if (payload?.cnf?.jwk?.x !== jwkFromDidKey(holderDid).x) throw new AgentError("ERR_CREDENTIAL_REFUSED", "the credential is not bound to the key it was requested for");
-    await readCredentialClaims(credential);
+  /** Refuses a credential that does not verify, whose disclosures do not all hash into it, or that is not ours. */
+  checkReceived(credential: string, holderDid: string, issuerDid: string): void {
+    if (!credential.endsWith("~")) throw new AgentError("ERR_CREDENTIAL_REFUSED", "the issuer sent a credential that already carries a key binding");
+    const r = verifySdJwtPresentation({ presentation: credential, trustedIssuers: [issuerDid], audience: "", nonce: "", requireKeyBinding: false, now: this.clock });
+    if (!r.verified) throw new AgentError("ERR_CREDENTIAL_REFUSED", `the issuer sent a credential that does not verify (${r.errors.map((e) => e.code).join(", ")})`);
+    if ((r.claims?.cnf as { jwk?: { x?: string } } | undefined)?.jwk?.x !== jwkFromDidKey(holderDid).x) throw new AgentError("ERR_CREDENTIAL_REFUSED", "the credential is not bound to the key it was requested for");
   }
 
-  async credentials(): Promise<Array<StoredCredential & { claims: Record<string, unknown> }>> {
+  async credentials(): Promise<Array<Omit<StoredCredential, "sealed"> & { claims: Record<string, unknown> }>> {
     const all = (await this.credentialStore.list()).map(([, c]) => c);
-    return Promise.all(all.map(async (c) => ({ ...c, claims: await readCredentialClaims(c.credential) })));
+    return Promise.all(all.map(async ({ sealed, ...c }) => ({ ...c, claims: await readCredentialClaims(this.box.decrypt(sealed)) })));
   }
 
-  /** Fetches and checks a merchant's request and says exactly what would leave the wallet. Nothing is sent. */
+  /** The SD-JWT VCs themselves (the person's own export). */
+  async exportCredentials(): Promise<Array<{ holderDid: string; credential: string }>> {
+    return (await this.credentialStore.list()).map(([, c]) => ({ holderDid: c.holderDid, credential: this.box.decrypt(c.sealed) }));
+  }
+
+  async credentialsLeft(): Promise<number> {
+    return (await this.credentialStore.list()).filter(([, c]) => c.usedWith.length === 0).length;
+  }
+
+  /**
+   * Checks a merchant's request (signature, expiry, the issuer's merchant registry) and says exactly what
+   * would leave the wallet. Nothing is sent.
+   */
   async preview(requestUri: string): Promise<ConsentPreview> {
-    const requestJwt = await fetchJson<string>(requestUri, { accept: "application/oauth-authz-req+jwt" });
-    const checked = verifyPresentationRequest(typeof requestJwt === "string" ? requestJwt.trim() : requestJwt, this.clock());
-    if (!checked.verified) throw new AgentError(checked.errors[0]!.code, checked.errors[0]!.message);
-    const request = checked.request!;
-    const claimNames = claimsForLevel(request.level, { requestedClaims: request.claims, ageOver18: request.age_over_18 });
-    const credential = await this.pickCredential(request.iss);
-    const all = await readCredentialClaims(credential.credential);
-    const values = Object.fromEntries(claimNames.map((n) => [n, all[n]]));
-    const pseudonym = request.level === "pseudonymous" ? derivePairwiseKey(await this.pairwiseSeed(), request.iss).did : undefined;
-    return { request, requestJwt: (requestJwt as string).trim(), claimNames, values, pseudonym };
+    const settings = await this.getSettings();
+    if (!settings.issuerUrl || !settings.issuerDid) throw new AgentError("ERR_NO_CREDENTIAL", messageFor("ERR_NO_CREDENTIAL", "register first"));
+    const checked = await checkMerchantRequest({ requestUri, issuerUrl: settings.issuerUrl, issuerDid: settings.issuerDid, now: this.clock() });
+    const credential = await this.pickCredential(checked.request.iss);
+    const all = await readCredentialClaims(this.box.decrypt(credential.sealed));
+    const values = Object.fromEntries(checked.claimNames.map((n) => [n, all[n]]));
+    const pseudonym = checked.request.level === "pseudonymous" ? derivePairwiseKey(await this.pairwiseSeed(), checked.request.iss).did : undefined;
+    const automatic = (await this.policies.get(`${checked.request.iss}|${checked.request.level}`)) !== undefined;
+    return { ...checked, values, pseudonym, automatic, credentialsLeft: await this.credentialsLeft() };
   }
 
   /**
    * Answers a previewed request: the smallest disclosure for the level, a consent receipt signed by the
    * credential's key and bound into the key-binding JWT, and for `pseudonymous` the pseudonym's proof.
+   * With `remember`, later requests from this merchant at this level are answered without asking.
    */
-  async answer(preview: ConsentPreview, options: { transport?: Transport } = {}): Promise<GrantEntry> {
+  async answer(preview: ConsentPreview, options: { transport?: Transport; remember?: boolean } = {}): Promise<GrantEntry> {
     const post = options.transport ?? ((url: string, body: unknown) => fetchJson<{ grantId: string; grantReceipt: string }>(url, { body }));
     const { request, requestJwt, claimNames } = preview;
     const now = this.clock();
     const credential = await this.pickCredential(request.iss);
     const holder = await this.agent.didManagerGet({ did: credential.holderDid });
     const signer = identifierSigner(this.agent, holder);
-    const { presented, sdHash } = await selectDisclosures(credential.credential, claimNames);
+    const { presented, sdHash } = await selectDisclosures(this.box.decrypt(credential.sealed), claimNames);
     const pairwise = request.level === "pseudonymous" ? derivePairwiseKey(await this.pairwiseSeed(), request.iss) : undefined;
     const consent = await createConsentReceipt(
       {
@@ -213,9 +278,7 @@ export class HolderWallet {
     const pairwiseProof = pairwise ? await signPairwiseProof(pairwise, { audience: request.iss, nonce: request.nonce, sdHash, now }) : undefined;
 
     // Mark the credential as used with this merchant before anything leaves, so a crash cannot lead to reuse elsewhere.
-    if (!credential.usedWith.includes(request.iss)) {
-      await this.credentialStore.put(`cred:${credential.id}`, { ...credential, usedWith: [...credential.usedWith, request.iss] });
-    }
+    if (!credential.usedWith.includes(request.iss)) await this.credentialStore.put(`cred:${credential.id}`, { ...credential, usedWith: [...credential.usedWith, request.iss] });
     const result = await post(request.response_uri, { presentation, consentReceipt: consent.jwt, ...(pairwiseProof ? { pairwiseProof } : {}) });
     const grant = await verifyReceipt<GrantRecord>(result.grantReceipt, GRANT_RECEIPT_TYPE);
     if (!grant.verified || grant.issuer !== request.iss || grant.record!.consentReceiptHash !== receiptHash(consent.jwt)) {
@@ -229,52 +292,161 @@ export class HolderWallet {
       claimNames,
       pseudonym: pairwise?.did,
       grantedAt: now.toISOString(),
-      presentation,
       consentReceipt: consent.jwt,
       grantReceipt: result.grantReceipt,
       responseUri: request.response_uri,
+      sealedPresentation: this.box.encrypt(presentation),
+      automatic: preview.automatic || undefined,
     };
     await this.grantStore.put(`grant:${now.toISOString()}:${result.grantId}`, entry);
+    if (options.remember) await this.remember(request);
     return entry;
   }
 
+  // ---- remembered choices ------------------------------------------------------------------------------
+  async remember(request: Pick<PresentationRequest, "iss" | "merchant_name" | "level">): Promise<void> {
+    await this.policies.put(`${request.iss}|${request.level}`, { merchantDid: request.iss, merchantName: request.merchant_name, level: request.level, createdAt: this.clock().toISOString() });
+  }
+  async rememberedChoices(): Promise<AnswerPolicy[]> {
+    return (await this.policies.list()).map(([, p]) => p);
+  }
+  async forget(merchantDid: string, level?: GrantLevel): Promise<number> {
+    const matching = (await this.policies.list()).filter(([, p]) => p.merchantDid === merchantDid && (!level || p.level === level));
+    for (const [key] of matching) await this.policies.del(key);
+    return matching.length;
+  }
+
+  // ---- grants afterwards --------------------------------------------------------------------------------
   async grants(): Promise<GrantEntry[]> {
     return (await this.grantStore.list()).map(([, g]) => g);
   }
 
+  presentationOf(grant: GrantEntry): string {
+    return this.box.decrypt(grant.sealedPresentation);
+  }
+
+  private async findGrant(grantId: string): Promise<[string, GrantEntry]> {
+    const found = (await this.grantStore.list()).filter(([, g]) => g.grantId.startsWith(grantId));
+    if (found.length !== 1) throw new AgentError("ERR_GRANT_NOT_FOUND", found.length ? "the prefix matches several grants" : "no such grant in this wallet");
+    return found[0]!;
+  }
+
   /** Asks the merchant's service for the receipts' inclusion proofs (anchoring happens in batches, later). */
   async refreshAnchors(grantId: string): Promise<GrantEntry> {
-    const found = (await this.grantStore.list()).find(([, g]) => g.grantId === grantId);
-    if (!found) throw new AgentError("ERR_GRANT_NOT_FOUND", "no such grant in this wallet");
-    const [key, entry] = found;
-    const base = new URL(entry.responseUri);
+    const [key, entry] = await this.findGrant(grantId);
+    const origin = new URL(entry.responseUri).origin;
     const anchors: GrantEntry["anchors"] = {};
     for (const which of ["consent", "grant"] as const) {
       const jwt = which === "consent" ? entry.consentReceipt : entry.grantReceipt;
-      const record = await fetchJson<{ status: string; salt: string; proof?: string[]; root?: string }>(new URL(`/anchors/${receiptHash(jwt)}`, base.origin).href);
-      anchors[which] = { status: record.status, salt: record.salt, proof: record.proof ?? [], root: record.root ?? "" };
+      const record = await fetchJson<{ status: string; salt: string; proof?: string[]; root?: string; anchor?: unknown }>(`${origin}/anchors/${receiptHash(jwt)}`);
+      anchors[which] = { status: record.status, salt: record.salt, proof: record.proof ?? [], root: record.root ?? "", anchor: record.anchor };
     }
     const updated = { ...entry, anchors };
     await this.grantStore.put(key, updated);
     return updated;
   }
 
-  /** A credential never shown to another merchant: first one already used with this merchant, else a fresh one. */
+  /** Withdraws a grant: a withdrawal receipt signed by the consenting key, sent to the merchant, acknowledged. */
+  async withdraw(grantId: string): Promise<GrantEntry> {
+    const [key, entry] = await this.findGrant(grantId);
+    if (entry.withdrawal) throw new AgentError("ERR_CONFLICT", "this grant was already withdrawn");
+    const now = this.clock();
+    const consentSigner = JSON.parse(Buffer.from(entry.consentReceipt.split(".")[1]!, "base64url").toString()).iss as string;
+    const holder = await this.agent.didManagerGet({ did: consentSigner });
+    const receipt = await createReceipt<WithdrawalRecord>(
+      WITHDRAWAL_RECEIPT_TYPE,
+      entry.merchant.did,
+      { withdrawnAt: now.toISOString(), grantId: entry.grantId, consentReceiptHash: receiptHash(entry.consentReceipt), grantReceiptHash: receiptHash(entry.grantReceipt), controller: { id: entry.merchant.did, name: entry.merchant.name } },
+      { did: holder.did, signer: identifierSigner(this.agent, holder) },
+      now,
+    );
+    const origin = new URL(entry.responseUri).origin;
+    const answer = await fetchJson<{ acknowledgement: string }>(`${origin}/grants/${entry.grantId}/withdrawal`, { body: { withdrawalReceipt: receipt.jwt } });
+    const ack = await verifyReceipt<WithdrawalAckRecord>(answer.acknowledgement, WITHDRAWAL_ACK_TYPE);
+    if (!ack.verified || ack.issuer !== entry.merchant.did || ack.record!.withdrawalReceiptHash !== receiptHash(receipt.jwt)) {
+      throw new AgentError("ERR_GRANT_RECEIPT_INVALID", "the merchant's acknowledgement does not match your withdrawal");
+    }
+    const updated = { ...entry, withdrawal: { receipt: receipt.jwt, acknowledgement: answer.acknowledgement, withdrawnAt: now.toISOString() } };
+    await this.grantStore.put(key, updated);
+    return updated;
+  }
+
+  /** Logs in to a merchant where this person holds a pseudonymous account: proves control of the pseudonym. */
+  async login(challengeUri: string): Promise<{ pseudonym: string; account: unknown }> {
+    const challenge = await fetchJson<{ nonce: string; merchant: string; responseUri: string }>(challengeUri);
+    const key = derivePairwiseKey(await this.pairwiseSeed(), challenge.merchant);
+    const proof = await signPairwiseProof(key, { audience: challenge.merchant, nonce: challenge.nonce, sdHash: "login", now: this.clock() });
+    const result = await fetchJson<{ account: unknown }>(challenge.responseUri, { body: { proof } });
+    return { pseudonym: key.did, account: result.account };
+  }
+
+  /**
+   * A fresh batch from the issuer without registering again: proves possession of a credential of this
+   * person (disclosing only the ID number, to the issuer itself) and redeems the offer it answers with.
+   */
+  async refreshBatch(batchSize = 10): Promise<{ received: number; issuer: string }> {
+    const settings = await this.getSettings();
+    if (!settings.issuerUrl || !settings.issuerDid) throw new AgentError("ERR_NO_CREDENTIAL", messageFor("ERR_NO_CREDENTIAL", "register first"));
+    const any = (await this.credentialStore.list())[0]?.[1];
+    if (!any) throw new AgentError("ERR_NO_CREDENTIAL", messageFor("ERR_NO_CREDENTIAL", "register first"));
+    const { nonce } = await fetchJson<{ nonce: string }>(new URL("/registrations/nonce", settings.issuerUrl).href, { method: "POST", body: {} });
+    const holder = await this.agent.didManagerGet({ did: any.holderDid });
+    const { presented, sdHash } = await selectDisclosures(this.box.decrypt(any.sealed), ["id_number"]);
+    const presentation = await bindPresentation({ presented, sdHash, audience: settings.issuerDid, nonce, now: this.clock(), signer: identifierSigner(this.agent, holder) });
+    const { credentialOffer } = await fetchJson<{ credentialOffer: string }>(new URL("/refresh", settings.issuerUrl).href, { body: { presentation, nonce } });
+    return this.receive(credentialOffer, batchSize);
+  }
+
+  // ---- PIN and backup -----------------------------------------------------------------------------------
+  /** Changes the PIN: every sealed value re-encrypted under the new one, written in one atomic batch. */
+  async changePin(newPin: string): Promise<void> {
+    const { box, header } = await PassphraseBox.rekey(newPin);
+    const ops: Array<{ store: string; type: "put"; key: string; value: unknown }> = [{ store: "box", type: "put", key: "box", value: header }];
+    const reseal = (s: string) => box.encrypt(this.box.decrypt(s));
+    for (const [k, v] of await this.db.store<{ sealed: string }>("veramo-private-keys").list()) ops.push({ store: "veramo-private-keys", type: "put", key: k, value: { ...v, sealed: reseal(v.sealed) } });
+    for (const [k, v] of await this.secrets.list()) ops.push({ store: "secrets", type: "put", key: k, value: { ...v, sealed: reseal(v.sealed) } });
+    for (const [k, v] of await this.credentialStore.list()) ops.push({ store: "credentials", type: "put", key: k, value: { ...v, sealed: reseal(v.sealed) } });
+    for (const [k, v] of await this.grantStore.list()) ops.push({ store: "grants", type: "put", key: k, value: { ...v, sealedPresentation: reseal(v.sealedPresentation) } });
+    await this.db.atomic(ops);
+    this.box = box;
+  }
+
+  /** An encrypted export of the whole wallet (secrets stay sealed under the PIN inside, the whole under the backup passphrase). */
+  async backup(passphrase: string): Promise<Record<string, unknown>> {
+    const { box, header } = await PassphraseBox.rekey(passphrase);
+    const entries = (await this.db.dump()).filter((e) => !(e.store === "box" && e.key === "lock"));
+    return { format: BACKUP_FORMAT, version: 1, createdAt: this.clock().toISOString(), header, sealed: box.encrypt(JSON.stringify(entries)) };
+  }
+
+  /** Restores a backup into an empty wallet folder; open it afterwards with the PIN it had. */
+  static async restore(dir: string, backup: unknown, passphrase: string): Promise<{ entries: number }> {
+    const b = backup as { format?: string; version?: number; header?: BoxHeader; sealed?: string };
+    if (b?.format !== BACKUP_FORMAT || b.version !== 1 || !b.header || typeof b.sealed !== "string") throw new AgentError("ERR_BACKUP_INVALID", "this is not a wallet backup");
+    if (existsSync(dir) && readdirSync(dir).length > 0) throw new AgentError("ERR_CONFLICT", "restore needs an empty wallet folder");
+    const box = await PassphraseBox.forHeader(b.header, passphrase);
+    const entries = JSON.parse(box.decrypt(b.sealed)) as Array<{ store: string; key: string; value: unknown }>;
+    const db = await LevelDatabase.open(dir);
+    try {
+      await db.atomic(entries.map((e) => ({ ...e, type: "put" as const })));
+    } finally {
+      await db.close();
+    }
+    return { entries: entries.length };
+  }
+
+  /** A credential never shown to another merchant: a fresh one, else one already used with this merchant. */
   private async pickCredential(merchantDid: string): Promise<StoredCredential> {
     const all = (await this.credentialStore.list()).map(([, c]) => c);
-    if (all.length === 0) throw new AgentError("ERR_NO_CREDENTIAL", "this wallet holds no identity credential yet: register first");
-    const fresh = all.find((c) => c.usedWith.length === 0);
-    const mine = all.find((c) => c.usedWith.length === 1 && c.usedWith[0] === merchantDid);
-    const chosen = fresh ?? mine;
-    if (!chosen) throw new AgentError("ERR_BATCH_EXHAUSTED", "every credential in the batch has been shown to another merchant: register again for a fresh batch");
+    if (all.length === 0) throw new AgentError("ERR_NO_CREDENTIAL", messageFor("ERR_NO_CREDENTIAL", "register first"));
+    const chosen = all.find((c) => c.usedWith.length === 0) ?? all.find((c) => c.usedWith.length === 1 && c.usedWith[0] === merchantDid);
+    if (!chosen) throw new AgentError("ERR_BATCH_EXHAUSTED", messageFor("ERR_BATCH_EXHAUSTED", "batch exhausted"));
     return chosen;
   }
 
   private async pairwiseSeed(): Promise<Buffer> {
     const existing = await this.secrets.get("pairwise-seed");
     if (existing) return Buffer.from(this.box.decrypt(existing.sealed), "base64url");
-    const seed = randomBytes(32);
-    await this.secrets.putIfAbsent("pairwise-seed", { sealed: this.box.encrypt(seed.toString("base64url")) });
+    await this.secrets.putIfAbsent("pairwise-seed", { sealed: this.box.encrypt(randomBytes(32).toString("base64url")) });
     return this.pairwiseSeed();
   }
 }

@@ -16,8 +16,8 @@ export type RoleAgent = TAgent<IKeyManager & IDIDManager & IResolver>;
  * The Veramo agent of one role (holder, issuer, merchant, notary): did:key identifiers with Ed25519 keys,
  * key metadata and DIDs in the role's LevelDB, private keys sealed under the role's passphrase.
  */
-export async function createRoleAgent(database: LevelDatabase, passphrase: string): Promise<{ agent: RoleAgent; box: PassphraseBox }> {
-  const box = await PassphraseBox.open(database.store("box"), passphrase);
+export async function createRoleAgent(database: LevelDatabase, passphrase: string, clock?: () => Date): Promise<{ agent: RoleAgent; box: PassphraseBox }> {
+  const box = await PassphraseBox.open(database.store("box"), passphrase, clock);
   const agent = createAgent<IKeyManager & IDIDManager & IResolver>({
     plugins: [
       new KeyManager({

@@ -67,6 +67,12 @@ export class RegistrationService {
     return { nonce, expiresAt: new Date(expiresAt * 1000).toISOString() };
   }
 
+  /** Spends a nonce issued by `issueNonce` (also used by the batch refresh); false if unknown, used or expired. */
+  async consumeNonce(nonce: string): Promise<boolean> {
+    const found = await this.deps.nonces.take(nonce);
+    return !!found && found.expiresAt > Math.floor(this.now().getTime() / 1000);
+  }
+
   async submit(materials: RegistrationMaterials, clientAddress: string): Promise<{ registrationId: string; masked: { name: string; idNumber: string }; confirmBy: string }> {
     const now = this.now();
     const nonce = await this.deps.nonces.take(materials.nonce);

@@ -15,6 +15,29 @@ import type { GrantLevel } from "../sdjwt/identity-credential.js";
 export const RECEIPT_CONTEXT = "https://www.w3.org/2018/credentials/v1";
 export const CONSENT_RECEIPT_TYPE = "ConsentReceipt";
 export const GRANT_RECEIPT_TYPE = "GrantReceipt";
+export const WITHDRAWAL_RECEIPT_TYPE = "WithdrawalReceipt";
+export const WITHDRAWAL_ACK_TYPE = "WithdrawalAcknowledgement";
+
+/** The person withdraws a grant: signed by the key that consented. */
+export interface WithdrawalRecord {
+  receiptId: string;
+  schemaVersion: string;
+  withdrawnAt: string;
+  grantId: string;
+  consentReceiptHash: string;
+  grantReceiptHash: string;
+  controller: { id: string; name: string };
+}
+
+/** The merchant's acknowledgement: the withdrawal received and its copy of the data deleted. */
+export interface WithdrawalAckRecord {
+  receiptId: string;
+  schemaVersion: string;
+  acknowledgedAt: string;
+  grantId: string;
+  withdrawalReceiptHash: string;
+  dataDeleted: boolean;
+}
 export const RECEIPT_SCHEMA_VERSION = "realname-receipt/1 (ISO/IEC TS 27560 aligned)";
 
 export interface ConsentRecord {
@@ -79,6 +102,12 @@ async function signReceipt(type: string, subjectId: string, subject: object, by:
   };
   const signer = (data: string | Uint8Array) => by.signer(typeof data === "string" ? data : Buffer.from(data).toString("utf8"));
   return createVerifiableCredentialJwt(payload, { did: by.did, signer, alg: "EdDSA" });
+}
+
+/** Any receipt of this family, signed: the record gets an id and the schema version. */
+export async function createReceipt<T extends { receiptId: string; schemaVersion: string }>(type: string, subjectId: string, record: Omit<T, "receiptId" | "schemaVersion">, by: ReceiptSigner, now: Date): Promise<{ jwt: string; record: T }> {
+  const full = { receiptId: newReceiptId(), schemaVersion: RECEIPT_SCHEMA_VERSION, ...record } as T;
+  return { jwt: await signReceipt(type, subjectId, full, by, now), record: full };
 }
 
 /** The person's consent, signed by the wallet key that also binds the presentation. */

@@ -25,6 +25,23 @@ export class LevelDatabase {
     return new LevelDocumentStore<T>(this.db.sublevel<string, T>(name, { valueEncoding: "json" }) as unknown as Sub);
   }
 
+  /** Puts and deletes across several stores of this database, applied all or nothing. */
+  async atomic(ops: Array<{ store: string; type: "put"; key: string; value: unknown } | { store: string; type: "del"; key: string }>): Promise<void> {
+    await this.db.batch(
+      ops.map((op) => ({ ...op, sublevel: this.db.sublevel(op.store, { valueEncoding: "json" }) })) as never,
+    );
+  }
+
+  /** Every entry of every store (sublevel), for backups. */
+  async dump(): Promise<Array<{ store: string; key: string; value: unknown }>> {
+    const out: Array<{ store: string; key: string; value: unknown }> = [];
+    for await (const [rawKey, value] of this.db.iterator()) {
+      const m = /^!([^!]+)!(.*)$/s.exec(rawKey as string);
+      if (m) out.push({ store: m[1]!, key: m[2]!, value });
+    }
+    return out;
+  }
+
   async close(): Promise<void> {
     await this.db.close();
   }

@@ -88,6 +88,10 @@ export function adminRoutes(deps: IssuerDeps): Router {
     await deps.trust.putMerchant(entry);
     res.status(201).json(entry);
   }));
+  r.delete("/admin/merchants/:did", handle(async (req, res) => {
+    await deps.trust.remove("merchant", parseInput(z.string().startsWith("did:key:").max(200), req.params.did));
+    res.json({ removed: true });
+  }));
   r.put("/admin/notaries", requireJson, handle(async (req, res) => {
     const entry = parseInput(notaryEntrySchema, req.body);
     await deps.trust.putNotary(entry);
