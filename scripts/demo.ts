@@ -153,6 +153,17 @@ async function main(): Promise<void> {
     }
   }
 
+  section("Afterwards: a member logs in, a grant is withdrawn");
+  const bookshop = verifiers.bookshop!;
+  const challenge = await fetchJson<{ challengeUri: string }>(`${bookshop.url}/login/challenges`, { method: "POST", body: {} });
+  const login = await wallet.login(challenge.challengeUri);
+  say(`the bookshop's member logs in by proving the pseudonym, no identity data: ${JSON.stringify(login.account)}`);
+  const travelFull = grants.find((g) => g.merchant === "travel" && g.entry.level === "full")!;
+  const withdrawn = await wallet.withdraw(travelFull.entry.grantId);
+  const afterwards = await fetchJson<Record<string, unknown>>(`${verifiers.travel!.url}/grants/${travelFull.entry.grantId}`);
+  say(`the person withdraws the travel agency's full grant; the agency acknowledges (signed, anchored) and now holds: ${JSON.stringify(afterwards)}`);
+  writeFileSync(join(outDir, "receipts", "travel-full-withdrawal.json"), JSON.stringify(withdrawn.withdrawal, null, 2));
+
   section("Unlinkability across merchants");
   const pseudonyms = grants.filter((g) => g.entry.pseudonym).map((g) => `${g.merchant}: ${g.entry.pseudonym}`);
   say(pseudonyms.join("\n"));

@@ -12,6 +12,7 @@ import {
   fetchJson,
   HolderWallet,
   REPO_ROOT,
+  receiptHash,
   signJws,
   signPresentationRequest,
   verifyEvidenceBundle,
@@ -137,6 +138,144 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
       const a = new Set(all.filter((g) => g.merchant.did === shopA.did).map((g) => signer(g.consentReceipt)));
       const b = new Set(all.filter((g) => g.merchant.did === shopB.did).map((g) => signer(g.consentReceipt)));
       expect([...a].filter((k) => b.has(k))).to.deep.equal([]);
+    });
+  });
+
+  describe("the wallet's consent engine and afterwards", () => {
+    const refusal = async (p: Promise<unknown>) => {
+      try {
+        await p;
+        return { code: "accepted", message: "" };
+      } catch (error) {
+        return error as { code: string; message: string };
+      }
+    };
+    it("refuses, in words a person understands and before sending anything, a merchant the registry does not list", async () => {
+      await admin(`/admin/merchants/${encodeURIComponent(shopB.did)}`, undefined, "DELETE");
+      try {
+        const { requestId, requestUri } = await ask(shopB, "verified");
+        const r = await refusal(wallet.preview(requestUri));
+        expect(r.code).to.equal("ERR_MERCHANT_UNREGISTERED");
+        expect(r.message).to.match(/not registered.*Nothing was shared/);
+        expect((await result(shopB, requestId)).status).to.equal("pending");
+      } finally {
+        await registerMerchant(shopB);
+      }
+    });
+    it("refuses a level, a purpose or claims beyond the merchant's registration", async () => {
+      try {
+        await registerMerchant(shopB, { maxLevel: "verified" });
+        expect((await refusal(wallet.preview((await ask(shopB, "pseudonymous")).requestUri))).code).to.equal("ERR_LEVEL_NOT_ALLOWED");
+        await registerMerchant(shopB, { purposes: ["test verified"] });
+        const other = await fetchJson<{ requestUri: string }>(`${shopB.url}/requests`, { body: { level: "verified", purpose: "sell your data" } });
+        expect((await refusal(wallet.preview(other.requestUri))).code).to.equal("ERR_PURPOSE_NOT_ALLOWED");
+        await registerMerchant(shopB, { fullClaims: ["full_name"] });
+        expect((await refusal(wallet.preview((await ask(shopB, "full")).requestUri))).code).to.equal("ERR_CLAIMS_NOT_REGISTERED");
+      } finally {
+        await registerMerchant(shopB);
+      }
+    });
+    it("remembered choices: answered automatically next time, listed, and revocable", async () => {
+      const first = await wallet.preview((await ask(shopA, "verified")).requestUri);
+      expect(first.automatic).to.equal(false);
+      await wallet.answer(first, { remember: true });
+      expect((await wallet.rememberedChoices()).map((p) => [p.merchantDid, p.level])).to.deep.equal([[shopA.did, "verified"]]);
+      const second = await wallet.preview((await ask(shopA, "verified")).requestUri);
+      expect(second.automatic).to.equal(true);
+      expect((await wallet.answer(second)).automatic).to.equal(true);
+      expect((await wallet.preview((await ask(shopA, "full")).requestUri)).automatic).to.equal(false);
+      expect(await wallet.forget(shopA.did)).to.equal(1);
+      expect((await wallet.preview((await ask(shopA, "verified")).requestUri)).automatic).to.equal(false);
+    });
+    it("unlinkability: two merchants' presentations share no key, signature, identifier, salt or status index", async () => {
+      const parts = (grant: GrantEntry) => {
+        const p = wallet.presentationOf(grant);
+        const [jwt, ...rest] = p.split("~");
+        const payload = JSON.parse(Buffer.from(jwt!.split(".")[1]!, "base64url").toString());
+        return {
+          keys: [payload.cnf.jwk.x],
+          signatures: [jwt!.split(".")[2]!],
+          identifiers: [grant.pseudonym, JSON.parse(Buffer.from(grant.consentReceipt.split(".")[1]!, "base64url").toString()).iss].filter(Boolean),
+          salts: rest.slice(0, -1).map((d) => JSON.parse(Buffer.from(d, "base64url").toString())[0]),
+          statusIndexes: [payload.status.status_list.idx],
+        };
+      };
+      const all = await wallet.grants();
+      const collect = (did: string) => all.filter((g) => g.merchant.did === did).map(parts);
+      const a = collect(shopA.did);
+      const b = collect(shopB.did);
+      expect(a.length).to.be.greaterThan(1);
+      expect(b.length).to.be.greaterThan(1);
+      for (const field of ["keys", "signatures", "identifiers", "salts", "statusIndexes"] as const) {
+        const seenAtA = new Set(a.flatMap((x) => x[field]));
+        expect(b.flatMap((x) => x[field]).filter((v) => seenAtA.has(v)), field).to.deep.equal([]);
+      }
+    });
+    it("logs in to a pseudonymous account by proving the pseudonym, once per challenge", async () => {
+      const { challengeUri, challengeId } = await fetchJson<{ challengeUri: string; challengeId: string }>(`${shopA.url}/login/challenges`, { method: "POST", body: {} });
+      const { pseudonym, account } = await wallet.login(challengeUri);
+      expect((account as { pseudonym: string }).pseudonym).to.equal(pseudonym);
+      expect(pseudonym).to.equal(grants.pseudoA!.pseudonym);
+      const again = await post(`${shopA.url}/login/challenges/${challengeId}/response`, { proof: "x.y.z" });
+      expect(again.status).to.be.within(400, 409);
+    });
+    it("withdrawal reaches the merchant: its copy is deleted, acknowledged by a signed receipt, and anchored", async () => {
+      const { entry } = await grant(shopB, "full");
+      const withdrawn = await wallet.withdraw(entry.grantId);
+      expect(withdrawn.withdrawal!.acknowledgement).to.be.a("string");
+      const seen = await fetchJson<any>(`${shopB.url}/grants/${entry.grantId}`);
+      expect(seen).to.deep.include({ withdrawn: true, claimNames: [] });
+      expect((await refusal(wallet.withdraw(entry.grantId))).code).to.equal("ERR_CONFLICT");
+      const ackHash = receiptHash(withdrawn.withdrawal!.acknowledgement);
+      let record: any;
+      for (let i = 0; i < 40 && record?.status !== "anchored"; i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        record = await fetchJson(`${shopB.url}/anchors/${ackHash}`);
+      }
+      expect(record.status).to.equal("anchored");
+    });
+    it("a withdrawn pseudonymous grant closes the account: login then finds none", async () => {
+      const { entry } = await grant(shopB, "pseudonymous");
+      await wallet.withdraw(entry.grantId);
+      const { challengeUri } = await fetchJson<{ challengeUri: string }>(`${shopB.url}/login/challenges`, { method: "POST", body: {} });
+      expect((await refusal(wallet.login(challengeUri))).code).to.equal("ERR_ACCOUNT_NOT_FOUND");
+    });
+    it("refuses a received credential whose disclosure was tampered with, or that carries a key binding", async () => {
+      const [{ credential, holderDid }] = await wallet.exportCredentials();
+      const parts = credential!.split("~");
+      const [salt, name] = JSON.parse(Buffer.from(parts[1]!, "base64url").toString());
+      parts[1] = Buffer.from(JSON.stringify([salt, name, "forged"])).toString("base64url");
+      expect(() => wallet.checkReceived(parts.join("~"), holderDid!, issuer.did)).to.throw().with.property("code", "ERR_CREDENTIAL_REFUSED");
+      expect(() => wallet.checkReceived(credential + "x.y.z", holderDid!, issuer.did)).to.throw().with.property("code", "ERR_CREDENTIAL_REFUSED");
+      expect(() => wallet.checkReceived(credential!, holderDid!, issuer.did)).to.not.throw();
+    });
+    it("refreshes the batch when it runs low, without registering again", async () => {
+      const before = await wallet.credentialsLeft();
+      const r = await wallet.refreshBatch(3);
+      expect(r.received).to.equal(3);
+      expect(await wallet.credentialsLeft()).to.equal(before + 3);
+    });
+    it("restores from an encrypted backup: same credentials, grants and keys, answering still works", async () => {
+      const backup = await wallet.backup("backup passphrase 1");
+      expect(JSON.stringify(backup)).to.not.include("张三");
+      const dir = join(work, "restored-wallet");
+      try {
+        await HolderWallet.restore(dir, backup, "wrong passphrase");
+        expect.fail("restored with the wrong passphrase");
+      } catch (error) {
+        expect((error as { code: string }).code).to.equal("ERR_WRONG_PASSPHRASE");
+      }
+      await HolderWallet.restore(dir, backup, "backup passphrase 1");
+      const restored = await HolderWallet.open({ dir, pin: "135790" });
+      try {
+        expect((await restored.credentials()).length).to.equal((await wallet.credentials()).length);
+        expect((await restored.grants()).map((g) => g.grantId)).to.deep.equal((await wallet.grants()).map((g) => g.grantId));
+        await restored.changePin("24680");
+        const answered = await restored.answer(await restored.preview((await ask(shopA, "verified")).requestUri));
+        expect(answered.level).to.equal("verified");
+      } finally {
+        await restored.close();
+      }
     });
   });
 
@@ -328,9 +467,19 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
       expect((await result(shopA, requestId)).status).to.equal("accepted");
       const listed = await cli(["grants"], env);
       expect(listed.out).to.have.length(1);
+      expect((await cli(["withdraw", listed.out[0].grantId.slice(0, 8)], env)).code).to.equal(0);
+      expect((await cli(["backup", "--out", join(work, "cli-backup.json"), "--passphrase", "cli backup pass"], env)).code).to.equal(0);
+      expect((await cli(["pin", "--new-pin", "7531"], env)).code).to.equal(0);
+      expect((await cli(["credentials"], env)).code).to.equal(4);
+      expect((await cli(["credentials"], { ...env, WALLET_PIN: "7531" })).out).to.have.length(2);
+      const restored = { WALLET_DIR: join(work, "cli-wallet-restored"), WALLET_PIN: "8642" };
+      expect((await cli(["restore", join(work, "cli-backup.json"), "--passphrase", "cli backup pass"], restored)).code).to.equal(0);
+      const back = await cli(["grants"], restored);
+      expect(back.out).to.have.length(1);
+      expect(back.out[0].withdrawal).to.have.property("acknowledgement");
     });
     it("a wrong PIN is refused with ERR_WRONG_PASSPHRASE and exit code 4", async () => {
-      const r = await cli(["credentials"], { WALLET_DIR: join(work, "cli-wallet"), WALLET_PIN: "0000" });
+      const r = await cli(["credentials"], { WALLET_DIR: join(work, "cli-wallet"), WALLET_PIN: "0001" });
       expect(r.code).to.equal(4);
       expect(r.out.error.code).to.equal("ERR_WRONG_PASSPHRASE");
     });
@@ -349,7 +498,7 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
       await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/request`;
       try {
-        const env = { WALLET_DIR: join(work, "cli-wallet"), WALLET_PIN: "8642" };
+        const env = { WALLET_DIR: join(work, "cli-wallet"), WALLET_PIN: "7531" };
         const before = (await cli(["grants"], env)).out.length;
         const r = await cli(["answer", url, "--yes"], env);
         expect(r.code).to.equal(4);

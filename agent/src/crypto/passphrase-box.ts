@@ -47,7 +47,15 @@ function checkPassphrase(passphrase: unknown): asserts passphrase is string {
  * offline guessing is what scrypt's cost is for).
  */
 export class PassphraseBox {
-  private constructor(private readonly key: Buffer) {}
+  private constructor(private key: Buffer) {}
+
+  /**
+   * Takes over another box's key (after a PIN change), so every store holding this box (Veramo's private
+   * key store among them) uses the new key from now on.
+   */
+  replaceWith(other: PassphraseBox): void {
+    this.key = other.key;
+  }
 
   static async open(meta: DocumentStore<BoxHeader | LockState>, passphrase: string, clock: () => Date = () => new Date()): Promise<PassphraseBox> {
     checkPassphrase(passphrase);

@@ -108,7 +108,7 @@ export class HolderWallet {
   private constructor(
     private readonly db: LevelDatabase,
     readonly agent: RoleAgent,
-    private box: PassphraseBox,
+    private readonly box: PassphraseBox,
     private readonly credentialStore: DocumentStore<StoredCredential>,
     private readonly grantStore: DocumentStore<GrantEntry>,
     private readonly secrets: DocumentStore<{ sealed: string }>,
@@ -408,7 +408,7 @@ export class HolderWallet {
     for (const [k, v] of await this.credentialStore.list()) ops.push({ store: "credentials", type: "put", key: k, value: { ...v, sealed: reseal(v.sealed) } });
     for (const [k, v] of await this.grantStore.list()) ops.push({ store: "grants", type: "put", key: k, value: { ...v, sealedPresentation: reseal(v.sealedPresentation) } });
     await this.db.atomic(ops);
-    this.box = box;
+    this.box.replaceWith(box);
   }
 
   /** An encrypted export of the whole wallet (secrets stay sealed under the PIN inside, the whole under the backup passphrase). */
@@ -434,11 +434,15 @@ export class HolderWallet {
     return { entries: entries.length };
   }
 
-  /** A credential never shown to another merchant: a fresh one, else one already used with this merchant. */
+  /**
+   * A credential never shown to another merchant: the one this merchant has already seen (it learns nothing
+   * new from seeing it again, and the batch lasts), else a fresh one. Two merchants never see the same
+   * holder key, issuer signature, salts or status index.
+   */
   private async pickCredential(merchantDid: string): Promise<StoredCredential> {
     const all = (await this.credentialStore.list()).map(([, c]) => c);
     if (all.length === 0) throw new AgentError("ERR_NO_CREDENTIAL", messageFor("ERR_NO_CREDENTIAL", "register first"));
-    const chosen = all.find((c) => c.usedWith.length === 0) ?? all.find((c) => c.usedWith.length === 1 && c.usedWith[0] === merchantDid);
+    const chosen = all.find((c) => c.usedWith.length === 1 && c.usedWith[0] === merchantDid) ?? all.find((c) => c.usedWith.length === 0);
     if (!chosen) throw new AgentError("ERR_BATCH_EXHAUSTED", messageFor("ERR_BATCH_EXHAUSTED", "batch exhausted"));
     return chosen;
   }
