@@ -96,6 +96,7 @@ async function main(): Promise<void> {
       MERCHANT_NAME: m.name,
       MERCHANT_PASSPHRASE: `demo-${m.key}-passphrase`,
       TRUSTED_ISSUERS: issuer.did,
+      ISSUER_URL: issuer.url,
       ANCHOR_BATCH_AGE_MS: "1000",
     });
     started.push(v);

@@ -12,6 +12,7 @@ import {
   fetchJson,
   HolderWallet,
   REPO_ROOT,
+  notaryAuthorization,
   receiptHash,
   signJws,
   signPresentationRequest,
@@ -22,6 +23,7 @@ import {
 } from "@realname/agent";
 import { chainWithRegistry } from "../helpers/chain.js";
 import { newTestKey } from "../helpers/keys.js";
+import { call } from "../helpers/http.js";
 import { startService, type EmbeddedChain, type ServiceProcess } from "../../scripts/lib/devnet.js";
 
 const exec = promisify(execFile);
@@ -76,6 +78,9 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
       TRUSTED_ISSUERS: issuer.did,
       ANCHOR_BATCH_AGE_MS: "300",
       REQUEST_VALIDITY_SECONDS: "3",
+      ISSUER_URL: issuer.url,
+      STATUS_CACHE_SECONDS: "0",
+      RETENTION_SWEEP_MS: "200",
     });
     [shopA, shopB] = await Promise.all([startService("verifier-service", verifierEnv("a", "1")), startService("verifier-service", verifierEnv("b", "3"))]);
     for (const shop of [shopA, shopB]) await registerMerchant(shop);
@@ -507,6 +512,80 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
       } finally {
         server.close();
       }
+    });
+  });
+
+  describe("the merchant's verifier: library, CLI, retention, notaries", () => {
+    it("the `verify` command line gives the service's verdict without the service (exit 0 / 1 with codes)", async () => {
+      const { requestUri } = await ask(shopA, "verified");
+      const preview = await wallet.preview(requestUri);
+      let body!: { presentation: string };
+      await wallet.answer(preview, { transport: async (_u, b) => { body = b; throw Object.assign(new Error("held"), { code: "HELD" }); } }).catch(() => undefined);
+      const file = join(work, "presentation.txt");
+      writeFileSync(file, body.presentation);
+      const bin = join(REPO_ROOT, "node_modules", ".bin", "verify");
+      const ok = await exec(bin, ["--presentation", file, "--trusted-issuer", issuer.did, "--audience", shopA.did, "--nonce", preview.request.nonce, "--json"], { cwd: REPO_ROOT });
+      const verdict = JSON.parse(ok.stdout);
+      expect(verdict.verified).to.equal(true);
+      expect(verdict.claims).to.deep.equal({ real_name_verified: true });
+      try {
+        await exec(bin, ["--presentation", file, "--trusted-issuer", issuer.did, "--audience", shopB.did, "--nonce", "someone-elses-nonce-123", "--json"], { cwd: REPO_ROOT });
+        expect.fail("verified for the wrong audience");
+      } catch (error) {
+        const e = error as { code: number; stdout: string };
+        expect(e.code).to.equal(1);
+        expect(JSON.parse(e.stdout).errors.map((x: { code: string }) => x.code)).to.include.members(["ERR_KB_AUDIENCE", "ERR_KB_NONCE"]);
+      }
+    });
+    it("`full` claims are kept sealed for the stated retention, then deleted by the sweep", async () => {
+      const { requestId, requestUri } = await ask(shopB, "full", { retentionDays: 0 });
+      const entry = await wallet.answer(await wallet.preview(requestUri));
+      let view: any;
+      for (let i = 0; i < 30; i++) {
+        view = await fetchJson<any>(`${shopB.url}/grants/${entry.grantId}`);
+        if (!view.holdsIdentityData) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(view.holdsIdentityData).to.equal(false);
+      const learned = await result(shopB, requestId);
+      expect(learned.claims).to.deep.equal({});
+      expect(learned.retention).to.match(/deleted/);
+    });
+    it("registered notaries read the receipts about a grant or a pseudonym; anyone else gets 403", async () => {
+      const notary = newTestKey();
+      await admin("/admin/notaries", { did: notary.did, name: "Notary Office No. 2" }, "PUT");
+      const path = `/notary/receipts?grantId=${grants.fullB!.grantId}`;
+      const r = await call(`${shopB.url}${path}`, { headers: { authorization: await notaryAuthorization(notary, shopB.did, "GET", path) } });
+      expect(r.status).to.equal(200);
+      expect(r.body.receipts).to.have.length(1);
+      expect(r.body.receipts[0].consentReceipt).to.equal(grants.fullB!.consentReceipt);
+      expect(r.body.receipts[0].anchors.grant.status).to.be.oneOf(["anchored", "batched", "queued"]);
+      const byPseudonym = `/notary/receipts?pseudonym=${encodeURIComponent(grants.pseudoA!.pseudonym!)}`;
+      const p = await call(`${shopA.url}${byPseudonym}`, { headers: { authorization: await notaryAuthorization(notary, shopA.did, "GET", byPseudonym) } });
+      expect(p.body.receipts.length).to.be.greaterThan(0);
+      const stranger = newTestKey();
+      for (const headers of [
+        {},
+        { authorization: "Bearer nope" },
+        { authorization: await notaryAuthorization(stranger, shopB.did, "GET", path) },
+        { authorization: await notaryAuthorization(notary, shopA.did, "GET", path) },
+        { authorization: await notaryAuthorization(notary, shopB.did, "GET", "/notary/receipts?from=2000-01-01T00:00:00Z") },
+      ]) {
+        const refused = await call(`${shopB.url}${path}`, { headers: headers as Record<string, string> });
+        expect(refused.status).to.equal(403);
+        expect(refused.body.error.code).to.equal("ERR_FORBIDDEN");
+      }
+    });
+    it("a revoked credential is refused (ERR_CREDENTIAL_REVOKED) via the issuer's status list", async () => {
+      const { requestUri } = await ask(shopA, "verified");
+      const preview = await wallet.preview(requestUri);
+      let captured!: { url: string; body: { presentation: string; consentReceipt: string } };
+      await wallet.answer(preview, { transport: async (url, b) => { captured = { url, body: b }; throw Object.assign(new Error("held"), { code: "HELD" }); } }).catch(() => undefined);
+      const idx = JSON.parse(Buffer.from(captured.body.presentation.split(".")[1]!, "base64url").toString()).status.status_list.idx;
+      await admin("/admin/status", { indexes: [idx], status: "revoked" });
+      const r = await post(captured.url, captured.body);
+      expect(r.status).to.equal(400);
+      expect(r.body.error.code).to.equal("ERR_CREDENTIAL_REVOKED");
     });
   });
 

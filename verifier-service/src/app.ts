@@ -28,6 +28,8 @@ import {
   type GrantLevel,
   type JwsSigner,
   type PresentationRequest,
+  type StatusListResolver,
+  type NotaryGate,
 } from "@realname/agent";
 
 export interface VerifierDeps {
@@ -44,6 +46,13 @@ export interface VerifierDeps {
   /** Single-use login challenges for pseudonymous accounts. */
   challenges: DocumentStore<LoginChallenge>;
   queue: AnchorQueue;
+  /** Seals `full` claims at rest (the merchant agent's passphrase box). */
+  seal: { encrypt(plain: string): string; decrypt(sealed: string): string };
+  /** Who may read receipts: registered notaries only. */
+  notaries: NotaryGate;
+  rateLimit?: { max: number; windowMs: number };
+  /** Status-list checks (fetch limits, cache); always on in the service. */
+  status: StatusListResolver;
   clock?: () => Date;
   requestValiditySeconds?: number;
   log?: (line: string) => void;
@@ -62,8 +71,11 @@ export interface StoredGrant {
   grantId: string;
   requestId: string;
   level: GrantLevel;
-  /** What the merchant learned: for `verified`/`pseudonymous` only the verification flags; identity values only for `full`. */
+  /** What the merchant learned, for `verified`/`pseudonymous` (flags only, no identity values). */
   claims: Record<string, unknown>;
+  /** For `full`: the identity claims, sealed under the merchant's key until the retention sweep deletes them. */
+  sealedClaims?: string;
+  retentionExpiredAt?: string;
   pseudonym?: string;
   consentReceipt: string;
   grantReceipt: string;
@@ -115,7 +127,7 @@ const idParam = z.string().regex(/^[0-9a-f-]{36}$/);
 export function createApp(deps: VerifierDeps) {
   const clock = deps.clock ?? (() => new Date());
   const validity = deps.requestValiditySeconds ?? 300;
-  const app = createServiceApp({ log: deps.log });
+  const app = createServiceApp({ log: deps.log, rateLimit: deps.rateLimit });
 
   app.get("/health", handle(async (_req, res) => {
     res.json({ status: "ok", role: "verifier", did: deps.merchant.did, anchoring: await deps.queue.backlog() });
@@ -163,7 +175,7 @@ export function createApp(deps: VerifierDeps) {
     const body = parseInput(responseSchema, req.body);
     if (session.status !== "pending") throw new AgentError("ERR_NONCE_REUSED", "this request has already been answered");
     const now = clock();
-    const result = await verifyGrantResponse({ response: body, request: session.request, requestJwt: session.requestJwt, trustedIssuers: deps.trustedIssuers, now });
+    const result = await verifyGrantResponse({ response: body, request: session.request, requestJwt: session.requestJwt, trustedIssuers: deps.trustedIssuers, now, status: deps.status });
     if (!result.verified) throw new VerificationFailedError(result.errors);
     // Only now is the nonce spent: of concurrent valid answers, exactly one takes it.
     const nonce = await deps.nonces.take(session.request.nonce);
@@ -197,7 +209,8 @@ export function createApp(deps: VerifierDeps) {
       grantId,
       requestId: session.requestId,
       level: grant.level,
-      claims: grant.claims,
+      claims: grant.level === "full" ? {} : grant.claims,
+      ...(grant.level === "full" ? { sealedClaims: deps.seal.encrypt(JSON.stringify(grant.claims)) } : {}),
       pseudonym: grant.pseudonym,
       consentReceipt: grant.consentReceipt,
       grantReceipt: grantReceipt.jwt,
@@ -230,7 +243,8 @@ export function createApp(deps: VerifierDeps) {
       grantId: session.grantId,
       level: session.request.level,
       verified: true,
-      claims: stored?.claims ?? {},
+      claims: stored?.sealedClaims ? JSON.parse(deps.seal.decrypt(stored.sealedClaims)) : (stored?.claims ?? {}),
+      ...(stored?.retentionExpiredAt ? { retention: "expired: identity data deleted" } : {}),
       ...(account ? { account: { pseudonym: account.pseudonym, returning: account.visits > 1, visits: account.visits, openedAt: account.openedAt } } : {}),
     });
   }));
@@ -259,7 +273,8 @@ export function createApp(deps: VerifierDeps) {
     }
     const ack = await createReceipt<WithdrawalAckRecord>(WITHDRAWAL_ACK_TYPE, w.issuer!, { acknowledgedAt: now.toISOString(), grantId, withdrawalReceiptHash: receiptHash(withdrawalReceipt), dataDeleted: true }, deps.merchant, now);
     // The merchant's copy of the data goes; the receipts stay (they are the evidence, and hold no claim values).
-    await deps.grants.put(grantId, { ...stored, claims: {}, withdrawal: { receipt: withdrawalReceipt, acknowledgement: ack.jwt, at: now.toISOString() } });
+    const { sealedClaims: _deleted, ...kept } = stored;
+    await deps.grants.put(grantId, { ...kept, claims: {}, withdrawal: { receipt: withdrawalReceipt, acknowledgement: ack.jwt, at: now.toISOString() } });
     if (stored.pseudonym) await deps.accounts.del(stored.pseudonym);
     await deps.queue.enqueue(receiptHash(withdrawalReceipt), w.record!.receiptId);
     await deps.queue.enqueue(receiptHash(ack.jwt), ack.record.receiptId);
@@ -269,7 +284,7 @@ export function createApp(deps: VerifierDeps) {
   app.get("/grants/:id", handle(async (req, res) => {
     const stored = await deps.grants.get(parseInput(idParam, req.params.id));
     if (!stored) throw new AgentError("ERR_GRANT_NOT_FOUND", "no such grant");
-    res.json({ grantId: stored.grantId, level: stored.level, claimNames: Object.keys(stored.claims), withdrawn: !!stored.withdrawal, withdrawnAt: stored.withdrawal?.at });
+    res.json({ grantId: stored.grantId, level: stored.level, holdsIdentityData: !!stored.sealedClaims, claimNames: stored.sealedClaims ? Object.keys(JSON.parse(deps.seal.decrypt(stored.sealedClaims))) : Object.keys(stored.claims), withdrawn: !!stored.withdrawal, withdrawnAt: stored.withdrawal?.at });
   }));
 
   /** Login to a pseudonymous account: a single-use challenge signed by the pseudonym's key; no personal data. */
@@ -300,6 +315,37 @@ export function createApp(deps: VerifierDeps) {
     await deps.accounts.put(account.pseudonym, updated);
     await deps.challenges.put(id, { ...spent, status: "logged-in", pseudonym: account.pseudonym });
     res.json({ status: "logged-in", account: { pseudonym: updated.pseudonym, openedAt: updated.openedAt, visits: updated.visits } });
+  }));
+
+  /**
+   * Registered notaries (authenticated by a DID signature over this very request, checked against the
+   * issuer's registry) read the receipts about one grant, one pseudonymous account or a time range.
+   */
+  const receiptQuery = z
+    .object({ grantId: z.string().uuid().optional(), pseudonym: z.string().startsWith("did:key:").max(200).optional(), from: z.string().datetime().optional(), to: z.string().datetime().optional() })
+    .strict()
+    .refine((q) => q.grantId || q.pseudonym || q.from || q.to, "name a grant, a pseudonym or a time range");
+  app.get("/notary/receipts", handle(async (req, res) => {
+    const notary = await deps.notaries.authenticate(req.get("authorization"), req.method, req.originalUrl);
+    const q = parseInput(receiptQuery, req.query);
+    const matches = (await deps.grants.list()).map(([, g]) => g).filter((g) =>
+      (!q.grantId || g.grantId === q.grantId) &&
+      (!q.pseudonym || g.pseudonym === q.pseudonym) &&
+      (!q.from || g.grantedAt >= q.from) &&
+      (!q.to || g.grantedAt <= q.to),
+    );
+    const anchors = async (jwt: string) => (await deps.queue.get(receiptHash(jwt))) ?? null;
+    const receipts = await Promise.all(matches.map(async (g) => ({
+      grantId: g.grantId,
+      level: g.level,
+      grantedAt: g.grantedAt,
+      consentReceipt: g.consentReceipt,
+      grantReceipt: g.grantReceipt,
+      anchors: { consent: await anchors(g.consentReceipt), grant: await anchors(g.grantReceipt) },
+      ...(g.withdrawal ? { withdrawal: { receipt: g.withdrawal.receipt, acknowledgement: g.withdrawal.acknowledgement, anchors: { receipt: await anchors(g.withdrawal.receipt), acknowledgement: await anchors(g.withdrawal.acknowledgement) } } } : {}),
+    })));
+    deps.log?.(JSON.stringify({ t: new Date().toISOString(), event: "notary-access", notary, receipts: receipts.length }));
+    res.json({ notary, receipts });
   }));
 
   app.use(notFound);

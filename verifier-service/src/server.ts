@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { Wallet } from "ethers";
-import { AgentError, connectAnchoring, createRoleAgent, DEFAULT_RPC_URL, ensureIdentifier, fetchJson, identifierSigner, LevelDatabase, REPO_ROOT } from "@realname/agent";
+import { sweepRetention } from "./retention.js";
+import { AgentError, NotaryGate, StatusListResolver, connectAnchoring, createRoleAgent, DEFAULT_RPC_URL, ensureIdentifier, fetchJson, identifierSigner, LevelDatabase, REPO_ROOT } from "@realname/agent";
 import { createApp } from "./app.js";
 
 const HELP = `verifier-service: a merchant's verifier. Creates signed presentation requests, verifies answers,
@@ -18,8 +19,11 @@ Environment:
   MERCHANT_NAME          the merchant's display name
   MERCHANT_PASSPHRASE    seals the merchant's private keys at rest (a development default is used if unset)
   TRUSTED_ISSUERS        comma-separated issuer DIDs to trust
-  ISSUER_URL             if TRUSTED_ISSUERS is unset: trust the issuer published at this URL
+  ISSUER_URL             the issuer (its registry of notaries; and if TRUSTED_ISSUERS is unset, whom to trust)
                          (development only; default http://127.0.0.1:3001)
+  RATE_LIMIT_PER_MINUTE  requests per client address per minute (default 1200)
+  STATUS_CACHE_SECONDS   upper bound on caching an issuer's status list (default 300)
+  RETENTION_SWEEP_MS     how often identity data past its retention is deleted (default 60000)
   REQUEST_VALIDITY_SECONDS how long a presentation request stays answerable (default 300)
   ANCHOR_BATCH_SIZE      receipts per batch (default 256); ANCHOR_BATCH_AGE_MS: oldest receipt's wait (default 2000)
 `;
@@ -59,7 +63,7 @@ async function main() {
   if (trustedIssuers.length === 0) throw new AgentError("ERR_NO_TRUSTED_ISSUER", "set TRUSTED_ISSUERS (or ISSUER_URL) so the verifier knows whom to believe");
 
   if (!env.MERCHANT_PASSPHRASE) process.stderr.write("warning: MERCHANT_PASSPHRASE is not set; using the development passphrase\n");
-  const { agent } = await createRoleAgent(db, env.MERCHANT_PASSPHRASE ?? "development-only-passphrase");
+  const { agent, box } = await createRoleAgent(db, env.MERCHANT_PASSPHRASE ?? "development-only-passphrase");
   const identifier = await ensureIdentifier(agent, "merchant");
 
   let publicUrl = env.PUBLIC_URL ?? "";
@@ -73,6 +77,10 @@ async function main() {
     accounts: db.store("accounts"),
     challenges: db.store("login-challenges"),
     queue,
+    seal: box,
+    notaries: new NotaryGate({ audience: identifier.did, issuerUrl: env.ISSUER_URL ?? "http://127.0.0.1:3001", issuerDid: trustedIssuers[0] }),
+    rateLimit: { max: Number(env.RATE_LIMIT_PER_MINUTE ?? 1200), windowMs: 60_000 },
+    status: new StatusListResolver({ maxCacheSeconds: Number(env.STATUS_CACHE_SECONDS ?? 300) }),
     requestValiditySeconds: Number(env.REQUEST_VALIDITY_SECONDS ?? 300),
     log,
   });
@@ -82,7 +90,17 @@ async function main() {
   publicUrl ||= `http://${host}:${actualPort}`;
   log(JSON.stringify({ event: "listening", role: "verifier", url: publicUrl, did: identifier.did, anchorer: new Wallet(anchorKey).address }));
 
+  // Identity data past its retention is deleted by a periodic sweep.
+  const grantsStore = db.store<import("./app.js").StoredGrant>("grants");
+  const sweeper = setInterval(() => {
+    void sweepRetention(grantsStore, new Date())
+      .then((n) => n && log(JSON.stringify({ t: new Date().toISOString(), event: "retention-sweep", deleted: n })))
+      .catch((e) => log(JSON.stringify({ t: new Date().toISOString(), level: "warn", event: "retention-sweep-failed", reason: String(e).slice(0, 200) })));
+  }, Number(env.RETENTION_SWEEP_MS ?? 60_000));
+  sweeper.unref();
+
   const shutdown = () => {
+    clearInterval(sweeper);
     server.close();
     server.closeAllConnections();
     void queue

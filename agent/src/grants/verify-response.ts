@@ -5,6 +5,7 @@ import { CONSENT_RECEIPT_TYPE, verifyReceipt, type ConsentRecord } from "../rece
 import { claimsForLevel, IDENTITY_VCT, type GrantLevel } from "../sdjwt/identity-credential.js";
 import { verifySdJwtPresentation } from "../sdjwt/verify.js";
 import { verifyPairwiseProof } from "./pairwise.js";
+import type { StatusListResolver } from "../sdjwt/status.js";
 import type { PresentationRequest } from "./request.js";
 
 export interface GrantResponse {
@@ -37,6 +38,8 @@ export async function verifyGrantResponse(args: {
   requestJwt: string;
   trustedIssuers: readonly string[];
   now: Date;
+  /** Checks the credential's status list; when given, a credential without a status reference is refused. */
+  status?: StatusListResolver;
 }): Promise<{ verified: boolean; errors: VerificationIssue[]; grant?: VerifiedGrant }> {
   const { request, response, now } = args;
   const expectedClaims = claimsForLevel(request.level, { requestedClaims: request.claims, ageOver18: request.age_over_18 });
@@ -56,6 +59,10 @@ export async function verifyGrantResponse(args: {
     requiredClaims: expectedClaims,
   });
   if (!pres.verified) return fail(pres.errors);
+  if (args.status) {
+    const statusErrors = await args.status.check(pres.claims?.status, pres.issuer!, now);
+    if (statusErrors.length) return fail(statusErrors);
+  }
   const holderDid = didKeyFromJwk(pres.holderJwk);
 
   // The consent receipt: signed by the same holder key, about this very presentation and request.

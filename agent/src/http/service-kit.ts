@@ -8,11 +8,12 @@ import { AgentError, httpStatusFor, InvalidInputError } from "../errors.js";
  * validation that lists every problem, one error middleware mapping codes to statuses, and an access log
  * that records method, path template, status and time only, never bodies (no personal data in logs).
  */
-export function createServiceApp(options: { log?: (line: string) => void; bodyLimit?: string } = {}): Express {
+export function createServiceApp(options: { log?: (line: string) => void; bodyLimit?: string; rateLimit?: { max: number; windowMs: number } } = {}): Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("trust proxy", false);
   app.use(helmet());
+  if (options.rateLimit) app.use(rateLimiter(options.rateLimit));
   app.use((req, res, next) => {
     const started = process.hrtime.bigint();
     res.on("finish", () => {
@@ -23,6 +24,29 @@ export function createServiceApp(options: { log?: (line: string) => void; bodyLi
   });
   app.use(express.json({ limit: options.bodyLimit ?? "100kb", type: ["application/json"] }));
   return app;
+}
+
+/**
+ * A fixed-window request budget per client address (429 ERR_RATE_LIMITED with Retry-After). In memory:
+ * one process, one budget; a deployment behind a proxy would key on the proxy's client header instead.
+ */
+export function rateLimiter(limit: { max: number; windowMs: number }): RequestHandler {
+  const windows = new Map<string, { start: number; count: number }>();
+  return (req, res, next) => {
+    const now = Date.now();
+    const key = req.socket.remoteAddress ?? "unknown";
+    let w = windows.get(key);
+    if (!w || now - w.start >= limit.windowMs) {
+      if (windows.size > 10_000) windows.clear();
+      w = { start: now, count: 0 };
+      windows.set(key, w);
+    }
+    if (++w.count > limit.max) {
+      res.set("retry-after", String(Math.ceil((w.start + limit.windowMs - now) / 1000)));
+      return next(new AgentError("ERR_RATE_LIMITED", "too many requests from this client; slow down"));
+    }
+    next();
+  };
 }
 
 /** Rejects a body that is not JSON (415), before any handler reads it. */

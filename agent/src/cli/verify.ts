@@ -1,0 +1,50 @@
+import { Command } from "commander";
+import { readFileSync } from "node:fs";
+import { AgentError } from "../errors.js";
+import { StatusListResolver } from "../sdjwt/status.js";
+import { verifyPresentation } from "../sdjwt/verify-presentation.js";
+import { c, EXIT, fail, out, table } from "./common.js";
+
+const program = new Command("verify")
+  .description("Verify an SD-JWT VC presentation exactly as the merchant's service does, without running it.")
+  .requiredOption("--presentation <file>", "file holding the presentation (- for standard input)")
+  .requiredOption("--trusted-issuer <did...>", "issuer DID(s) to trust")
+  .requiredOption("--audience <did>", "this merchant's DID (the key binding's aud)")
+  .requiredOption("--nonce <nonce>", "the nonce of the request this answers")
+  .option("--now <iso>", "verify as of this time (default now)")
+  .option("--allowed-claims <names>", "comma-separated: disclosing anything else is refused")
+  .option("--required-claims <names>", "comma-separated: each must be disclosed")
+  .option("--no-status", "skip the status-list check")
+  .option("--json", "machine-readable output", false)
+  .addHelpText("after", "\nExit codes: 0 verified, 1 refused (each reason printed with its code), 2 bad usage.")
+  .action(async (o: { presentation: string; trustedIssuer: string[]; audience: string; nonce: string; now?: string; allowedClaims?: string; requiredClaims?: string; status: boolean; json: boolean }) => {
+    try {
+      let text: string;
+      try {
+        text = readFileSync(o.presentation === "-" ? 0 : o.presentation, "utf8").trim();
+      } catch {
+        throw new AgentError("ERR_INVALID_INPUT", `cannot read ${o.presentation}`);
+      }
+      const now = o.now ? new Date(o.now) : new Date();
+      if (Number.isNaN(now.getTime())) throw new AgentError("ERR_INVALID_INPUT", "--now must be an ISO date");
+      const list = (s?: string) => (s ? s.split(",").map((x) => x.trim()).filter(Boolean) : undefined);
+      const r = await verifyPresentation({
+        presentation: text,
+        trustedIssuers: o.trustedIssuer,
+        audience: o.audience,
+        nonce: o.nonce,
+        now: () => now,
+        allowedClaims: list(o.allowedClaims),
+        requiredClaims: list(o.requiredClaims),
+        status: o.status ? new StatusListResolver() : undefined,
+      });
+      if (o.json) out(JSON.stringify(r));
+      else if (r.verified) out(`${c.green("VERIFIED")} issuer ${r.issuer}\n${table([["claim", "value"], ...Object.entries(r.claims!).map(([k, v]) => [k, JSON.stringify(v)])])}`);
+      else out(`${c.red("REFUSED")}\n${table([["code", "reason"], ...r.errors.map((e) => [e.code, e.message])])}`);
+      process.exit(r.verified ? EXIT.ok : EXIT.failed);
+    } catch (error) {
+      fail(error, o.json);
+    }
+  });
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,63 @@
+import { decodeJws, signJws, verifyEd25519, type JwsSigner } from "../crypto/jws.js";
+import { AgentError } from "../errors.js";
+import { sha256B64url } from "../encoding.js";
+import { fetchJson } from "../http/json-client.js";
+import { didKeyKid, publicKeyFromDidKey } from "../identity/did-key.js";
+import { verifyTrustRegistry } from "../issuer/trust-registry.js";
+
+export const NOTARY_AUTH_TYP = "notary-auth+jwt";
+export const NOTARY_AUTH_SCHEME = "NotaryDID";
+
+/**
+ * A notary authenticates to a merchant's service by signing, with its DID, a short-lived token bound to the
+ * exact request (method and path with query). The merchant believes it only if the DID is a notary in the
+ * issuer's signed registry.
+ */
+export async function notaryAuthorization(notary: { did: string; signer: JwsSigner }, audience: string, method: string, pathWithQuery: string, now = new Date()): Promise<string> {
+  const jwt = await signJws(
+    { typ: NOTARY_AUTH_TYP, alg: "EdDSA", kid: didKeyKid(notary.did) },
+    { iss: notary.did, aud: audience, iat: Math.floor(now.getTime() / 1000), req: sha256B64url(`${method.toUpperCase()} ${pathWithQuery}`) },
+    notary.signer,
+  );
+  return `${NOTARY_AUTH_SCHEME} ${jwt}`;
+}
+
+/** The merchant's side: which notary (if any) signed this request. Throws ERR_FORBIDDEN otherwise. */
+export class NotaryGate {
+  private cache?: { notaries: Set<string>; until: number };
+
+  constructor(private readonly options: { audience: string; issuerUrl?: string; issuerDid?: string; clock?: () => Date; cacheSeconds?: number }) {}
+
+  private async notaries(now: Date): Promise<Set<string>> {
+    const t = now.getTime();
+    if (this.cache && this.cache.until > t) return this.cache.notaries;
+    if (!this.options.issuerUrl || !this.options.issuerDid) throw new AgentError("ERR_FORBIDDEN", "this service does not know the notary registry");
+    const jwt = await fetchJson<string>(new URL("/registry", this.options.issuerUrl).href, { accept: "application/jwt" });
+    const doc = verifyTrustRegistry(typeof jwt === "string" ? jwt.trim() : jwt, this.options.issuerDid, now);
+    this.cache = { notaries: new Set(doc.notaries.map((n) => n.did)), until: t + (this.options.cacheSeconds ?? 60) * 1000 };
+    return this.cache.notaries;
+  }
+
+  async authenticate(header: string | undefined, method: string, pathWithQuery: string): Promise<string> {
+    const now = (this.options.clock ?? (() => new Date()))();
+    const forbid = (why: string): never => {
+      throw new AgentError("ERR_FORBIDDEN", `only registered notaries may read receipts (${why})`);
+    };
+    if (!header?.startsWith(`${NOTARY_AUTH_SCHEME} `)) forbid("no notary signature");
+    const jws = decodeJws(header!.slice(NOTARY_AUTH_SCHEME.length + 1).trim());
+    if (!jws || jws.header.typ !== NOTARY_AUTH_TYP || jws.header.alg !== "EdDSA") return forbid("malformed notary signature");
+    const { iss, aud, iat, req } = jws.payload;
+    let key: Uint8Array | undefined;
+    try {
+      key = publicKeyFromDidKey(String(iss));
+    } catch {
+      forbid("unresolvable notary DID");
+    }
+    if (!verifyEd25519(jws.signingInput, jws.signature, key!)) forbid("bad signature");
+    if (aud !== this.options.audience) forbid("signed for another service");
+    if (typeof iat !== "number" || Math.abs(Math.floor(now.getTime() / 1000) - iat) > 120) forbid("stale signature");
+    if (req !== sha256B64url(`${method.toUpperCase()} ${pathWithQuery}`)) forbid("signature is for another request");
+    if (!(await this.notaries(now)).has(String(iss))) forbid("not a registered notary");
+    return String(iss);
+  }
+}

@@ -1,0 +1,81 @@
+import { getListFromStatusListJWT } from "@sd-jwt/jwt-status-list";
+import { decodeJws, verifyEd25519 } from "../crypto/jws.js";
+import type { VerificationIssue } from "../errors.js";
+import { publicKeyFromDidKey } from "../identity/did-key.js";
+
+/** What a credential's `status` claim points at (IETF Token Status List). */
+export interface StatusReference {
+  idx: number;
+  uri: string;
+}
+
+interface CachedList {
+  issuer: string;
+  statuses: { getStatus(i: number): number; statusList: number[] };
+  size: number;
+  validUntil: number;
+}
+
+/**
+ * Fetches and checks IETF Token Status Lists for a verifier: signed by the credential's issuer, about this
+ * URI, fetched with a time and size limit, cached within its validity (`ttl`, bounded by `exp`), and the
+ * index checked against the list's bounds. The network is injected.
+ */
+export class StatusListResolver {
+  private readonly cache = new Map<string, CachedList>();
+
+  constructor(
+    private readonly options: {
+      fetch?: typeof fetch;
+      timeoutMs?: number;
+      maxBytes?: number;
+      /** Upper bound on how long a list is trusted without refetching, seconds. */
+      maxCacheSeconds?: number;
+    } = {},
+  ) {}
+
+  async check(ref: unknown, issuer: string, now: Date): Promise<VerificationIssue[]> {
+    const r = ref as { status_list?: Partial<StatusReference> } | undefined;
+    const idx = r?.status_list?.idx;
+    const uri = r?.status_list?.uri;
+    if (typeof idx !== "number" || !Number.isInteger(idx) || idx < 0 || typeof uri !== "string") return [{ code: "ERR_STATUS_MALFORMED", message: "the credential's status reference is malformed" }];
+    let list: CachedList;
+    try {
+      list = await this.load(uri, issuer, now);
+    } catch (error) {
+      return [{ code: "ERR_STATUS_UNAVAILABLE", message: `the credential's status cannot be checked: ${(error as Error).message}` }];
+    }
+    if (idx >= list.size) return [{ code: "ERR_STATUS_INDEX_OUT_OF_RANGE", message: "the status index is outside the status list" }];
+    const value = list.statuses.getStatus(idx);
+    if (value === 0) return [];
+    if (value === 2) return [{ code: "ERR_CREDENTIAL_SUSPENDED", message: "the credential is suspended by its issuer" }];
+    return [{ code: "ERR_CREDENTIAL_REVOKED", message: "the credential has been revoked by its issuer" }];
+  }
+
+  private async load(uri: string, issuer: string, now: Date): Promise<CachedList> {
+    const t = Math.floor(now.getTime() / 1000);
+    const cached = this.cache.get(uri);
+    if (cached && cached.issuer === issuer && cached.validUntil > t) return cached;
+    const url = new URL(uri);
+    if (url.protocol !== "https:" && !["127.0.0.1", "localhost", "[::1]"].includes(url.hostname)) throw new Error("status lists are fetched over https only");
+    const response = await (this.options.fetch ?? fetch)(uri, { headers: { accept: "application/statuslist+jwt" }, signal: AbortSignal.timeout(this.options.timeoutMs ?? 3000), redirect: "error" });
+    if (!response.ok) throw new Error(`status list answered HTTP ${response.status}`);
+    const declared = Number(response.headers.get("content-length") ?? 0);
+    const max = this.options.maxBytes ?? 1_000_000;
+    if (declared > max) throw new Error("status list too large");
+    const text = await response.text();
+    if (text.length > max) throw new Error("status list too large");
+    const jws = decodeJws(text.trim());
+    if (!jws || jws.header.typ !== "statuslist+jwt" || jws.header.alg !== "EdDSA") throw new Error("not a signed status list");
+    if (!verifyEd25519(jws.signingInput, jws.signature, publicKeyFromDidKey(issuer))) throw new Error("status list not signed by the credential's issuer");
+    const p = jws.payload as { sub?: string; exp?: number; ttl?: number; iat?: number };
+    if (p.sub !== uri) throw new Error("status list is about another URI");
+    if (typeof p.exp === "number" && p.exp <= t) throw new Error("status list expired");
+    const statuses = getListFromStatusListJWT(text.trim());
+    const ttl = Math.min(typeof p.ttl === "number" ? p.ttl : 300, this.options.maxCacheSeconds ?? 300);
+    const entry: CachedList = { issuer, statuses: statuses as never, size: statuses.statusList.length, validUntil: Math.min(typeof p.exp === "number" ? p.exp : Infinity, t + ttl) };
+    if (this.cache.size > 1000) this.cache.clear();
+    this.cache.set(uri, entry);
+    return entry;
+  }
+}
