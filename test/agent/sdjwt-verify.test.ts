@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { b64url, fromB64url, sha256B64url, signJws, verifySdJwtPresentation, type VerifyPresentationOptions } from "@realname/agent";
+import { b64url, fromB64url, jwkFromDidKey, sha256B64url, signJws, verifySdJwtPresentation, type VerifyPresentationOptions } from "@realname/agent";
 import { AUDIENCE, CLAIMS, handmade, NONCE, NOW, present, scenario, type Scenario } from "../helpers/sdjwt.js";
 import { newTestKey } from "../helpers/keys.js";
 
@@ -183,5 +183,35 @@ describe("SD-JWT VC presentation verification (RFC 9901 §7.1, §7.3, enforced b
       parts.splice(1, 0, b64url(Buffer.from("not json")));
       expect(codes(verify(parts.join("~")))).to.deep.equal(["ERR_DISCLOSURE_MALFORMED"]);
     });
+  });
+});
+
+describe("Issuer keys from the trust list: did:key or JWK, EdDSA or ES256", () => {
+  it("accepts an ES256 issuer trusted by JWK, with an ES256 holder key; refuses alg/key mismatches", async () => {
+    const { generateKeyPairSync, sign } = await import("node:crypto");
+    const { b64url, signJws: sign2, sha256B64url: h, verifySdJwtPresentation: verify } = await import("@realname/agent");
+    const es = (priv: import("node:crypto").KeyObject) => async (data: string) => b64url(sign("sha256", Buffer.from(data), { key: priv, dsaEncoding: "ieee-p1363" }));
+    const issuerPair = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const holderPair = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const issuerJwk = issuerPair.publicKey.export({ format: "jwk" }) as { kty: "EC"; crv: "P-256"; x: string; y: string };
+    const holderJwk = holderPair.publicKey.export({ format: "jwk" });
+    const disclosure = b64url(Buffer.from(JSON.stringify(["salt-1234567890abcd", "real_name_verified", true])));
+    const t = Math.floor(NOW.getTime() / 1000);
+    const jwt = await sign2({ alg: "ES256", typ: "dc+sd-jwt" }, { iss: "https://issuer.example", iat: t, exp: t + 3600, vct: "urn:realname:identity:1", cnf: { jwk: holderJwk }, _sd_alg: "sha-256", _sd: [h(disclosure)] }, es(issuerPair.privateKey));
+    const presented = `${jwt}~${disclosure}~`;
+    const kb = await sign2({ typ: "kb+jwt", alg: "ES256" }, { iat: t, aud: AUDIENCE, nonce: NONCE, sd_hash: h(presented) }, es(holderPair.privateKey));
+    const trusted = [{ iss: "https://issuer.example", jwk: issuerJwk }];
+    const ok = verify({ presentation: presented + kb, trustedIssuers: trusted, audience: AUDIENCE, nonce: NONCE, now: () => NOW });
+    expect(ok.errors).to.deep.equal([]);
+    expect(ok.claims!.real_name_verified).to.equal(true);
+    // The same token against an Ed25519 key for that iss: the header's alg does not decide the key type.
+    const edKey = newTestKey();
+    const wrongKey = verify({ presentation: presented + kb, trustedIssuers: [{ iss: "https://issuer.example", jwk: jwkFromDidKey(edKey.did) }], audience: AUDIENCE, nonce: NONCE, now: () => NOW });
+    expect(wrongKey.errors.map((e) => e.code)).to.deep.equal(["ERR_SDJWT_ALG"]);
+    // A JWK for another iss is not a key for this one.
+    expect(verify({ presentation: presented + kb, trustedIssuers: [{ iss: "https://other.example", jwk: issuerJwk }], audience: AUDIENCE, nonce: NONCE, now: () => NOW }).errors[0]!.code).to.equal("ERR_ISSUER_UNTRUSTED");
+    // A key binding signed EdDSA for an ES256 holder key.
+    const edKb = await sign2({ typ: "kb+jwt", alg: "EdDSA" }, { iat: t, aud: AUDIENCE, nonce: NONCE, sd_hash: h(presented) }, edKey.signer);
+    expect(verify({ presentation: presented + edKb, trustedIssuers: trusted, audience: AUDIENCE, nonce: NONCE, now: () => NOW }).errors.map((e) => e.code)).to.deep.equal(["ERR_KB_ALG"]);
   });
 });

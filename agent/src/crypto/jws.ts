@@ -1,4 +1,4 @@
-import { sign as edSign, verify as edVerify, type KeyObject } from "node:crypto";
+import { createPublicKey, sign as edSign, verify as edVerify, type KeyObject } from "node:crypto";
 import { b64url, fromB64url, isPlainObject, parseB64urlJson, utf8 } from "../encoding.js";
 import { keyObjectFromPublicKey } from "../identity/did-key.js";
 
@@ -41,4 +41,43 @@ export async function signJws(header: Record<string, unknown>, payload: Record<s
 /** A signer over a raw private key held in memory; used where no Veramo agent exists (tests, benchmarks). */
 export function keyObjectSigner(privateKey: KeyObject): JwsSigner {
   return async (data) => b64url(edSign(null, utf8(data), privateKey));
+}
+
+/** A public key as JWK for the algorithms we accept: Ed25519 (EdDSA) and P-256 (ES256). */
+export type PublicJwk = { kty: "OKP"; crv: "Ed25519"; x: string } | { kty: "EC"; crv: "P-256"; x: string; y: string };
+
+const jwkKeys = new Map<string, KeyObject>();
+/** The KeyObject of a public JWK (cached), or undefined when the JWK is not one we accept or holds a private part. */
+export function keyObjectFromJwk(jwk: unknown): { key: KeyObject; alg: "EdDSA" | "ES256" } | undefined {
+  const j = jwk as Record<string, unknown> | undefined;
+  if (!j || typeof j !== "object" || "d" in j) return undefined;
+  let alg: "EdDSA" | "ES256";
+  let material: Record<string, string>;
+  if (j.kty === "OKP" && j.crv === "Ed25519" && typeof j.x === "string") {
+    alg = "EdDSA";
+    material = { kty: "OKP", crv: "Ed25519", x: j.x };
+  } else if (j.kty === "EC" && j.crv === "P-256" && typeof j.x === "string" && typeof j.y === "string") {
+    alg = "ES256";
+    material = { kty: "EC", crv: "P-256", x: j.x, y: j.y };
+  } else return undefined;
+  const id = JSON.stringify(material);
+  let key = jwkKeys.get(id);
+  if (!key) {
+    try {
+      key = createPublicKey({ key: material, format: "jwk" });
+    } catch {
+      return undefined;
+    }
+    if (jwkKeys.size > 10_000) jwkKeys.clear();
+    jwkKeys.set(id, key);
+  }
+  return { key, alg };
+}
+
+/** Verifies a JWS signature with `alg` (EdDSA or ES256) against a key of the matching type only. */
+export function verifyWithAlg(alg: unknown, signingInput: string, signature: Uint8Array, key: { key: KeyObject; alg: "EdDSA" | "ES256" }): boolean {
+  if (alg !== key.alg) return false;
+  if (alg === "EdDSA") return signature.length === 64 && edVerify(null, utf8(signingInput), key.key, signature);
+  if (signature.length !== 64) return false;
+  return edVerify("sha256", utf8(signingInput), { key: key.key, dsaEncoding: "ieee-p1363" }, signature);
 }

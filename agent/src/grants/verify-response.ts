@@ -63,7 +63,12 @@ export async function verifyGrantResponse(args: {
     const statusErrors = await args.status.check(pres.claims?.status, pres.issuer!, now);
     if (statusErrors.length) return fail(statusErrors);
   }
-  const holderDid = didKeyFromJwk(pres.holderJwk);
+  let holderDid: string;
+  try {
+    holderDid = didKeyFromJwk(pres.holderJwk);
+  } catch {
+    return fail([{ code: "ERR_UNSUPPORTED_KEY", message: "grants need an Ed25519 holder key (the consent receipt is signed by it as a did:key)" }]);
+  }
 
   // The consent receipt: signed by the same holder key, about this very presentation and request.
   const consentJwt = response.consentReceipt;

@@ -1,7 +1,7 @@
-import { decodeJws, verifyEd25519 } from "../crypto/jws.js";
+import { decodeJws, keyObjectFromJwk, verifyWithAlg, type PublicJwk } from "../crypto/jws.js";
 import { isB64url, isPlainObject, parseB64urlJson, sha256B64url } from "../encoding.js";
 import type { VerificationIssue } from "../errors.js";
-import { publicKeyFromDidKey, publicKeyFromJwk, type Ed25519PublicJwk } from "../identity/did-key.js";
+import { jwkFromDidKey, type Ed25519PublicJwk } from "../identity/did-key.js";
 import { KB_JWT_TYP, NEVER_DISCLOSABLE, SD_JWT_TYP } from "./identity-credential.js";
 
 /**
@@ -13,8 +13,11 @@ import { KB_JWT_TYP, NEVER_DISCLOSABLE, SD_JWT_TYP } from "./identity-credential
  */
 export interface VerifyPresentationOptions {
   presentation: unknown;
-  /** Issuer DIDs (Ed25519 did:key) whose credentials are believed. The key comes from here, never from the token. */
-  trustedIssuers: readonly string[];
+  /**
+   * Issuers whose credentials are believed: Ed25519 did:key DIDs, or `{ iss, jwk }` pairs (EdDSA or ES256
+   * keys). The key always comes from here, never from the token's header.
+   */
+  trustedIssuers: ReadonlyArray<string | TrustedIssuerKey>;
   /** This verifier's identifier: the KB-JWT `aud` must equal it exactly. */
   audience: string;
   /** The nonce this verifier issued for this request. */
@@ -33,6 +36,26 @@ export interface VerifyPresentationOptions {
   requiredClaims?: readonly string[];
 }
 
+/** An issuer identified by any `iss` value with its public key given as a JWK. */
+export interface TrustedIssuerKey {
+  iss: string;
+  jwk: PublicJwk;
+}
+
+function issuerKey(trusted: ReadonlyArray<string | TrustedIssuerKey>, iss: string): ReturnType<typeof keyObjectFromJwk> {
+  for (const entry of trusted) {
+    if (typeof entry === "string") {
+      if (entry !== iss) continue;
+      try {
+        return keyObjectFromJwk(jwkFromDidKey(entry));
+      } catch {
+        return undefined;
+      }
+    } else if (entry.iss === iss) return keyObjectFromJwk(entry.jwk);
+  }
+  return undefined;
+}
+
 export interface PresentationVerification {
   verified: boolean;
   errors: VerificationIssue[];
@@ -41,12 +64,12 @@ export interface PresentationVerification {
   /** Top-level claim names that were selectively disclosed. */
   disclosed?: string[];
   issuer?: string;
-  holderJwk?: Ed25519PublicJwk;
+  holderJwk?: Ed25519PublicJwk | PublicJwk;
   keyBinding?: Record<string, unknown>;
   sdHash?: string;
 }
 
-export const SUPPORTED_ALGS = new Set(["EdDSA"]);
+export const SUPPORTED_ALGS = new Set(["EdDSA", "ES256"]);
 const MAX_PRESENTATION_LENGTH = 64 * 1024;
 const MAX_DISCLOSURES = 256;
 const MAX_DEPTH = 16;
@@ -90,17 +113,14 @@ export function verifySdJwtPresentation(options: VerifyPresentationOptions): Pre
   if (header.typ !== SD_JWT_TYP) return fail("ERR_SDJWT_TYP", `typ must be ${SD_JWT_TYP}`);
   if (Array.isArray(header.crit) || header.crit !== undefined) return fail("ERR_SDJWT_CRIT", "unknown critical header parameters");
   const iss = payload.iss;
-  if (typeof iss !== "string" || !options.trustedIssuers.includes(iss)) return fail("ERR_ISSUER_UNTRUSTED", "the issuer is not on the trust list");
-  if (header.kid !== undefined && (typeof header.kid !== "string" || header.kid.split("#")[0] !== iss)) {
+  if (typeof iss !== "string") return fail("ERR_ISSUER_UNTRUSTED", "the issuer is not on the trust list");
+  const key = issuerKey(options.trustedIssuers, iss);
+  if (!key) return fail("ERR_ISSUER_UNTRUSTED", "the issuer is not on the trust list");
+  if (header.kid !== undefined && (typeof header.kid !== "string" || (iss.startsWith("did:") && header.kid.split("#")[0] !== iss))) {
     return fail("ERR_ISSUER_UNTRUSTED", "the signing key does not belong to the issuer");
   }
-  let issuerKey: Uint8Array;
-  try {
-    issuerKey = publicKeyFromDidKey(iss);
-  } catch {
-    return fail("ERR_ISSUER_UNTRUSTED", "the issuer's key cannot be resolved");
-  }
-  if (!verifyEd25519(jws.signingInput, jws.signature, issuerKey)) return fail("ERR_SDJWT_SIGNATURE", "the issuer's signature is invalid");
+  if (header.alg !== key.alg) return fail("ERR_SDJWT_ALG", `the issuer's key does not sign with ${String(header.alg)}`);
+  if (!verifyWithAlg(header.alg, jws.signingInput, jws.signature, key)) return fail("ERR_SDJWT_SIGNATURE", "the issuer's signature is invalid");
   if (payload._sd_alg !== undefined && payload._sd_alg !== "sha-256") return fail("ERR_SD_ALG", "unsupported _sd_alg");
   if (options.expectedVct !== undefined && payload.vct !== options.expectedVct) errors.push(issue("ERR_VCT", "unexpected credential type"));
 
@@ -229,26 +249,21 @@ export function verifySdJwtPresentation(options: VerifyPresentationOptions): Pre
 
   // --- key binding (§7.3) --------------------------------------------------------------------------------
   const sdHash = sha256B64url(presentation.slice(0, presentation.length - kbJwt.length));
-  let holderJwk: Ed25519PublicJwk | undefined;
+  let holderJwk: Ed25519PublicJwk | PublicJwk | undefined;
   let keyBinding: Record<string, unknown> | undefined;
   if (kbJwt === "") {
     if (requireKb) errors.push(issue("ERR_KB_MISSING", "key binding is required and missing"));
   } else {
     const cnf = payload.cnf;
-    let holderKey: Uint8Array | undefined;
-    try {
-      if (!isPlainObject(cnf) || !isPlainObject(cnf.jwk)) throw new Error("no cnf.jwk");
-      holderKey = publicKeyFromJwk(cnf.jwk);
-      holderJwk = cnf.jwk as unknown as Ed25519PublicJwk;
-    } catch {
-      errors.push(issue("ERR_CNF_MISSING", "the credential carries no usable holder key (cnf.jwk)"));
-    }
+    const holder = isPlainObject(cnf) ? keyObjectFromJwk(cnf.jwk) : undefined;
+    if (!holder) errors.push(issue("ERR_CNF_MISSING", "the credential carries no usable holder key (cnf.jwk)"));
+    else holderJwk = (cnf as { jwk: PublicJwk }).jwk;
     const kb = decodeJws(kbJwt);
     if (!kb) errors.push(issue("ERR_KB_MALFORMED", "the key-binding JWT is not a compact JWS"));
-    else if (holderKey) {
+    else if (holder) {
       if (kb.header.typ !== KB_JWT_TYP) errors.push(issue("ERR_KB_TYP", `key-binding typ must be ${KB_JWT_TYP}`));
-      else if (typeof kb.header.alg !== "string" || !SUPPORTED_ALGS.has(kb.header.alg)) errors.push(issue("ERR_KB_ALG", "key-binding algorithm not accepted"));
-      else if (!verifyEd25519(kb.signingInput, kb.signature, holderKey)) errors.push(issue("ERR_KB_SIGNATURE", "the key-binding signature is not by the credential's holder key"));
+      else if (typeof kb.header.alg !== "string" || !SUPPORTED_ALGS.has(kb.header.alg) || kb.header.alg !== holder.alg) errors.push(issue("ERR_KB_ALG", "key-binding algorithm not accepted for the holder key"));
+      else if (!verifyWithAlg(kb.header.alg, kb.signingInput, kb.signature, holder)) errors.push(issue("ERR_KB_SIGNATURE", "the key-binding signature is not by the credential's holder key"));
       else {
         const p = kb.payload;
         keyBinding = p;
