@@ -138,14 +138,14 @@ async function main(): Promise<void> {
     for (const ask of visits) {
       const returning = grants.some((g) => g.merchant === m.key && g.entry.level === ask.level);
       section(`${m.name} asks for "${ask.level}"${returning ? " again (a returning member)" : ""}`);
-      const created = await fetchJson<{ requestId: string; requestUri: string }>(`${v.url}/requests`, {
+      const created = await fetchJson<{ requestId: string; authorizationRequest: string; transactionSecret: string }>(`${v.url}/requests`, {
         body: { level: ask.level, purpose: ask.purpose, retentionDays: ask.retentionDays, claims: ask.claims ?? [], ageOver18: ask.ageOver18 ?? false },
       });
-      const preview = await wallet.preview(created.requestUri);
+      const preview = await wallet.preview(created.authorizationRequest);
       say(`${style.dim("the wallet shows the person:")} ${preview.request.merchant_name} wants ${style.bold(preview.claimNames.join(", "))}${preview.pseudonym ? " + a pseudonym for this merchant" : ""}`);
       say(`${style.dim("  purpose:")} ${preview.request.purpose}  ${style.dim("retention:")} ${preview.request.retention_days} days`);
       const entry = await wallet.answer(preview);
-      const learned = await fetchJson<Record<string, unknown>>(`${v.url}/requests/${created.requestId}/result`);
+      const learned = await fetchJson<Record<string, unknown>>(`${v.url}/requests/${created.requestId}/result`, { headers: { "x-transaction-secret": created.transactionSecret } });
       say(`${style.green("the merchant learned:")} ${JSON.stringify({ level: learned.level, claims: learned.claims, ...(learned.account ? { account: learned.account } : {}) })}`);
       grants.push({ merchant: m.key, entry, learned });
       const base = `${m.key}-${ask.level}${returning ? "-return" : ""}`;

@@ -107,3 +107,4 @@ export type { StatusReference } from "./sdjwt/status.js";
 export { notaryAuthorization, NotaryGate, NOTARY_AUTH_SCHEME } from "./notary/access.js";
 export { verifyPresentation } from "./sdjwt/verify-presentation.js";
 export type { PresentationResult } from "./sdjwt/verify-presentation.js";
+export { createAuthorizationRequest, resolveAuthorizationRequest, submitAuthorizationResponse, parseAuthorizationResponse, dcqlFor, DCQL_CREDENTIAL_ID, CLIENT_ID_PREFIX } from "./grants/openid4vp.js";

@@ -15,7 +15,7 @@ import {
   notaryAuthorization,
   receiptHash,
   signJws,
-  signPresentationRequest,
+  dcqlFor,
   verifyEvidenceBundle,
   type Deployment,
   type GrantEntry,
@@ -102,9 +102,13 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
   const admin = (path: string, body: unknown, method = "POST") => fetchJson(`${issuer.url}${path}`, { method, body, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
   const registerMerchant = (shop: ServiceProcess, over: Record<string, unknown> = {}) =>
     admin("/admin/merchants", { did: shop.did, name: shop === shopA ? "Shop a" : "Shop b", maxLevel: "full", purposes: ["test verified", "test pseudonymous", "test full"], fullClaims: ["full_name", "id_number"], ...over }, "PUT");
-  const ask = (shop: ServiceProcess, level: GrantLevel, extra: Record<string, unknown> = {}) =>
-    fetchJson<{ requestId: string; requestUri: string }>(`${shop.url}/requests`, { body: { level, purpose: `test ${level}`, claims: level === "full" ? ["full_name", "id_number"] : [], ...extra } });
-  const result = (shop: ServiceProcess, requestId: string) => fetchJson<any>(`${shop.url}/requests/${requestId}/result`);
+  const secrets = new Map<string, string>();
+  const ask = async (shop: ServiceProcess, level: GrantLevel, extra: Record<string, unknown> = {}) => {
+    const created = await fetchJson<{ requestId: string; requestUri: string; authorizationRequest: string; transactionSecret: string }>(`${shop.url}/requests`, { body: { level, purpose: `test ${level}`, claims: level === "full" ? ["full_name", "id_number"] : [], ...extra } });
+    secrets.set(created.requestId, created.transactionSecret);
+    return created;
+  };
+  const result = (shop: ServiceProcess, requestId: string) => fetchJson<any>(`${shop.url}/requests/${requestId}/result`, { headers: { "x-transaction-secret": secrets.get(requestId) ?? "" } });
 
   async function grant(shop: ServiceProcess, level: GrantLevel, extra: Record<string, unknown> = {}) {
     const { requestId, requestUri } = await ask(shop, level, extra);
@@ -173,6 +177,7 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
         expect((await refusal(wallet.preview((await ask(shopB, "pseudonymous")).requestUri))).code).to.equal("ERR_LEVEL_NOT_ALLOWED");
         await registerMerchant(shopB, { purposes: ["test verified"] });
         const other = await fetchJson<{ requestUri: string }>(`${shopB.url}/requests`, { body: { level: "verified", purpose: "sell your data" } });
+        expect(other.requestUri).to.be.a("string");
         expect((await refusal(wallet.preview(other.requestUri))).code).to.equal("ERR_PURPOSE_NOT_ALLOWED");
         await registerMerchant(shopB, { fullClaims: ["full_name"] });
         expect((await refusal(wallet.preview((await ask(shopB, "full")).requestUri))).code).to.equal("ERR_CLAIMS_NOT_REGISTERED");
@@ -362,7 +367,11 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
       const { requestId } = await ask(shopA, "verified");
       const url = `${shopA.url}/requests/${requestId}/response`;
       expect((await post(url, "{not json")).body.error.code).to.equal("ERR_BAD_JSON");
-      expect((await post(url, "presentation=x", "application/x-www-form-urlencoded")).status).to.equal(415);
+      const form = await post(url, "presentation=x", "application/x-www-form-urlencoded");
+      expect(form.status).to.equal(400);
+      expect(form.body.error.code).to.equal("ERR_VP_RESPONSE_INVALID");
+      expect((await post(url, `state=${requestId}&vp_token=%7B%7D`, "application/x-www-form-urlencoded")).body.error.code).to.equal("ERR_VP_RESPONSE_INVALID");
+      expect((await post(url, "hello", "text/plain")).status).to.equal(415);
       expect((await post(url, { presentation: "x".repeat(200_000), consentReceipt: "y" })).status).to.equal(413);
       const missing = await post(url, {});
       expect(missing.status).to.equal(400);
@@ -490,15 +499,26 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
     });
     it("refuses a forged request (signed by someone other than the merchant it names): ERR_REQUEST_SIGNATURE", async () => {
       const forger = newTestKey();
-      const { jwt } = await signPresentationRequest(
-        { request_id: "forged-request-1", merchant_name: "Shop a", level: "full", purpose: "steal", retention_days: 1, claims: ["id_number"], age_over_18: false, response_uri: `${shopA.url}/requests/x/response` },
-        forger,
-        new Date(),
-        60,
+      const t = Math.floor(Date.now() / 1000);
+      // A well-formed OpenID4VP request object that names shop A as its client but is signed by the forger.
+      const forged = await signJws(
+        { typ: "oauth-authz-req+jwt", alg: "EdDSA", kid: `${shopA.did}#${shopA.did.slice(8)}` },
+        {
+          iss: shopA.did,
+          aud: "https://self-issued.me/v2",
+          iat: t,
+          exp: t + 60,
+          response_type: "vp_token",
+          client_id: `decentralized_identifier:${shopA.did}`,
+          response_mode: "direct_post",
+          response_uri: `${shopA.url}/requests/x/response`,
+          nonce: "forged-nonce-0123456789abc",
+          state: "forged-request-1",
+          dcql_query: dcqlFor(["real_name_verified", "id_number"]),
+          realname_grant: { request_id: "forged-request-1", merchant_name: "Shop a", level: "full", purpose: "test full", retention_days: 1, claims: ["id_number"], age_over_18: false },
+        },
+        forger.signer,
       );
-      const payload = JSON.parse(Buffer.from(jwt.split(".")[1]!, "base64url").toString());
-      payload.iss = shopA.did; // claims to be shop A, signed by the forger
-      const forged = await signJws(JSON.parse(Buffer.from(jwt.split(".")[0]!, "base64url").toString()), payload, forger.signer);
       const server = createServer((_req, res) => res.writeHead(200, { "content-type": "application/oauth-authz-req+jwt" }).end(forged));
       await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/request`;
@@ -507,7 +527,7 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
         const before = (await cli(["grants"], env)).out.length;
         const r = await cli(["answer", url, "--yes"], env);
         expect(r.code).to.equal(4);
-        expect(r.out.error.code).to.equal("ERR_REQUEST_SIGNATURE");
+        expect(r.out.error.code, r.out.error.message).to.equal("ERR_REQUEST_SIGNATURE");
         expect((await cli(["grants"], env)).out.length).to.equal(before);
       } finally {
         server.close();
@@ -536,6 +556,35 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
         expect(e.code).to.equal(1);
         expect(JSON.parse(e.stdout).errors.map((x: { code: string }) => x.code)).to.include.members(["ERR_KB_AUDIENCE", "ERR_KB_NONCE"]);
       }
+    });
+    it("OpenID4VP: a signed request by reference and as a QR code; the result only for the front end's secret or the wallet's response code", async () => {
+      const created = await ask(shopA, "verified");
+      expect(created.authorizationRequest).to.match(/^openid4vp:\/\/\?client_id=decentralized_identifier%3Adid%3Akey%3A.*&request_uri=/);
+      const jar = await fetch(created.requestUri);
+      expect(jar.headers.get("content-type")).to.match(/application\/oauth-authz-req\+jwt/);
+      const payload = JSON.parse(Buffer.from((await jar.text()).split(".")[1]!, "base64url").toString());
+      expect(payload).to.include({ response_type: "vp_token", response_mode: "direct_post", client_id: `decentralized_identifier:${shopA.did}` });
+      expect(payload.dcql_query.credentials[0].claims).to.deep.equal([{ path: ["real_name_verified"] }]);
+      expect(Buffer.from(payload.nonce, "base64url").length).to.be.greaterThanOrEqual(16);
+      const png = await fetch(`${shopA.url}/requests/${created.requestId}/qr.png`);
+      expect(png.headers.get("content-type")).to.equal("image/png");
+      expect((await call(`${shopA.url}/requests/${created.requestId}/result`)).status).to.equal(403);
+      expect((await call(`${shopA.url}/requests/${created.requestId}/result`, { headers: { "x-transaction-secret": "guess" } })).status).to.equal(403);
+      let redirect = "";
+      await wallet.answer(await wallet.preview(created.authorizationRequest), {
+        transport: async (url, body) => {
+          // Sent exactly as a standard wallet would: direct_post, form-encoded vp_token keyed by the DCQL id.
+          const form = new URLSearchParams({ state: created.requestId, vp_token: JSON.stringify({ realname_identity: [body.presentation] }), consent_receipt: body.consentReceipt });
+          const r = await call(url, { body: form.toString(), contentType: "application/x-www-form-urlencoded" });
+          redirect = r.body.redirect_uri;
+          return r.body;
+        },
+      });
+      expect(redirect).to.match(/response_code=/);
+      const viaCode = await call(redirect);
+      expect(viaCode.status).to.equal(200);
+      expect(viaCode.body.claims).to.deep.equal({ real_name_verified: true });
+      expect((await call(redirect.replace(/response_code=.*/, "response_code=wrong"))).status).to.equal(403);
     });
     it("`full` claims are kept sealed for the stated retention, then deleted by the sweep", async () => {
       const { requestId, requestUri } = await ask(shopB, "full", { retentionDays: 0 });

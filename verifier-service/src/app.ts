@@ -1,8 +1,13 @@
 import { randomBytes, randomUUID } from "node:crypto";
+import express from "express";
+import QRCode from "qrcode";
 import { z } from "zod";
 import {
   AgentError,
   CONSENT_RECEIPT_TYPE,
+  createAuthorizationRequest,
+  parseAuthorizationResponse,
+  sha256Hex,
   createGrantReceipt,
   createReceipt,
   verifyPairwiseProof,
@@ -20,7 +25,6 @@ import {
   parseInput,
   receiptHash,
   requireJson,
-  signPresentationRequest,
   verifyGrantResponse,
   VerificationFailedError,
   type AnchorQueue,
@@ -60,8 +64,16 @@ export interface VerifierDeps {
 
 export interface Session {
   requestId: string;
+  /** The signed OpenID4VP request object, served by reference. */
   requestJwt: string;
   request: PresentationRequest;
+  /** Its authorization request parameters, to validate the direct_post answer against. */
+  payload: Record<string, unknown>;
+  authorizationRequest: string;
+  /** Given to the merchant's front end only: it polls the result with it. */
+  transactionSecretHash: string;
+  /** Given to the wallet in the redirect: the front end reads the result with it (no session fixation). */
+  responseCodeHash?: string;
   status: "pending" | "accepted";
   createdAt: string;
   grantId?: string;
@@ -137,29 +149,45 @@ export function createApp(deps: VerifierDeps) {
     res.json({ did: deps.merchant.did, name: deps.merchant.name, trustedIssuers: deps.trustedIssuers });
   });
 
-  /** The merchant's front end asks for a grant; the wallet gets `requestUri` (as a link or QR code). */
+  /** The merchant's front end asks for a grant; the wallet gets an `openid4vp://` link (or its QR code). */
   app.post("/requests", requireJson, handle(async (req, res) => {
     const input = parseInput(createRequestSchema, req.body);
     const requestId = randomUUID();
     const base = deps.publicUrl();
-    const { jwt, request } = await signPresentationRequest(
-      {
-        request_id: requestId,
-        merchant_name: deps.merchant.name,
-        level: input.level,
-        purpose: input.purpose,
-        retention_days: input.retentionDays,
-        claims: input.claims,
-        age_over_18: input.ageOver18,
-        response_uri: `${base}/requests/${requestId}/response`,
-      },
-      deps.merchant,
-      clock(),
-      validity,
-    );
-    await deps.sessions.put(requestId, { requestId, requestJwt: jwt, request, status: "pending", createdAt: clock().toISOString() });
-    await deps.nonces.put(request.nonce, { requestId });
-    res.status(201).json({ requestId, requestUri: `${base}/requests/${requestId}`, request: jwt, expiresAt: new Date(request.exp * 1000).toISOString() });
+    const created = await createAuthorizationRequest({
+      merchant: deps.merchant,
+      terms: { request_id: requestId, merchant_name: deps.merchant.name, level: input.level, purpose: input.purpose, retention_days: input.retentionDays, claims: input.claims, age_over_18: input.ageOver18 },
+      requestUri: `${base}/requests/${requestId}`,
+      responseUri: `${base}/requests/${requestId}/response`,
+      now: clock(),
+      validForSeconds: validity,
+    });
+    const payload = JSON.parse(Buffer.from(created.requestObject.split(".")[1]!, "base64url").toString()) as Record<string, unknown>;
+    const transactionSecret = randomBytes(16).toString("base64url");
+    await deps.sessions.put(requestId, {
+      requestId,
+      requestJwt: created.requestObject,
+      request: created.request,
+      payload,
+      authorizationRequest: created.authorizationRequest,
+      transactionSecretHash: sha256Hex(transactionSecret),
+      status: "pending",
+      createdAt: clock().toISOString(),
+    });
+    await deps.nonces.put(created.request.nonce, { requestId });
+    res.status(201).json({
+      requestId,
+      authorizationRequest: created.authorizationRequest,
+      requestUri: `${base}/requests/${requestId}`,
+      qrPng: `${base}/requests/${requestId}/qr.png`,
+      transactionSecret,
+      expiresAt: new Date(created.request.exp * 1000).toISOString(),
+    });
+  }));
+
+  app.get("/requests/:id/qr.png", handle(async (req, res) => {
+    const session = await loadSession(req.params.id as string);
+    res.type("image/png").set("cache-control", "no-store").send(await QRCode.toBuffer(session.authorizationRequest, { errorCorrectionLevel: "M", margin: 2, scale: 5 }));
   }));
 
   /** The signed request, by reference. */
@@ -169,10 +197,21 @@ export function createApp(deps: VerifierDeps) {
     res.type("application/oauth-authz-req+jwt").send(session.requestJwt);
   }));
 
-  /** The wallet's answer (direct_post): verified completely before anything is stored or anchored. */
-  app.post("/requests/:id/response", requireJson, handle(async (req, res) => {
+  /**
+   * The wallet's answer: OpenID4VP `direct_post` (form fields `vp_token`, `state`, plus `consent_receipt`
+   * and `pairwise_proof`), or the same three values as JSON. Verified completely before anything is stored.
+   */
+  app.post("/requests/:id/response", express.urlencoded({ extended: false, limit: "100kb" }), handle(async (req, res) => {
     const session = await loadSession(req.params.id as string);
-    const body = parseInput(responseSchema, req.body);
+    let body: z.infer<typeof responseSchema>;
+    if (req.is("application/x-www-form-urlencoded")) {
+      const form = req.body as Record<string, unknown>;
+      if (form.state !== session.requestId) throw new AgentError("ERR_VP_RESPONSE_INVALID", "the response's state does not belong to this request");
+      const parsed = parseAuthorizationResponse(form, session.payload);
+      body = parseInput(responseSchema, { presentation: parsed.presentation, consentReceipt: parsed.consentReceipt, ...(parsed.pairwiseProof !== undefined ? { pairwiseProof: parsed.pairwiseProof } : {}) });
+    } else if (req.is("application/json")) {
+      body = parseInput(responseSchema, req.body);
+    } else throw new AgentError("ERR_UNSUPPORTED_MEDIA_TYPE", "send the answer as application/x-www-form-urlencoded (OpenID4VP direct_post) or application/json");
     if (session.status !== "pending") throw new AgentError("ERR_NONCE_REUSED", "this request has already been answered");
     const now = clock();
     const result = await verifyGrantResponse({ response: body, request: session.request, requestJwt: session.requestJwt, trustedIssuers: deps.trustedIssuers, now, status: deps.status });
@@ -221,8 +260,13 @@ export function createApp(deps: VerifierDeps) {
     const consentAnchor = await deps.queue.enqueue(receiptHash(grant.consentReceipt), grant.consent.receiptId);
     const grantAnchor = await deps.queue.enqueue(receiptHash(grantReceipt.jwt), grantReceipt.record.receiptId);
     await deps.sessions.put(session.requestId, { ...session, status: "accepted", grantId });
+    // A fresh, unguessable response code for the front end (OpenID4VP §8.2): the result is bound to the
+    // wallet's redirect (or the front end's transaction secret), so a fixed or guessed session id reveals nothing.
+    const responseCode = randomBytes(16).toString("base64url");
+    await deps.sessions.put(session.requestId, { ...(await deps.sessions.get(session.requestId))!, responseCodeHash: sha256Hex(responseCode) });
     res.json({
       status: "accepted",
+      redirect_uri: `${deps.publicUrl()}/requests/${session.requestId}/result?response_code=${responseCode}`,
       grantId,
       grantReceipt: grantReceipt.jwt,
       anchors: { consent: consentAnchor.status, grant: grantAnchor.status },
@@ -232,6 +276,11 @@ export function createApp(deps: VerifierDeps) {
   /** The merchant's front end polls this: what the person granted, and nothing else. */
   app.get("/requests/:id/result", handle(async (req, res) => {
     const session = await loadSession(req.params.id as string);
+    const secret = req.get("x-transaction-secret");
+    const code = typeof req.query.response_code === "string" ? req.query.response_code : undefined;
+    const bySecret = secret !== undefined && sha256Hex(secret) === session.transactionSecretHash;
+    const byCode = code !== undefined && session.responseCodeHash !== undefined && sha256Hex(code) === session.responseCodeHash;
+    if (!bySecret && !byCode) throw new AgentError("ERR_FORBIDDEN", "the result is for the merchant's front end (transaction secret or response code) only");
     if (session.status === "pending") {
       res.json({ status: "pending" });
       return;

@@ -1,13 +1,17 @@
 import { AgentError } from "../errors.js";
 import { fetchJson } from "../http/json-client.js";
-import { verifyPresentationRequest, type PresentationRequest } from "../grants/request.js";
+import type { PresentationRequest } from "../grants/request.js";
+import { resolveAuthorizationRequest } from "../grants/openid4vp.js";
 import { verifyTrustRegistry, type MerchantEntry } from "../issuer/trust-registry.js";
 import { claimsForLevel, GRANT_LEVELS } from "../sdjwt/identity-credential.js";
 import { messageFor } from "./messages.js";
 
 export interface CheckedRequest {
   request: PresentationRequest;
+  /** The signed request object exactly as received (its hash goes into the consent receipt). */
   requestJwt: string;
+  /** The OpenID4VP authorization request parameters (for the direct_post answer). */
+  payload: Record<string, unknown>;
   /** Exactly the claim names that would leave the wallet. */
   claimNames: string[];
   merchant: MerchantEntry;
@@ -23,11 +27,14 @@ const refuse = (code: string, fallback: string): never => {
  * claims within its registration). Needs no PIN: nothing secret is touched.
  */
 export async function checkMerchantRequest(args: { requestUri: string; issuerUrl: string; issuerDid: string; now: Date }): Promise<CheckedRequest> {
-  const fetched = await fetchJson<unknown>(args.requestUri, { accept: "application/oauth-authz-req+jwt" });
-  const requestJwt = typeof fetched === "string" ? fetched.trim() : fetched;
-  const checked = verifyPresentationRequest(requestJwt, args.now);
-  if (!checked.verified) refuse(checked.errors[0]!.code, checked.errors[0]!.message);
-  const request = checked.request!;
+  let resolved: Awaited<ReturnType<typeof resolveAuthorizationRequest>>;
+  try {
+    resolved = await resolveAuthorizationRequest(args.requestUri, args.now);
+  } catch (error) {
+    const e = error as { code?: string; message?: string };
+    return refuse(e.code ?? "ERR_REQUEST_MALFORMED", e.message ?? "the request could not be read");
+  }
+  const { request, requestObject, payload } = resolved;
   const registryJwt = await fetchJson<unknown>(new URL("/registry", args.issuerUrl).href, { accept: "application/jwt" });
   let merchant: MerchantEntry | undefined;
   try {
@@ -40,5 +47,5 @@ export async function checkMerchantRequest(args: { requestUri: string; issuerUrl
   if (!merchant.purposes.includes(request.purpose)) refuse("ERR_PURPOSE_NOT_ALLOWED", "purpose not registered");
   const claimNames = claimsForLevel(request.level, { requestedClaims: request.claims, ageOver18: request.age_over_18 });
   if (request.level === "full" && request.claims.some((c) => !merchant!.fullClaims.includes(c))) refuse("ERR_CLAIMS_NOT_REGISTERED", "claims not registered");
-  return { request, requestJwt: requestJwt as string, claimNames, merchant };
+  return { request, requestJwt: requestObject, payload, claimNames, merchant };
 }

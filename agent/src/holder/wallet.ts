@@ -26,6 +26,7 @@ import { verifySdJwtPresentation } from "../sdjwt/verify.js";
 import type { GrantLevel } from "../sdjwt/identity-credential.js";
 import { requestHash, type PresentationRequest } from "../grants/request.js";
 import { derivePairwiseKey, signPairwiseProof } from "../grants/pairwise.js";
+import { submitAuthorizationResponse } from "../grants/openid4vp.js";
 import type { InclusionProof } from "../notary/evidence.js";
 import { redeemCredentialOffer } from "./oid4vci-client.js";
 import { confirmRegistration, submitRegistration } from "./capture.js";
@@ -241,7 +242,13 @@ export class HolderWallet {
    * With `remember`, later requests from this merchant at this level are answered without asking.
    */
   async answer(preview: ConsentPreview, options: { transport?: Transport; remember?: boolean } = {}): Promise<GrantEntry> {
-    const post = options.transport ?? ((url: string, body: unknown) => fetchJson<{ grantId: string; grantReceipt: string }>(url, { body }));
+    // By default the answer goes as an OpenID4VP direct_post; a transport can be injected (tests, other bindings).
+    const post: Transport =
+      options.transport ??
+      (async (_url, body) => {
+        const r = await submitAuthorizationResponse({ payload: preview.payload, ...body });
+        return { grantId: String(r.grantId), grantReceipt: String(r.grantReceipt) };
+      });
     const { request, requestJwt, claimNames } = preview;
     const now = this.clock();
     const credential = await this.pickCredential(request.iss);
