@@ -8,15 +8,23 @@ import { AgentError, UpstreamError } from "../errors.js";
 export const ANCHOR_REGISTRY_ABI = [
   "function ANCHORER_ROLE() view returns (bytes32)",
   "function anchor(bytes32 root, uint32 leafCount)",
+  "function anchorBatch(bytes32[] roots, uint32[] leafCounts)",
+  "function anchorWithSignature(bytes32 root, uint32 leafCount, address owner, uint256 deadline, bytes signature)",
+  "function nonces(address owner) view returns (uint256)",
+  "function verifyInclusion(bytes32 root, bytes32 leaf, bytes32[] proof) view returns (bool)",
   "function anchorOf(bytes32 root) view returns (tuple(uint64 blockNumber, uint64 timestamp, uint32 leafCount, address anchorer))",
   "function anchoredAt(bytes32 root) view returns (uint64 blockNumber, uint64 timestamp)",
   "function isAnchored(bytes32 root) view returns (bool)",
   "function grantRole(bytes32 role, address account)",
   "function hasRole(bytes32 role, address account) view returns (bool)",
   "event RootAnchored(bytes32 indexed root, uint32 leafCount, address indexed anchorer)",
+  "event RootAnchoredFor(bytes32 indexed root, address indexed owner, address indexed relayer)",
   "error ZeroRoot()",
   "error RootAlreadyAnchored(bytes32 root, uint64 blockNumber)",
   "error EmptyBatch(bytes32 root)",
+  "error BatchLengthMismatch(uint256 roots, uint256 leafCounts)",
+  "error ExpiredSignature(uint256 deadline)",
+  "error InvalidSigner(address signer, address owner)",
   "error AccessControlUnauthorizedAccount(address account, bytes32 neededRole)",
 ] as const;
 
