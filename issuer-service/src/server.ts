@@ -68,6 +68,8 @@ async function main() {
     devAccount: Number(env.ANCHOR_DEV_ACCOUNT ?? 2),
     store: db.store("anchor-queue"),
     batchAgeMs: Number(env.ANCHOR_BATCH_AGE_MS ?? 2000),
+    confirmations: Number(env.ANCHOR_CONFIRMATIONS ?? 1),
+    auditMs: Number(env.ANCHOR_AUDIT_MS ?? 60_000),
     log,
   });
 

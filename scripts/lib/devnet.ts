@@ -78,3 +78,47 @@ export async function startService(name: "issuer-service" | "verifier-service", 
       }),
   };
 }
+
+/** A free loopback port (for processes that must be told their port in advance). */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import("node:net");
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** `hardhat node` as its own process (so it can be killed and restarted empty, like a developer's chain). */
+export async function startHardhatNodeProcess(port: number): Promise<{ url: string; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, [join(REPO_ROOT, "node_modules", "hardhat", "internal", "cli", "bootstrap.js"), "node", "--hostname", "127.0.0.1", "--port", String(port)], {
+    cwd: REPO_ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const output: string[] = [];
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`hardhat node did not start:\n${output.join("")}`)), 60_000);
+    child.stdout!.on("data", (d) => {
+      output.push(String(d));
+      if (/Started HTTP and WebSocket JSON-RPC server/.test(output.join(""))) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once("exit", (code) => reject(new Error(`hardhat node exited ${code}:\n${output.join("")}`)));
+  });
+  child.removeAllListeners("exit");
+  child.stdout!.resume();
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        child.kill("SIGKILL");
+      }),
+  };
+}

@@ -26,6 +26,7 @@ Environment:
   RETENTION_SWEEP_MS     how often identity data past its retention is deleted (default 60000)
   REQUEST_VALIDITY_SECONDS how long a presentation request stays answerable (default 300)
   ANCHOR_BATCH_SIZE      receipts per batch (default 256); ANCHOR_BATCH_AGE_MS: oldest receipt's wait (default 2000)
+  ANCHOR_CONFIRMATIONS   blocks before a receipt counts as anchored (default 1); ANCHOR_AUDIT_MS: re-check of anchored roots (default 60000)
 `;
 if (process.argv.includes("--help") || process.argv.includes("-h")) {
   process.stdout.write(HELP);
@@ -50,6 +51,8 @@ async function main() {
     store: db.store("anchor-queue"),
     batchSize: Number(env.ANCHOR_BATCH_SIZE ?? 256),
     batchAgeMs: Number(env.ANCHOR_BATCH_AGE_MS ?? 2000),
+    confirmations: Number(env.ANCHOR_CONFIRMATIONS ?? 1),
+    auditMs: Number(env.ANCHOR_AUDIT_MS ?? 60_000),
     log,
   });
 

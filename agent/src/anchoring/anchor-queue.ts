@@ -146,25 +146,81 @@ export class AnchorQueue {
     }
   }
 
+  /**
+   * Anchors every open batch: first asks the chain which roots it already shows (a restart after the
+   * transaction went out), then sends the rest together in one `anchorBatch` transaction.
+   */
   private async anchorOpenBatches(): Promise<void> {
     const open = (await this.store.list({ prefix: "batch:" })).map(([, b]) => b as BatchDoc).filter((b) => b.status !== "confirmed");
-    for (const batch of open) {
-      try {
-        const anchor = (await this.options.registry.findAnchor(batch.root)) ?? (await this.options.registry.anchor(batch.root, batch.receiptHashes.length, this.confirmations));
-        const records = await Promise.all(batch.receiptHashes.map((h) => this.get(h)));
-        await this.store.batch([
-          { type: "put", key: `batch:${batch.batchId}`, value: { ...batch, status: "confirmed", anchor } },
-          ...records.filter((r): r is AnchorRecord => !!r).map((r) => ({ type: "put" as const, key: `record:${r.receiptHash}`, value: { ...r, status: "anchored" as const, anchor } })),
-        ]);
-        this.failures = 0;
-        this.options.onAnchored?.({ root: batch.root, size: batch.receiptHashes.length, anchor });
-      } catch (error) {
-        this.failures++;
-        // Exponential back-off up to 30 s while the chain is unreachable; nothing is dropped meanwhile.
-        this.nextAttemptAt = Date.now() + Math.min(30_000, 250 * 2 ** Math.min(this.failures, 7));
-        await this.store.put(`batch:${batch.batchId}`, { ...batch, attempts: batch.attempts + 1, lastError: String((error as Error)?.message ?? error).slice(0, 300) });
-        throw error;
+    if (open.length === 0) return;
+    try {
+      const toSend: BatchDoc[] = [];
+      for (const batch of open) {
+        const already = await this.options.registry.findAnchor(batch.root);
+        if (already) await this.confirm(batch, already);
+        else toSend.push(batch);
       }
+      for (let i = 0; i < toSend.length; i += 50) {
+        const chunk = toSend.slice(i, i + 50);
+        const anchors = await this.options.registry.anchorMany(chunk.map((b) => ({ root: b.root, leafCount: b.receiptHashes.length })), this.confirmations);
+        for (const batch of chunk) await this.confirm(batch, anchors.get(batch.root)!);
+      }
+      this.failures = 0;
+    } catch (error) {
+      this.failures++;
+      // Exponential back-off up to 30 s while the chain is unreachable; nothing is dropped meanwhile.
+      this.nextAttemptAt = Date.now() + Math.min(30_000, 250 * 2 ** Math.min(this.failures, 7));
+      for (const batch of open) {
+        const current = (await this.store.get(`batch:${batch.batchId}`)) as BatchDoc | undefined;
+        if (current && current.status !== "confirmed") await this.store.put(`batch:${batch.batchId}`, { ...current, attempts: current.attempts + 1, lastError: String((error as Error)?.message ?? error).slice(0, 300) });
+      }
+      throw error;
     }
+  }
+
+  private async confirm(batch: BatchDoc, anchor: ChainAnchor): Promise<void> {
+    const records = await Promise.all(batch.receiptHashes.map((h) => this.get(h)));
+    await this.store.batch([
+      { type: "put", key: `batch:${batch.batchId}`, value: { ...batch, status: "confirmed", anchor } },
+      ...records.filter((r): r is AnchorRecord => !!r).map((r) => ({ type: "put" as const, key: `record:${r.receiptHash}`, value: { ...r, status: "anchored" as const, anchor } })),
+    ]);
+    this.options.onAnchored?.({ root: batch.root, size: batch.receiptHashes.length, anchor });
+  }
+
+  /**
+   * Checks confirmed batches against the chain. A root the chain no longer shows (a Hardhat node restarted,
+   * a reorganisation) is reopened: its receipts go back to "batched" (no anchor claimed) and the batch is
+   * anchored again. Returns how many batches were reopened.
+   */
+  audit(): Promise<number> {
+    let reopened = 0;
+    return this.serial(async () => {
+      const confirmed = (await this.store.list({ prefix: "batch:" })).map(([, b]) => b as BatchDoc).filter((b) => b.status === "confirmed");
+      for (const batch of confirmed) {
+        let onChain: ChainAnchor | undefined;
+        try {
+          onChain = (await this.options.registry.isLive()) ? await this.options.registry.findAnchor(batch.root) : undefined;
+        } catch (error) {
+          const code = (error as { code?: string })?.code;
+          if (code === "NETWORK_ERROR" || code === "ECONNREFUSED" || code === "ERR_CHAIN_UNAVAILABLE") throw error;
+          onChain = undefined;
+        }
+        if (onChain && onChain.blockHash === batch.anchor?.blockHash) continue;
+        if (onChain) {
+          await this.confirm(batch, onChain);
+          continue;
+        }
+        const records = await Promise.all(batch.receiptHashes.map((h) => this.get(h)));
+        const { anchor: _gone, ...open } = batch;
+        await this.store.batch([
+          { type: "put", key: `batch:${batch.batchId}`, value: { ...open, status: "built", attempts: 0, lastError: "the chain no longer shows this root: re-anchoring" } },
+          ...records.filter((r): r is AnchorRecord => !!r).map((r) => {
+            const { anchor: _old, ...rest } = r;
+            return { type: "put" as const, key: `record:${r.receiptHash}`, value: { ...rest, status: "batched" as const } };
+          }),
+        ]);
+        reopened++;
+      }
+    }).then(() => reopened);
   }
 }

@@ -17,6 +17,10 @@ export async function connectAnchoring(args: {
   store: DocumentStore<never>;
   batchSize?: number;
   batchAgeMs?: number;
+  /** Blocks on top of the anchoring block before a receipt counts as anchored. */
+  confirmations?: number;
+  /** How often confirmed roots are checked against the chain (a reset chain is detected and re-anchored). */
+  auditMs?: number;
   log: (line: string) => void;
 }): Promise<{ registry: AnchorRegistryClient; queue: AnchorQueue; anchorKey: string }> {
   const address = args.address ?? readDeployment(args.deploymentFile ?? DEFAULT_DEPLOYMENT_FILE)?.address;
@@ -34,9 +38,14 @@ export async function connectAnchoring(args: {
     registry,
     maxBatchSize: args.batchSize ?? 256,
     maxAgeMs: args.batchAgeMs ?? 2000,
+    confirmations: args.confirmations ?? 1,
     onError: (e) => args.log(JSON.stringify({ t: new Date().toISOString(), level: "warn", event: "anchoring-retry", reason: String((e as Error)?.message ?? e).slice(0, 200) })),
     onAnchored: (b) => args.log(JSON.stringify({ t: new Date().toISOString(), event: "anchored", root: b.root, receipts: b.size, block: b.anchor.blockNumber, tx: b.anchor.txHash })),
   });
   queue.start();
+  const audit = () =>
+    void queue.audit().then((n) => n && args.log(JSON.stringify({ t: new Date().toISOString(), level: "warn", event: "anchors-missing-on-chain", reopenedBatches: n })));
+  audit();
+  setInterval(audit, args.auditMs ?? 60_000).unref();
   return { registry, queue, anchorKey };
 }

@@ -145,26 +145,40 @@ export class AnchorRegistryClient {
 
   /** Sends `anchor(root, leafCount)` and waits for `confirmations`; returns where it landed. */
   async anchor(root: string, leafCount: number, confirmations = 1): Promise<ChainAnchor> {
+    return (await this.anchorMany([{ root, leafCount }], confirmations)).get(root)!;
+  }
+
+  /**
+   * Anchors several roots in one transaction (`anchorBatch`, or `anchor` for one) and waits for
+   * `confirmations`. Only a RootAnchored event of this registry for each root counts: a transaction to an
+   * address without the contract (e.g. a reset dev chain) "succeeds" silently and is refused here.
+   */
+  async anchorMany(batches: Array<{ root: string; leafCount: number }>, confirmations = 1): Promise<Map<string, ChainAnchor>> {
     if (!this.signer) throw new TypeError("this client has no signer");
-    const tx = await this.contract.anchor(root, leafCount);
+    if (batches.length === 0) return new Map();
+    const tx =
+      batches.length === 1
+        ? await this.contract.anchor(batches[0]!.root, batches[0]!.leafCount)
+        : await this.contract.anchorBatch(batches.map((b) => b.root), batches.map((b) => b.leafCount));
     const receipt = await tx.wait(confirmations);
-    // A transaction to an address without the contract (e.g. a reset dev chain) "succeeds" silently:
-    // only the RootAnchored event of this registry proves the root is on chain.
-    const emitted = receipt.logs.some((log: { address: string; topics: readonly string[]; data: string }) => {
-      if (log.address.toLowerCase() !== this.address.toLowerCase()) return false;
+    const emitted = new Set<string>();
+    for (const log of receipt.logs as Array<{ address: string; topics: readonly string[]; data: string }>) {
+      if (log.address.toLowerCase() !== this.address.toLowerCase()) continue;
       const event = this.contract.interface.parseLog(log);
-      return event?.name === "RootAnchored" && event.args.root === root;
-    });
-    if (!emitted) throw new AgentError("ERR_ANCHOR_NOT_CONFIRMED", `the anchoring transaction ${receipt.hash} did not record root ${root}`);
+      if (event?.name === "RootAnchored") emitted.add(String(event.args.root));
+    }
     const block = await this.provider.getBlock(receipt.blockNumber);
-    return {
-      chainId: this.chainId.toString(),
-      contract: this.address,
-      txHash: receipt.hash,
-      blockNumber: receipt.blockNumber,
-      blockHash: receipt.blockHash,
-      timestamp: block!.timestamp,
-    };
+    const out = new Map<string, ChainAnchor>();
+    for (const b of batches) {
+      if (!emitted.has(b.root)) throw new AgentError("ERR_ANCHOR_NOT_CONFIRMED", `the anchoring transaction ${receipt.hash} did not record root ${b.root}`);
+      out.set(b.root, { chainId: this.chainId.toString(), contract: this.address, txHash: receipt.hash, blockNumber: receipt.blockNumber, blockHash: receipt.blockHash, timestamp: block!.timestamp });
+    }
+    return out;
+  }
+
+  /** Is the registry still there (a reset dev chain loses it)? */
+  async isLive(): Promise<boolean> {
+    return (await this.provider.getCode(this.address)) !== "0x";
   }
 
   /** Where `root` is anchored according to the chain itself, or undefined if the chain does not show it. */
