@@ -108,3 +108,4 @@ export { notaryAuthorization, NotaryGate, NOTARY_AUTH_SCHEME } from "./notary/ac
 export { verifyPresentation } from "./sdjwt/verify-presentation.js";
 export type { PresentationResult } from "./sdjwt/verify-presentation.js";
 export { createAuthorizationRequest, resolveAuthorizationRequest, submitAuthorizationResponse, parseAuthorizationResponse, dcqlFor, DCQL_CREDENTIAL_ID, CLIENT_ID_PREFIX } from "./grants/openid4vp.js";
+export { renderEvidenceReport } from "./notary/report.js";

@@ -442,6 +442,38 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
       });
     }
 
+    it("`notary report` writes a printable HTML report of who granted what to whom, and how it was checked", async () => {
+      const out = join(work, "report.html");
+      const r = await exec(join(REPO_ROOT, "node_modules", ".bin", "notary"), ["report", bundleFile, "--out", out, "--rpc", chain.url], { cwd: REPO_ROOT });
+      expect(r.stdout).to.match(/verified/);
+      const html = readFileSync(out, "utf8");
+      expect(html).to.match(/^<!doctype html>/);
+      expect(html).to.include("Every check passed");
+      expect(html).to.include("Shop b");
+      expect(html).to.include("full_name, id_number");
+      expect(html).to.include(bundle.anchors.grant.txHash);
+      expect(html).to.not.include("张三"); // names of claims, never their values
+      expect(html).to.not.match(/<script|https?:\/\/(?!127)/);
+    });
+    it("`notary collect`: a registered notary fetches a grant's receipts from the merchant and gets a verifiable bundle; others are refused", async () => {
+      const env = { ...process.env, NOTARY_DIR: join(work, "notary"), NOTARY_PASSPHRASE: "notary pass" };
+      const bin = join(REPO_ROOT, "node_modules", ".bin", "notary");
+      const init = JSON.parse((await exec(bin, ["init", "--json"], { cwd: REPO_ROOT, env })).stdout);
+      const outDir = join(work, "collected");
+      try {
+        await exec(bin, ["collect", "--verifier", shopB.url, "--grant", grants.fullB!.grantId, "--out-dir", outDir, "--rpc", chain.url, "--json"], { cwd: REPO_ROOT, env });
+        expect.fail("an unregistered notary collected receipts");
+      } catch (error) {
+        const e = error as { code: number; stdout: string };
+        expect(e.code).to.equal(4);
+        expect(JSON.parse(e.stdout).error.code).to.equal("ERR_FORBIDDEN");
+      }
+      await admin("/admin/notaries", { did: init.did, name: "Notary CLI test" }, "PUT");
+      const collected = JSON.parse((await exec(bin, ["collect", "--verifier", shopB.url, "--grant", grants.fullB!.grantId, "--out-dir", outDir, "--rpc", chain.url, "--json"], { cwd: REPO_ROOT, env })).stdout);
+      expect(collected.written).to.have.length(1);
+      const verified = await exec(bin, ["verify", collected.written[0], "--rpc", chain.url, "--json"], { cwd: REPO_ROOT });
+      expect(JSON.parse(verified.stdout).verified).to.equal(true);
+    });
     it("a bundle whose root the chain does not show is refused, never claimed", async () => {
       const copy = structuredClone(bundle);
       const report = await verifyEvidenceBundle(copy, {});

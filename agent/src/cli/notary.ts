@@ -1,21 +1,41 @@
-import { Command } from "commander";
-import { readFileSync, writeFileSync } from "node:fs";
+import { Command, Option } from "commander";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { createRoleAgent, ensureIdentifier, identifierSigner, type RoleAgent } from "../identity/agent.js";
+import { LevelDatabase } from "../stores/level-store.js";
+import { notaryAuthorization } from "../notary/access.js";
+import { renderEvidenceReport } from "../notary/report.js";
+import { evidenceBundleSchema, type EvidenceBundle, type InclusionProof } from "../notary/evidence.js";
 import { z } from "zod";
 import { AgentError } from "../errors.js";
 import { AnchorRegistryClient, DEFAULT_DEPLOYMENT_FILE, DEFAULT_RPC_URL, readDeployment } from "../anchoring/registry-contract.js";
 import { buildEvidenceBundle, verifyEvidenceBundle, type EvidenceReport } from "../notary/evidence.js";
 import { receiptHash } from "../receipts/receipts.js";
 import { fetchJson } from "../http/json-client.js";
-import { c, EXIT, fail, out, table } from "./common.js";
+import { ask, c, EXIT, fail, out, table } from "./common.js";
 
 const program = new Command("notary")
   .description("The notary: turns receipts into evidence bundles and verifies them offline and against the chain.")
   .option("--rpc <url>", "chain endpoint (env CHAIN_RPC_URL)", process.env.CHAIN_RPC_URL ?? DEFAULT_RPC_URL)
+  .option("--dir <path>", "the notary's key folder (env NOTARY_DIR)", process.env.NOTARY_DIR ?? join(homedir(), ".realname-notary"))
+  .addOption(new Option("--passphrase <p>", "seals the notary's keys (env NOTARY_PASSPHRASE; asked for on a terminal)").env("NOTARY_PASSPHRASE"))
   .option("--json", "machine-readable output", false)
   .showHelpAfterError()
   .addHelpText("after", "\nExit codes: 0 all checks pass, 1 a check failed, 2 bad usage, 3 nothing failed but something could not be checked, 4 refused, 5 unreachable.");
 
-const globals = () => program.opts<{ rpc: string; json: boolean }>();
+const globals = () => program.opts<{ rpc: string; json: boolean; dir: string; passphrase?: string }>();
+
+async function withNotary<T>(fn: (agent: RoleAgent) => Promise<T>): Promise<T> {
+  const passphrase = globals().passphrase ?? (await ask("Notary passphrase: ", true));
+  const db = await LevelDatabase.open(globals().dir);
+  try {
+    const { agent } = await createRoleAgent(db, passphrase);
+    return await fn(agent);
+  } finally {
+    await db.close();
+  }
+}
 const run = (fn: (...args: any[]) => Promise<unknown>) => async (...args: any[]) => {
   try {
     await fn(...args);
@@ -108,6 +128,77 @@ program
     }
     const failed = report.checks.some((ch) => ch.status === "fail");
     process.exit(report.verified ? EXIT.ok : failed ? EXIT.failed : EXIT.cannotCheck);
+  }));
+
+program
+  .command("report")
+  .description("write a human-readable evidence report (HTML, printable to PDF) after verifying the bundle")
+  .argument("<bundle>", "an evidence bundle JSON file")
+  .requiredOption("--out <file>", "where to write the HTML")
+  .action(run(async (file: string, opts: { out: string }) => {
+    const bundle = readJson(file) as EvidenceBundle;
+    let registry: AnchorRegistryClient | undefined;
+    try {
+      registry = await AnchorRegistryClient.connect({ rpcUrl: globals().rpc, address: String(bundle?.anchors?.grant?.contract ?? "") });
+    } catch {
+      registry = undefined;
+    }
+    try {
+      const report = await verifyEvidenceBundle(bundle, { registry });
+      if (!evidenceBundleSchema.safeParse(bundle).success) throw new AgentError("ERR_INVALID_INPUT", `${file} is not an evidence bundle`);
+      writeFileSync(opts.out, renderEvidenceReport(bundle, report, { generatedAt: new Date(), rpcUrl: registry ? globals().rpc : undefined }));
+      out(globals().json ? JSON.stringify({ written: opts.out, verified: report.verified }) : `report written to ${opts.out} (${report.verified ? c.green("verified") : c.red("not verified")})`);
+    } finally {
+      registry?.close();
+    }
+  }));
+
+program
+  .command("init")
+  .description("create this notary's identity (a did:key; the issuer's admin registers it as a notary)")
+  .action(run(async () => {
+    const { did } = await withNotary(async (agent) => (await ensureIdentifier(agent, "notary")));
+    out(globals().json ? JSON.stringify({ did }) : `notary identity ${c.bold(did)}: ask the issuer's admin to register it (PUT /admin/notaries)`);
+  }));
+
+program
+  .command("collect")
+  .description("as a registered notary, fetch the receipts about a grant, a pseudonym or a time range from a merchant, and build bundles")
+  .requiredOption("--verifier <url>", "the merchant's service")
+  .option("--grant <id>", "one grant")
+  .option("--pseudonym <did>", "one pseudonymous account")
+  .option("--from <iso>", "time range start")
+  .option("--to <iso>", "time range end")
+  .requiredOption("--out-dir <dir>", "where to write one evidence bundle per grant")
+  .action(run(async (opts: { verifier: string; grant?: string; pseudonym?: string; from?: string; to?: string; outDir: string }) => {
+    const query = new URLSearchParams(Object.entries({ grantId: opts.grant, pseudonym: opts.pseudonym, from: opts.from, to: opts.to }).filter(([, v]) => v) as Array<[string, string]>);
+    if (![...query.keys()].length) throw new AgentError("ERR_INVALID_INPUT", "name --grant, --pseudonym or --from/--to");
+    const path = `/notary/receipts?${query}`;
+    const written: string[] = [];
+    await withNotary(async (agent) => {
+      const id = await ensureIdentifier(agent, "notary");
+      const merchant = await fetchJson<{ did: string }>(new URL("/.well-known/merchant", opts.verifier).href);
+      const authorization = await notaryAuthorization({ did: id.did, signer: identifierSigner(agent, id) }, merchant.did, "GET", path);
+      const answer = await fetchJson<{ receipts: Array<{ grantId: string; consentReceipt: string; grantReceipt: string; anchors: { consent: InclusionProof & { status: string; anchor?: { contract: string } } | null; grant: (InclusionProof & { status: string; anchor?: { contract: string } }) | null } }> }>(new URL(path, opts.verifier).href, { headers: { authorization } });
+      mkdirSync(opts.outDir, { recursive: true });
+      for (const r of answer.receipts) {
+        const { consent, grant } = r.anchors;
+        if (consent?.status !== "anchored" || grant?.status !== "anchored" || !grant.anchor) {
+          out(c.yellow(`${r.grantId}: not anchored yet, skipped`));
+          continue;
+        }
+        const registry = await AnchorRegistryClient.connect({ rpcUrl: globals().rpc, address: grant.anchor.contract });
+        try {
+          const bundle = await buildEvidenceBundle({ consentReceipt: r.consentReceipt, grantReceipt: r.grantReceipt, proofs: { consent, grant }, registry });
+          const file = join(opts.outDir, `${r.grantId}.json`);
+          writeFileSync(file, JSON.stringify(bundle, null, 2));
+          written.push(file);
+        } finally {
+          registry.close();
+        }
+      }
+    });
+    out(globals().json ? JSON.stringify({ written }) : `${written.length} evidence bundle(s) written to ${opts.outDir}`);
   }));
 
 await program.parseAsync(process.argv);

@@ -28,9 +28,9 @@ export class NotaryGate {
 
   constructor(private readonly options: { audience: string; issuerUrl?: string; issuerDid?: string; clock?: () => Date; cacheSeconds?: number }) {}
 
-  private async notaries(now: Date): Promise<Set<string>> {
+  private async notaries(now: Date, refresh = false): Promise<Set<string>> {
     const t = now.getTime();
-    if (this.cache && this.cache.until > t) return this.cache.notaries;
+    if (!refresh && this.cache && this.cache.until > t) return this.cache.notaries;
     if (!this.options.issuerUrl || !this.options.issuerDid) throw new AgentError("ERR_FORBIDDEN", "this service does not know the notary registry");
     const jwt = await fetchJson<string>(new URL("/registry", this.options.issuerUrl).href, { accept: "application/jwt" });
     const doc = verifyTrustRegistry(typeof jwt === "string" ? jwt.trim() : jwt, this.options.issuerDid, now);
@@ -57,7 +57,8 @@ export class NotaryGate {
     if (aud !== this.options.audience) forbid("signed for another service");
     if (typeof iat !== "number" || Math.abs(Math.floor(now.getTime() / 1000) - iat) > 120) forbid("stale signature");
     if (req !== sha256B64url(`${method.toUpperCase()} ${pathWithQuery}`)) forbid("signature is for another request");
-    if (!(await this.notaries(now)).has(String(iss))) forbid("not a registered notary");
+    // A DID not in the cached registry may have been registered since: look again before refusing.
+    if (!(await this.notaries(now)).has(String(iss)) && !(await this.notaries(now, true)).has(String(iss))) forbid("not a registered notary");
     return String(iss);
   }
 }
