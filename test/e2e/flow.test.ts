@@ -415,7 +415,9 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
     };
 
     it("`notary verify` passes every check of a genuine bundle, offline and on chain (exit 0)", async () => {
+      expect(bundle.statusSnapshot, "the bundle carries the status list the merchant checked").to.not.equal(undefined);
       const { code, report } = await notary("verify", bundleFile);
+      expect(report.checks.map((c: { check: string }) => c.check)).to.include.members(["status-snapshot", "status-snapshot-merkle-path", "status-snapshot-on-chain"]);
       expect(report.checks.filter((c: any) => c.status !== "pass")).to.deep.equal([]);
       expect(code).to.equal(0);
       expect(report.summary.level).to.equal("full");
@@ -428,6 +430,8 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
       ["the block number", (b) => (b.anchors.grant.blockNumber += 1), "grant-root-on-chain"],
       ["the time", (b) => (b.anchors.grant.timestamp -= 60), "grant-root-on-chain"],
       ["the signer (grant re-signed by someone else's receipt)", (b) => (b.receipts.grant = grants.verifiedA!.grantReceipt), "grant-countersigns-consent"],
+      ["the status-list snapshot", (b) => (b.statusSnapshot.jwt = b.statusSnapshot.jwt.replace(/.$/, (c: string) => (c === "A" ? "B" : "A"))), "status-snapshot"],
+      ["the status snapshot's anchor block", (b) => (b.anchors && (b.statusSnapshot.anchor.blockNumber += 1)), "status-snapshot-on-chain"],
     ];
     for (const [what, tamper, failingCheck] of tamperings) {
       it(`tampering with ${what} fails ${failingCheck} (exit 1)`, async () => {
@@ -477,7 +481,7 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
     it("a bundle whose root the chain does not show is refused, never claimed", async () => {
       const copy = structuredClone(bundle);
       const report = await verifyEvidenceBundle(copy, {});
-      expect(report.checks.filter((c) => c.check.endsWith("on-chain")).map((c) => c.status)).to.deep.equal(["cannot-check", "cannot-check"]);
+      expect(report.checks.filter((c) => c.check.endsWith("on-chain")).map((c) => c.status)).to.deep.equal(["cannot-check", "cannot-check", "cannot-check"]);
       expect(report.verified).to.equal(false);
     });
   });

@@ -222,6 +222,7 @@ export function createApp(deps: VerifierDeps) {
 
     const grant = result.grant!;
     const retentionUntil = new Date(now.getTime() + session.request.retention_days * 86_400_000).toISOString();
+    const listJwt = grant.statusUri ? deps.status.listUsed(grant.statusUri) : undefined;
     const grantReceipt = await createGrantReceipt(
       {
         grantTimestamp: now.toISOString(),
@@ -231,6 +232,7 @@ export function createApp(deps: VerifierDeps) {
         claimNames: Object.keys(grant.claims),
         retentionUntil,
         ...(grant.pseudonym ? { pseudonym: grant.pseudonym } : {}),
+        ...(grant.statusUri && listJwt ? { statusList: { uri: grant.statusUri, hash: sha256Hex(listJwt) } } : {}),
       },
       grant.holderDid,
       deps.merchant,

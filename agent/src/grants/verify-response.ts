@@ -24,6 +24,8 @@ export interface VerifiedGrant {
   consent: ConsentRecord;
   consentReceipt: string;
   issuer: string;
+  /** The credential's status-list URI (the list itself is what the resolver fetched). */
+  statusUri?: string;
 }
 
 /**
@@ -102,6 +104,6 @@ export async function verifyGrantResponse(args: {
   return {
     verified: true,
     errors: [],
-    grant: { level: request.level, claims, pseudonym, holderDid, consent, consentReceipt: consentJwt as string, issuer: pres.issuer! },
+    grant: { level: request.level, claims, pseudonym, holderDid, consent, consentReceipt: consentJwt as string, issuer: pres.issuer!, statusUri: (pres.claims?.status as { status_list?: { uri?: string } } | undefined)?.status_list?.uri },
   };
 }

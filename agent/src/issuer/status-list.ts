@@ -4,6 +4,7 @@ import { signJws, type JwsSigner } from "../crypto/jws.js";
 import { AgentError } from "../errors.js";
 import { didKeyKid } from "../identity/did-key.js";
 import type { DocumentStore } from "../stores/document-store.js";
+import { sha256Hex } from "../encoding.js";
 
 /** IETF Token Status List values used here (2 bits per credential). */
 export const STATUS = { valid: 0, revoked: 1, suspended: 2 } as const;
@@ -25,8 +26,6 @@ interface ListDoc {
  * is reported to `onChange` with the new signed list, so its hash can be anchored.
  */
 export class StatusListService {
-  private cached?: { version: number; jwt: string; iat: number };
-
   constructor(
     private readonly store: DocumentStore<ListDoc | { listId: string; idx: number }>,
     private readonly options: {
@@ -81,26 +80,38 @@ export class StatusListService {
     }
     const next: ListDoc = { ...doc, lst: list.compressStatusList(), version: doc.version + 1, updatedAt: this.now().toISOString() };
     await this.store.put(key, next);
-    const jwt = await this.signedList();
-    await this.store.put(`snapshot:${this.options.listId}:${String(next.version).padStart(10, "0")}`, { listId: this.options.listId, idx: next.version, jwt } as never);
-    await this.options.onChange?.(jwt, next.version);
+    await this.signedList();
     return next.version;
   }
 
-  /** The list as a signed JWT (`typ: statuslist+jwt`), re-signed only when it changed or its signature aged. */
+  /**
+   * The list as a signed JWT (`typ: statuslist+jwt`). One JWT per version, re-signed only when it nears
+   * its expiry; every JWT ever served is kept as a snapshot (by its hash) and handed to `onChange` to be
+   * anchored, so "which list did the merchant see?" can be answered and proven later.
+   */
   async signedList(): Promise<string> {
     const doc = await this.list();
-    const iat = Math.floor(this.now().getTime() / 1000);
-    if (this.cached && this.cached.version === doc.version && iat - this.cached.iat < this.ttlSeconds / 2) return this.cached.jwt;
+    const now = Math.floor(this.now().getTime() / 1000);
+    const currentKey = `current:${this.options.listId}`;
+    const current = (await this.store.get(currentKey)) as unknown as { version: number; jwt: string; exp: number } | undefined;
+    if (current && current.version === doc.version && current.exp - 3600 > now) return current.jwt;
     const list = StatusList.decompressStatusList(doc.lst, 2);
+    const exp = now + 24 * 3600;
     const { header, payload } = createHeaderAndPayload(
       list,
-      { iss: this.options.issuer.did, sub: this.options.uri(), iat, exp: iat + 24 * 3600, ttl: this.ttlSeconds },
+      { iss: this.options.issuer.did, sub: this.options.uri(), iat: now, exp, ttl: this.ttlSeconds },
       { alg: "EdDSA", typ: STATUS_LIST_TYP, kid: didKeyKid(this.options.issuer.did) },
     );
     const jwt = await signJws(header as Record<string, unknown>, payload as Record<string, unknown>, this.options.issuer.signer);
-    this.cached = { version: doc.version, jwt, iat };
+    await this.store.put(`snapshot:${sha256Hex(jwt)}`, { listId: this.options.listId, idx: doc.version, jwt } as never);
+    await this.store.put(currentKey, { version: doc.version, jwt, exp } as never);
+    await this.options.onChange?.(jwt, doc.version);
     return jwt;
+  }
+
+  /** A list JWT this issuer served, by the sha-256 (hex) of its exact bytes. */
+  async snapshot(hash: string): Promise<string | undefined> {
+    return ((await this.store.get(`snapshot:${hash}`)) as unknown as { jwt?: string } | undefined)?.jwt;
   }
 
   private now(): Date {

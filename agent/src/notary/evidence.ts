@@ -1,6 +1,9 @@
 import { z } from "zod";
 import { Interface } from "ethers";
-import { didKeyDocument } from "../identity/did-key.js";
+import { didKeyDocument, publicKeyFromDidKey } from "../identity/did-key.js";
+import { decodeJws, verifyEd25519 } from "../crypto/jws.js";
+import { sha256Hex } from "../encoding.js";
+import { STATUS_LIST_TYP } from "../issuer/status-list.js";
 import { receiptLeaf, verifyMerkleInclusion } from "../merkle/merkle.js";
 import { CONSENT_RECEIPT_TYPE, GRANT_RECEIPT_TYPE, receiptHash, verifyReceipt, type ConsentRecord, type GrantRecord } from "../receipts/receipts.js";
 import { ANCHOR_REGISTRY_ABI, type AnchorRegistryClient } from "../anchoring/registry-contract.js";
@@ -32,6 +35,8 @@ export const evidenceBundleSchema = z.object({
   receipts: z.object({ consent: z.string().max(32_768), grant: z.string().max(32_768) }),
   anchors: z.object({ consent: anchorProofSchema, grant: anchorProofSchema }),
   didDocuments: z.record(z.string(), z.unknown()),
+  /** The issuer's status list exactly as the merchant checked it at grant time, with its own anchor. */
+  statusSnapshot: z.object({ jwt: z.string().max(2_000_000), anchor: anchorProofSchema }).optional(),
 });
 export type EvidenceBundle = z.infer<typeof evidenceBundleSchema>;
 
@@ -53,6 +58,9 @@ export async function buildEvidenceBundle(args: {
   proofs: { consent: InclusionProof; grant: InclusionProof };
   registry: AnchorRegistryClient;
   now?: Date;
+  fetch?: typeof fetch;
+  /** How long to wait for the issuer to anchor the status-list snapshot. */
+  waitMs?: number;
 }): Promise<EvidenceBundle> {
   const anchors = {} as EvidenceBundle["anchors"];
   for (const which of ["consent", "grant"] as const) {
@@ -67,7 +75,9 @@ export async function buildEvidenceBundle(args: {
   }
   const consent = await verifyReceipt<ConsentRecord>(args.consentReceipt, CONSENT_RECEIPT_TYPE);
   const grant = await verifyReceipt<GrantRecord>(args.grantReceipt, GRANT_RECEIPT_TYPE);
-  const dids = [consent.issuer, grant.issuer, consent.record?.pseudonym].filter((d): d is string => typeof d === "string");
+  const statusSnapshot = grant.record?.statusList ? await fetchStatusSnapshot(grant.record.statusList, args.registry, args.fetch ?? fetch, args.waitMs ?? 15_000) : undefined;
+  const snapshotIssuer = statusSnapshot ? (decodeJws(statusSnapshot.jwt)?.payload.iss as string | undefined) : undefined;
+  const dids = [consent.issuer, grant.issuer, consent.record?.pseudonym, snapshotIssuer].filter((d): d is string => typeof d === "string");
   return {
     format: EVIDENCE_FORMAT,
     version: 1,
@@ -75,7 +85,33 @@ export async function buildEvidenceBundle(args: {
     receipts: { consent: args.consentReceipt, grant: args.grantReceipt },
     anchors,
     didDocuments: Object.fromEntries(dids.map((d) => [d, didKeyDocument(d)])),
+    ...(statusSnapshot ? { statusSnapshot } : {}),
   };
+}
+
+/**
+ * The status list the merchant relied on, from the issuer's snapshot archive, with the issuer's inclusion
+ * proof and where its root landed on chain. Waits a little for the issuer's batch to be anchored.
+ */
+async function fetchStatusSnapshot(ref: { uri: string; hash: string }, registry: AnchorRegistryClient, fetcher: typeof fetch, waitMs: number): Promise<{ jwt: string; anchor: AnchorProof } | undefined> {
+  const deadline = Date.now() + waitMs;
+  try {
+    const jwt = (await (await fetcher(`${ref.uri}/snapshots/${ref.hash}`, { signal: AbortSignal.timeout(5000) })).text()).trim();
+    if (sha256Hex(jwt) !== ref.hash) return undefined;
+    for (;;) {
+      const res = await fetcher(`${new URL(ref.uri).origin}/anchors/${ref.hash}`, { signal: AbortSignal.timeout(5000) });
+      const record = res.ok ? ((await res.json()) as { status?: string; salt: string; proof: string[]; root: string }) : undefined;
+      if (record?.status === "anchored") {
+        const onChain = await registry.findAnchor(record.root);
+        if (!onChain) return undefined;
+        return { jwt, anchor: { receiptHash: ref.hash, salt: record.salt, leaf: receiptLeaf(ref.hash, record.salt), proof: record.proof, root: record.root, ...onChain } };
+      }
+      if (Date.now() > deadline) return undefined;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  } catch {
+    return undefined;
+  }
 }
 
 export type CheckStatus = "pass" | "fail" | "cannot-check";
@@ -165,6 +201,37 @@ export async function verifyEvidenceBundle(input: unknown, options: { registry?:
       else add(name, "pass", `anchored in block ${a.blockNumber} at ${new Date(a.timestamp * 1000).toISOString()} by tx ${a.txHash}`);
     } catch (error) {
       add(name, "cannot-check", `the chain could not be asked: ${(error as Error).message?.slice(0, 160)}`);
+    }
+  }
+
+  // The status list the merchant relied on: the issuer's signature, the hash the grant names, its own anchor.
+  const named = grant.record?.statusList;
+  if (named) {
+    const snap = bundle.statusSnapshot;
+    if (!snap) add("status-snapshot", "cannot-check", "the grant names a status list but the bundle does not carry it");
+    else {
+      const jws = decodeJws(snap.jwt);
+      const issuer = typeof jws?.payload.iss === "string" ? jws.payload.iss : "";
+      let signed = false;
+      try {
+        signed = !!jws && jws.header.typ === STATUS_LIST_TYP && verifyEd25519(jws.signingInput, jws.signature, publicKeyFromDidKey(issuer));
+      } catch {
+        signed = false;
+      }
+      const hashOk = sha256Hex(snap.jwt) === named.hash && snap.anchor.receiptHash === named.hash && jws?.payload.sub === named.uri;
+      add("status-snapshot", signed && hashOk ? "pass" : "fail", signed && hashOk ? `the status list the merchant checked, signed by its issuer ${issuer}` : "the status-list snapshot is not the one the grant names, or not signed by its issuer");
+      const pathOk = receiptLeaf(named.hash, snap.anchor.salt) === snap.anchor.leaf && verifyMerkleInclusion(snap.anchor.root, snap.anchor.leaf, snap.anchor.proof);
+      add("status-snapshot-merkle-path", pathOk ? "pass" : "fail", pathOk ? `in the issuer's batch with root ${snap.anchor.root}` : "the snapshot's Merkle path does not lead to its root");
+      if (!options.registry) add("status-snapshot-on-chain", "cannot-check", "no chain endpoint given");
+      else {
+        try {
+          const onChain = await options.registry.findAnchor(snap.anchor.root);
+          const ok = !!onChain && onChain.blockNumber === snap.anchor.blockNumber && onChain.txHash === snap.anchor.txHash && onChain.timestamp === snap.anchor.timestamp;
+          add("status-snapshot-on-chain", ok ? "pass" : "fail", ok ? `anchored by the issuer in block ${snap.anchor.blockNumber} at ${new Date(snap.anchor.timestamp * 1000).toISOString()}` : "the chain does not show the snapshot's root as the bundle says");
+        } catch (error) {
+          add("status-snapshot-on-chain", "cannot-check", `the chain could not be asked: ${(error as Error).message?.slice(0, 160)}`);
+        }
+      }
     }
   }
 

@@ -73,6 +73,8 @@ export interface GrantRecord {
   claimNames: string[];
   retentionUntil: string;
   pseudonym?: string;
+  /** The issuer's status list the merchant checked the credential against: where, and the hash of its exact JWT. */
+  statusList?: { uri: string; hash: string };
 }
 
 export interface ReceiptSigner {

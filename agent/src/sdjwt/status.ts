@@ -11,6 +11,7 @@ export interface StatusReference {
 
 interface CachedList {
   issuer: string;
+  jwt: string;
   statuses: { getStatus(i: number): number; statusList: number[] };
   size: number;
   validUntil: number;
@@ -33,6 +34,11 @@ export class StatusListResolver {
       maxCacheSeconds?: number;
     } = {},
   ) {}
+
+  /** The exact status-list JWT last used for `uri` (what the verifier relied on), if any. */
+  listUsed(uri: string): string | undefined {
+    return this.cache.get(uri)?.jwt;
+  }
 
   async check(ref: unknown, issuer: string, now: Date): Promise<VerificationIssue[]> {
     const r = ref as { status_list?: Partial<StatusReference> } | undefined;
@@ -73,7 +79,7 @@ export class StatusListResolver {
     if (typeof p.exp === "number" && p.exp <= t) throw new Error("status list expired");
     const statuses = getListFromStatusListJWT(text.trim());
     const ttl = Math.min(typeof p.ttl === "number" ? p.ttl : 300, this.options.maxCacheSeconds ?? 300);
-    const entry: CachedList = { issuer, statuses: statuses as never, size: statuses.statusList.length, validUntil: Math.min(typeof p.exp === "number" ? p.exp : Infinity, t + ttl) };
+    const entry: CachedList = { issuer, jwt: text.trim(), statuses: statuses as never, size: statuses.statusList.length, validUntil: Math.min(typeof p.exp === "number" ? p.exp : Infinity, t + ttl) };
     if (this.cache.size > 1000) this.cache.clear();
     this.cache.set(uri, entry);
     return entry;

@@ -33,6 +33,12 @@ export function publicRoutes(deps: IssuerDeps): Router {
     const jwt = await deps.status.signedList();
     res.set("cache-control", `public, max-age=${deps.status.ttlSeconds}`).type("application/statuslist+jwt").send(jwt);
   }));
+  /** Every list JWT ever served, by its hash: what a merchant relied on, for evidence. */
+  r.get("/status-lists/1/snapshots/:hash", handle(async (req, res) => {
+    const jwt = await deps.status.snapshot(parseInput(z.string().regex(/^[0-9a-f]{64}$/), req.params.hash));
+    if (!jwt) throw new AgentError("ERR_NOT_FOUND", "no such status-list snapshot");
+    res.type("application/statuslist+jwt").set("cache-control", "public, max-age=31536000, immutable").send(jwt);
+  }));
   r.get("/registry", handle(async (_req, res) => {
     res.set("cache-control", "public, max-age=300").type("application/jwt").send(await deps.trust.signed());
   }));
