@@ -478,6 +478,13 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
       const verified = await exec(bin, ["verify", collected.written[0], "--rpc", chain.url, "--json"], { cwd: REPO_ROOT });
       expect(JSON.parse(verified.stdout).verified).to.equal(true);
     });
+    it("a bundle may carry the owner's presentation; it must be the very one the consent receipt names", async () => {
+      const withPresentation = { ...structuredClone(bundle), presentation: wallet.presentationOf(grants.fullB!) };
+      const ok = await verifyEvidenceBundle(withPresentation, {});
+      expect(ok.checks.find((c) => c.check === "presentation-matches-consent")!.status).to.equal("pass");
+      const other = { ...structuredClone(bundle), presentation: wallet.presentationOf(grants.verifiedA!) };
+      expect((await verifyEvidenceBundle(other, {})).checks.find((c) => c.check === "presentation-matches-consent")!.status).to.equal("fail");
+    });
     it("a bundle whose root the chain does not show is refused, never claimed", async () => {
       const copy = structuredClone(bundle);
       const report = await verifyEvidenceBundle(copy, {});

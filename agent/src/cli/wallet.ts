@@ -230,7 +230,8 @@ program
   .argument("<grant-id>", "the grant (a prefix is enough)")
   .requiredOption("--out <file>", "where to write the bundle")
   .option("--rpc <url>", "chain endpoint (env CHAIN_RPC_URL)", process.env.CHAIN_RPC_URL ?? DEFAULT_RPC_URL)
-  .action(run(async (grantId: string, opts: { out: string; rpc: string }) => {
+  .option("--include-presentation", "also include the exact presentation you sent (it shows the disclosed values)", false)
+  .action(run(async (grantId: string, opts: { out: string; rpc: string; includePresentation: boolean }) => {
     await withWallet(async (w) => {
       const g = await w.refreshAnchors(grantId);
       if (g.anchors?.consent?.status !== "anchored" || g.anchors?.grant?.status !== "anchored") throw new AgentError("ERR_NOT_ANCHORED", "the receipts are not anchored yet; try again in a few seconds (wallet grants --wait)");
@@ -238,7 +239,7 @@ program
       if (!contract) throw new AgentError("ERR_NOT_ANCHORED", "the merchant did not say where the receipts are anchored");
       const registry = await AnchorRegistryClient.connect({ rpcUrl: opts.rpc, address: contract });
       try {
-        const bundle = await buildEvidenceBundle({ consentReceipt: g.consentReceipt, grantReceipt: g.grantReceipt, proofs: { consent: g.anchors.consent, grant: g.anchors.grant }, registry });
+        const bundle = await buildEvidenceBundle({ consentReceipt: g.consentReceipt, grantReceipt: g.grantReceipt, proofs: { consent: g.anchors.consent, grant: g.anchors.grant }, registry, presentation: opts.includePresentation ? w.presentationOf(g) : undefined });
         writeFileSync(opts.out, JSON.stringify(bundle, null, 2));
       } finally {
         registry.close();

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { Interface } from "ethers";
 import { didKeyDocument, publicKeyFromDidKey } from "../identity/did-key.js";
 import { decodeJws, verifyEd25519 } from "../crypto/jws.js";
-import { sha256Hex } from "../encoding.js";
+import { sha256B64url, sha256Hex } from "../encoding.js";
 import { STATUS_LIST_TYP } from "../issuer/status-list.js";
 import { receiptLeaf, verifyMerkleInclusion } from "../merkle/merkle.js";
 import { CONSENT_RECEIPT_TYPE, GRANT_RECEIPT_TYPE, receiptHash, verifyReceipt, type ConsentRecord, type GrantRecord } from "../receipts/receipts.js";
@@ -37,6 +37,8 @@ export const evidenceBundleSchema = z.object({
   didDocuments: z.record(z.string(), z.unknown()),
   /** The issuer's status list exactly as the merchant checked it at grant time, with its own anchor. */
   statusSnapshot: z.object({ jwt: z.string().max(2_000_000), anchor: anchorProofSchema }).optional(),
+  /** The exact presentation, only when its owner (the person) chooses to include it. */
+  presentation: z.string().max(65_536).optional(),
 });
 export type EvidenceBundle = z.infer<typeof evidenceBundleSchema>;
 
@@ -61,6 +63,8 @@ export async function buildEvidenceBundle(args: {
   fetch?: typeof fetch;
   /** How long to wait for the issuer to anchor the status-list snapshot. */
   waitMs?: number;
+  /** The person's own copy of the presentation, if they choose to include it. */
+  presentation?: string;
 }): Promise<EvidenceBundle> {
   const anchors = {} as EvidenceBundle["anchors"];
   for (const which of ["consent", "grant"] as const) {
@@ -86,6 +90,7 @@ export async function buildEvidenceBundle(args: {
     anchors,
     didDocuments: Object.fromEntries(dids.map((d) => [d, didKeyDocument(d)])),
     ...(statusSnapshot ? { statusSnapshot } : {}),
+    ...(args.presentation ? { presentation: args.presentation } : {}),
   };
 }
 
@@ -202,6 +207,13 @@ export async function verifyEvidenceBundle(input: unknown, options: { registry?:
     } catch (error) {
       add(name, "cannot-check", `the chain could not be asked: ${(error as Error).message?.slice(0, 160)}`);
     }
+  }
+
+  if (bundle.presentation !== undefined) {
+    const p = bundle.presentation;
+    const presented = p.slice(0, p.lastIndexOf("~") + 1);
+    const ok = consent.verified && presented.length > 0 && sha256B64url(presented) === consent.record!.presentationHash;
+    add("presentation-matches-consent", ok ? "pass" : "fail", ok ? "the included presentation is exactly the one the consent receipt names" : "the included presentation is not the one the consent receipt names");
   }
 
   // The status list the merchant relied on: the issuer's signature, the hash the grant names, its own anchor.
