@@ -90,6 +90,11 @@ export function errorHandler(log: (line: string) => void = console.error): Error
     } else if (error?.type === "entity.parse.failed" || error instanceof SyntaxError) {
       code = "ERR_BAD_JSON";
       message = "the request body is not valid JSON";
+    } else if (error?.code === "ENOSPC" || error?.code === "EIO" || /^LEVEL_/.test(String(error?.code ?? ""))) {
+      // Storage trouble (disk full, database closed): nothing was acknowledged; the client may retry.
+      code = "ERR_STORAGE_UNAVAILABLE";
+      message = "the service cannot store data right now; nothing was accepted, try again later";
+      log(JSON.stringify({ t: new Date().toISOString(), level: "error", event: "storage-unavailable", reason: String(error?.code) }));
     } else if (typeof error?.status === "number" && error.status >= 400 && error.status < 500) {
       code = "ERR_BAD_REQUEST";
       message = "the request could not be read";

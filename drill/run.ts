@@ -1,0 +1,44 @@
+/**
+ * `npm run drill`: the system under attack, load and faults, then a privacy scan of everything written on
+ * chain and in logs. `--quick` is the short form `npm test` also runs. Exit code 0 only when every drill holds.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { REPO_ROOT } from "@realname/agent";
+import { startStack } from "./stack.js";
+import { attackDrill, faultDrill, loadDrill, privacyScan } from "./drills.js";
+
+const quick = process.argv.includes("--quick");
+const stack = await startStack();
+let ok = true;
+const results: Record<string, unknown> = {};
+try {
+  const attacks = await attackDrill(stack);
+  results.attacks = attacks;
+  const attacksOk = attacks.cases >= 50 && attacks.serverErrors.length === 0 && attacks.accepted.length === 0 && attacks.servicesAlive;
+  console.log(`attacks: ${attacks.cases} cases, ${attacks.refusedWithCode} refused with a code, ${attacks.serverErrors.length} server errors, ${attacks.accepted.length} wrongly accepted, services alive: ${attacks.servicesAlive} → ${attacksOk ? "held" : "FAILED"}`);
+  ok &&= attacksOk;
+
+  const load = await loadDrill(stack, quick ? 60 : 600, quick ? 20 : 120);
+  results.load = load;
+  const loadOk = load.errors === 0 && load.replaysAccepted === 0 && load.accepted === load.answers && load.rssSecondHalfMiB <= load.rssFirstHalfMiB * 1.5 + 20;
+  console.log(`load: ${load.answers} answers + ${load.answers} replays in ${load.seconds}s: ${load.accepted} accepted, ${load.replaysAccepted} replays accepted, ${load.errors} errors, RSS ${load.rssFirstHalfMiB}→${load.rssSecondHalfMiB} MiB → ${loadOk ? "held" : "FAILED"}`);
+  ok &&= loadOk;
+
+  const faults = await faultDrill(stack, quick ? 30 : 200);
+  results.faults = faults;
+  const faultsOk = faults.missing === 0 && faults.anchoredOnce === faults.acknowledged && faults.degradedAnswersAccepted > 0;
+  console.log(`faults: kill -9 of the verifier and the chain down and back: ${faults.acknowledged} acknowledged receipts, ${faults.anchoredOnce} anchored once, ${faults.missing} missing; ${faults.degradedAnswersAccepted} answers accepted while the chain was down (backlog ${faults.backlogWhileDown}) → ${faultsOk ? "held" : "FAILED"}`);
+  ok &&= faultsOk;
+
+  const privacy = await privacyScan(stack);
+  results.privacy = privacy;
+  console.log(`privacy: ${privacy.blocksScanned} blocks, ${privacy.transactionsScanned} transactions, ${privacy.logLines} log lines scanned: ${privacy.findings.length} findings → ${privacy.findings.length === 0 ? "held" : "FAILED"}`);
+  ok &&= privacy.findings.length === 0;
+} finally {
+  await stack.stop();
+}
+mkdirSync(join(REPO_ROOT, "test-output"), { recursive: true });
+writeFileSync(join(REPO_ROOT, "test-output", `drill-${quick ? "quick" : "full"}.json`), JSON.stringify(results, null, 2));
+console.log(ok ? "all drills held" : "A DRILL FAILED");
+process.exit(ok ? 0 : 1);
