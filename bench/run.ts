@@ -42,7 +42,7 @@ import {
 } from "@realname/agent";
 import { startEmbeddedChain, startService } from "../scripts/lib/devnet.js";
 
-interface Figure { name: string; unit: string; ours: number; baseline: number; baselineName: string; ratio: number; target?: string; met?: boolean; note?: string }
+interface Figure { name: string; unit: string; ours: number; baseline: number; baselineName: string; ratio: number; target?: string; met?: boolean; note?: string; shortfall?: string }
 const figures: Figure[] = [];
 const quick = process.argv.includes("--quick");
 const SECONDS = quick ? 0.5 : 2;
@@ -63,7 +63,9 @@ const add = (f: Omit<Figure, "ratio" | "met"> & { targetRatio?: number; targetMa
   const ratio = f.ours / f.baseline;
   const met = f.targetRatio === undefined ? undefined : f.targetMax ? ratio <= f.targetRatio : ratio >= f.targetRatio;
   const { targetRatio: _t, targetMax: _m, ...rest } = f;
-  figures.push({ ...rest, ratio: Math.round(ratio * 1000) / 1000, met });
+  // When a target is missed, say by how much: the ratio reached as a share of the ratio required.
+  const shortfall = met === false && f.targetRatio ? `missed: reached ${(ratio / f.targetRatio * 100).toFixed(0)}% of the target ratio ${f.targetRatio.toFixed(3)}` : undefined;
+  figures.push({ ...rest, ratio: Math.round(ratio * 1000) / 1000, met, ...(shortfall ? { shortfall } : {}) } as Figure);
   console.log(`  measured ${f.name}: ${f.ours.toFixed(1)} ${f.unit} vs ${f.baselineName} ${f.baseline.toFixed(1)}`);
 };
 
@@ -100,7 +102,7 @@ async function inProcess() {
   const vHolder = await veramo.didManagerCreate({ provider: "did:key", kms: "local", options: { keyType: "Ed25519" } });
   const vcArgs = { credential: { issuer: { id: vIssuer.did }, credentialSubject: { id: vHolder.did, ...claims } }, proofFormat: "jwt" };
   const veramoIssue = await rate(() => veramo.createVerifiableCredential(vcArgs), SECONDS, 5000);
-  add({ name: "credentials issued per second (SD-JWT VC, 7 disclosures + decoys)", unit: "ops/s", ours: issuance, baseline: rawSign, baselineName: "raw Ed25519 signatures (node:crypto)", target: "≥ 0.4 × raw sign", targetRatio: 0.4 });
+  add({ name: "credentials issued per second (SD-JWT VC, 7 disclosures + decoys)", unit: "ops/s", ours: issuance, baseline: rawSign, baselineName: "raw Ed25519 signatures (node:crypto)", target: "≥ 0.4 × raw sign", targetRatio: 0.4, note: "each credential also draws 12 salts and hashes 8 disclosures and 4 decoys inside @sd-jwt/sd-jwt-vc, which dominates one signature" });
   add({ name: "credentials issued per second vs Veramo", unit: "ops/s", ours: issuance, baseline: veramoIssue, baselineName: "Veramo createVerifiableCredential (JWT)" });
 
   // Verification: a key-bound presentation of the full credential, every RFC 9901 check.
@@ -255,7 +257,7 @@ writeFileSync(join(REPO_ROOT, "bench", "results.json"), JSON.stringify({ machine
 const pad = (s: string, n: number) => (s.length > n ? s.slice(0, n - 1) + "…" : s.padEnd(n));
 console.log(`\n${pad("figure", 62)} ${pad("ours", 12)} ${pad("baseline", 12)} ${pad("ratio", 8)} target`);
 for (const f of figures) {
-  const verdict = f.met === undefined ? "" : f.met ? "met" : `MISSED (${f.target})`;
+  const verdict = f.met === undefined ? "" : f.met ? "met" : `MISSED, ${f.shortfall}`;
   console.log(`${pad(f.name, 62)} ${pad(f.ours.toFixed(1), 12)} ${pad(f.baseline.toFixed(1), 12)} ${pad(String(f.ratio), 8)} ${f.target ? `${f.target} ${verdict}` : ""}`);
 }
 console.log(`\nbench/results.json written (${machine.cpus} cores, ${machine.node}, ${machine.seconds}s)`);
