@@ -19,7 +19,7 @@ export { issueIdentityCredential } from "./sdjwt/issue.js";
 export { selectDisclosures, bindPresentation, readCredentialClaims } from "./sdjwt/present.js";
 export { verifySdJwtPresentation } from "./sdjwt/verify.js";
 export type { VerifyPresentationOptions, PresentationVerification } from "./sdjwt/verify.js";
-export { signPresentationRequest, verifyPresentationRequest, presentationRequestSchema, requestHash } from "./grants/request.js";
+export { presentationRequestSchema, grantTermsSchema, requestHash } from "./grants/request.js";
 export type { PresentationRequest } from "./grants/request.js";
 export { derivePairwiseKey, signPairwiseProof, verifyPairwiseProof } from "./grants/pairwise.js";
 export { verifyGrantResponse } from "./grants/verify-response.js";
@@ -99,7 +99,7 @@ export { CredentialIssuance, CREDENTIAL_CONFIGURATION_ID } from "./issuer/creden
 export type { HttpRequestLike } from "./issuer/credential-issuance.js";
 export { redeemCredentialOffer } from "./holder/oid4vci-client.js";
 export { oid4vcCallbacks, allowHttpIfLoopback } from "./oid4vc/callbacks.js";
-export { connectAnchoring } from "./anchoring/connect.js";
+export { connectAnchoring, connectAnchoringFromEnv } from "./anchoring/connect.js";
 export { submitRegistration, confirmRegistration } from "./holder/capture.js";
 export type { CaptureDevice, CaptureMaterials } from "./holder/capture.js";
 export { StatusListResolver } from "./sdjwt/status.js";

@@ -7,12 +7,11 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import {
   AgentError,
   allowHttpIfLoopback,
-  connectAnchoring,
+  connectAnchoringFromEnv,
   createRoleAgent,
   CredentialIssuance,
   DataKey,
   DEFAULT_RISK_LIMITS,
-  DEFAULT_RPC_URL,
   DeviceRegistry,
   ensureIdentifier,
   FileIdentityRegistry,
@@ -60,18 +59,7 @@ async function main() {
   const issuer = { did: identifier.did, name: env.ISSUER_NAME ?? "Real-Name Identity Issuer (dev)", signer: identifierSigner(agent, identifier) };
   let baseUrl = env.PUBLIC_URL ?? "";
 
-  const { queue, registry } = await connectAnchoring({
-    rpcUrl: env.CHAIN_RPC_URL ?? DEFAULT_RPC_URL,
-    deploymentFile: env.DEPLOYMENT_FILE,
-    address: env.ANCHOR_REGISTRY_ADDRESS,
-    privateKey: env.ANCHOR_PRIVATE_KEY,
-    devAccount: Number(env.ANCHOR_DEV_ACCOUNT ?? 2),
-    store: db.store("anchor-queue"),
-    batchAgeMs: Number(env.ANCHOR_BATCH_AGE_MS ?? 2000),
-    confirmations: Number(env.ANCHOR_CONFIRMATIONS ?? 1),
-    auditMs: Number(env.ANCHOR_AUDIT_MS ?? 60_000),
-    log,
-  });
+  const { queue, registry } = await connectAnchoringFromEnv(env, { devAccount: 2, store: db.store("anchor-queue"), log });
 
   const vault = new IdentityVault(db.store("identities"), dataKey);
   const status = new StatusListService(db.store("status-lists"), {

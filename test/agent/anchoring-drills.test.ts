@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AnchorQueue, AnchorRegistryClient, devAccountKey, LevelDatabase, receiptHash, REPO_ROOT, resolveChain, verifyMerkleInclusion, type AnchorRecord } from "@realname/agent";
 import { chainWithRegistry } from "../helpers/chain.js";
-import { freePort, startHardhatNodeProcess, type EmbeddedChain } from "../../scripts/lib/devnet.js";
+import { freePort, startHardhatNodeProcess } from "../../scripts/lib/devnet.js";
 
 describe("Anchoring drills: crashes and chain resets", function () {
   this.timeout(300_000);

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { Wallet } from "ethers";
 import { sweepRetention } from "./retention.js";
-import { AgentError, NotaryGate, StatusListResolver, connectAnchoring, createRoleAgent, DEFAULT_RPC_URL, ensureIdentifier, fetchJson, identifierSigner, LevelDatabase, REPO_ROOT } from "@realname/agent";
+import { AgentError, NotaryGate, StatusListResolver, connectAnchoringFromEnv, createRoleAgent, DEFAULT_RPC_URL, ensureIdentifier, fetchJson, identifierSigner, LevelDatabase, REPO_ROOT } from "@realname/agent";
 import { createApp } from "./app.js";
 
 const HELP = `verifier-service: a merchant's verifier. Creates signed presentation requests, verifies answers,
@@ -36,25 +36,12 @@ if (process.argv.includes("--help") || process.argv.includes("-h")) {
 const env = process.env;
 const port = Number(env.PORT ?? 3002);
 const host = env.HOST ?? "127.0.0.1";
-const rpcUrl = env.CHAIN_RPC_URL ?? DEFAULT_RPC_URL;
 const dataDir = env.DATA_DIR ?? join(REPO_ROOT, ".data", "verifier");
 
 async function main() {
   const log = (line: string) => process.stdout.write(line + "\n");
   const db = await LevelDatabase.open(dataDir);
-  const { registry, queue, anchorKey } = await connectAnchoring({
-    rpcUrl,
-    deploymentFile: env.DEPLOYMENT_FILE,
-    address: env.ANCHOR_REGISTRY_ADDRESS,
-    privateKey: env.ANCHOR_PRIVATE_KEY,
-    devAccount: Number(env.ANCHOR_DEV_ACCOUNT ?? 1),
-    store: db.store("anchor-queue"),
-    batchSize: Number(env.ANCHOR_BATCH_SIZE ?? 256),
-    batchAgeMs: Number(env.ANCHOR_BATCH_AGE_MS ?? 2000),
-    confirmations: Number(env.ANCHOR_CONFIRMATIONS ?? 1),
-    auditMs: Number(env.ANCHOR_AUDIT_MS ?? 60_000),
-    log,
-  });
+  const { registry, queue, anchorKey } = await connectAnchoringFromEnv(env, { devAccount: 1, store: db.store("anchor-queue"), log });
 
   let trustedIssuers = (env.TRUSTED_ISSUERS ?? "").split(",").map((s) => s.trim()).filter(Boolean);
   if (trustedIssuers.length === 0) {

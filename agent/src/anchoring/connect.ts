@@ -1,7 +1,7 @@
 import { AgentError } from "../errors.js";
 import type { DocumentStore } from "../stores/document-store.js";
 import { AnchorQueue } from "./anchor-queue.js";
-import { AnchorRegistryClient, DEFAULT_DEPLOYMENT_FILE, devAccountKey, HARDHAT_CHAIN_ID, readDeployment } from "./registry-contract.js";
+import { AnchorRegistryClient, DEFAULT_DEPLOYMENT_FILE, DEFAULT_RPC_URL, devAccountKey, HARDHAT_CHAIN_ID, readDeployment } from "./registry-contract.js";
 
 /**
  * What a service needs to anchor: the registry (from the deployment file or an explicit address) with a
@@ -48,4 +48,21 @@ export async function connectAnchoring(args: {
   audit();
   setInterval(audit, args.auditMs ?? 60_000).unref();
   return { registry, queue, anchorKey };
+}
+
+/** The same, configured from a service's environment (CHAIN_RPC_URL, DEPLOYMENT_FILE, ANCHOR_*). */
+export function connectAnchoringFromEnv(env: NodeJS.ProcessEnv, defaults: { devAccount: number; store: DocumentStore<never>; log: (line: string) => void }) {
+  return connectAnchoring({
+    rpcUrl: env.CHAIN_RPC_URL ?? DEFAULT_RPC_URL,
+    deploymentFile: env.DEPLOYMENT_FILE,
+    address: env.ANCHOR_REGISTRY_ADDRESS,
+    privateKey: env.ANCHOR_PRIVATE_KEY,
+    devAccount: Number(env.ANCHOR_DEV_ACCOUNT ?? defaults.devAccount),
+    store: defaults.store,
+    batchSize: Number(env.ANCHOR_BATCH_SIZE ?? 256),
+    batchAgeMs: Number(env.ANCHOR_BATCH_AGE_MS ?? 2000),
+    confirmations: Number(env.ANCHOR_CONFIRMATIONS ?? 1),
+    auditMs: Number(env.ANCHOR_AUDIT_MS ?? 60_000),
+    log: defaults.log,
+  });
 }

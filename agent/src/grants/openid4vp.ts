@@ -12,8 +12,8 @@ import { random128 } from "../encoding.js";
 import type { JwsSigner } from "../crypto/jws.js";
 import { didKeyKid, jwkFromDidKey } from "../identity/did-key.js";
 import { allowHttpIfLoopback, oid4vcCallbacks } from "../oid4vc/callbacks.js";
-import { claimsForLevel, FULL_LEVEL_CLAIMS, GRANT_LEVELS, IDENTITY_VCT } from "../sdjwt/identity-credential.js";
-import { presentationRequestSchema, type PresentationRequest } from "./request.js";
+import { claimsForLevel, IDENTITY_VCT } from "../sdjwt/identity-credential.js";
+import { grantTermsSchema, presentationRequestSchema, type PresentationRequest } from "./request.js";
 
 /**
  * OpenID4VP (1.0) for graded grants, built on @openid4vc/openid4vp: a request object signed by the
@@ -24,15 +24,6 @@ import { presentationRequestSchema, type PresentationRequest } from "./request.j
 export const DCQL_CREDENTIAL_ID = "realname_identity";
 export const CLIENT_ID_PREFIX = "decentralized_identifier:";
 
-const grantTermsSchema = z.object({
-  request_id: z.string().min(8).max(128),
-  merchant_name: z.string().min(1).max(128),
-  level: z.enum(GRANT_LEVELS),
-  purpose: z.string().min(1).max(500),
-  retention_days: z.number().int().min(0).max(3650),
-  claims: z.array(z.enum(FULL_LEVEL_CLAIMS as [string, ...string[]])).max(FULL_LEVEL_CLAIMS.length).default([]),
-  age_over_18: z.boolean().default(false),
-});
 
 /** The DCQL query for a grant: the identity credential type and exactly the claims the level discloses. */
 export function dcqlFor(claimNames: readonly string[]) {
