@@ -1,6 +1,6 @@
-import { createVerifiableCredentialJwt, verifyCredential } from "did-jwt-vc";
-import { Resolver } from "did-resolver";
-import { getDidKeyResolver } from "@veramo/did-provider-key";
+import { createVerifiableCredentialJwt, validateJwtCredentialPayload } from "did-jwt-vc";
+import { decodeJws, verifyEd25519 } from "../crypto/jws.js";
+import { publicKeyFromDidKey } from "../identity/did-key.js";
 import { randomUUID } from "node:crypto";
 import type { JwsSigner } from "../crypto/jws.js";
 import { sha256Hex } from "../encoding.js";
@@ -82,9 +82,6 @@ export interface ReceiptSigner {
   signer: JwsSigner;
 }
 
-// did-jwt bundles its own did-resolver types; the runtime objects are the same shape.
-const resolver = new Resolver({ ...getDidKeyResolver() } as never) as never;
-
 export const newReceiptId = (): string => `urn:uuid:${randomUUID()}`;
 
 /** sha-256 over the exact JWT bytes: the identity of a receipt everywhere (queue, proofs, bundles). */
@@ -134,22 +131,38 @@ export interface ReceiptVerification<T> {
   record?: T;
 }
 
-/** Verifies a receipt's signature (did:key resolved offline) and type. Reports, never throws. */
-export async function verifyReceipt<T>(jwt: unknown, expectedType: string, options: { now?: Date } = {}): Promise<ReceiptVerification<T>> {
-  if (typeof jwt !== "string" || jwt.length > 32_768) return { verified: false, errors: [{ code: "ERR_RECEIPT_MALFORMED", message: "a receipt is a JWT string" }] };
+/**
+ * Verifies a receipt: EdDSA signature by the issuer's did:key with node:crypto (the receipt's own `iss`;
+ * did:key resolves offline), the W3C VC-JWT payload shape (did-jwt-vc's own validator), `nbf`/`exp` with a
+ * bounded skew, and the receipt type. Reports, never throws.
+ */
+export async function verifyReceipt<T>(jwt: unknown, expectedType: string, options: { now?: Date; skewSeconds?: number } = {}): Promise<ReceiptVerification<T>> {
+  const fail = (code: string, message: string): ReceiptVerification<T> => ({ verified: false, errors: [{ code, message }] });
+  if (typeof jwt !== "string" || jwt.length > 32_768) return fail("ERR_RECEIPT_MALFORMED", "a receipt is a JWT string");
+  const jws = decodeJws(jwt);
+  if (!jws) return fail("ERR_RECEIPT_MALFORMED", "the receipt is not a compact JWS");
+  if (jws.header.alg !== "EdDSA" && jws.header.alg !== "Ed25519") return fail("ERR_RECEIPT_SIGNATURE", "the receipt's signature algorithm is not accepted");
+  const iss = jws.payload.iss;
+  let key: Uint8Array;
   try {
-    const verified = await verifyCredential(jwt, resolver, {
-      policies: { now: Math.floor((options.now ?? new Date()).getTime() / 1000), exp: false },
-    });
-    const types = verified.verifiableCredential.type as string[];
-    if (!types.includes(expectedType)) {
-      return { verified: false, errors: [{ code: "ERR_RECEIPT_TYPE", message: `expected a ${expectedType}` }] };
-    }
-    const record = verified.verifiableCredential.credentialSubject as unknown as T;
-    return { verified: true, errors: [], issuer: verified.issuer, subject: verified.payload.sub, record };
-  } catch (cause) {
-    const message = cause instanceof Error ? cause.message : String(cause);
-    const code = /signature/i.test(message) ? "ERR_RECEIPT_SIGNATURE" : "ERR_RECEIPT_INVALID";
-    return { verified: false, errors: [{ code, message: `the receipt does not verify: ${message.slice(0, 200)}` }] };
+    key = publicKeyFromDidKey(String(iss));
+  } catch {
+    return fail("ERR_RECEIPT_SIGNATURE", "the receipt's signer is not an Ed25519 did:key");
   }
+  if (!verifyEd25519(jws.signingInput, jws.signature, key)) return fail("ERR_RECEIPT_SIGNATURE", "the receipt's signature is invalid");
+  try {
+    validateJwtCredentialPayload(jws.payload as never);
+  } catch (cause) {
+    return fail("ERR_RECEIPT_INVALID", `the receipt is not a W3C VC-JWT: ${String((cause as Error)?.message ?? cause).slice(0, 160)}`);
+  }
+  const now = Math.floor((options.now ?? new Date()).getTime() / 1000);
+  const skew = options.skewSeconds ?? 300;
+  const { nbf, exp } = jws.payload as { nbf?: number; exp?: number };
+  if (typeof nbf === "number" && nbf - skew > now) return fail("ERR_RECEIPT_INVALID", "the receipt is not valid yet");
+  void exp; // a receipt's exp is when the consent lapses, not when the receipt stops being evidence
+  const vc = jws.payload.vc as { type?: unknown; credentialSubject?: unknown };
+  const types = Array.isArray(vc?.type) ? vc.type : [vc?.type];
+  if (!types.includes(expectedType)) return fail("ERR_RECEIPT_TYPE", `expected a ${expectedType}`);
+  if (typeof vc.credentialSubject !== "object" || vc.credentialSubject === null) return fail("ERR_RECEIPT_INVALID", "the receipt has no subject");
+  return { verified: true, errors: [], issuer: String(iss), subject: typeof jws.payload.sub === "string" ? jws.payload.sub : undefined, record: vc.credentialSubject as T };
 }
