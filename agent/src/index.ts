@@ -9,7 +9,7 @@ export { LevelDatabase, LevelDocumentStore } from "./stores/level-store.js";
 export { PassphraseBox } from "./crypto/passphrase-box.js";
 export { decodeJws, signJws, verifyEd25519, keyObjectSigner } from "./crypto/jws.js";
 export type { JwsSigner, DecodedJws } from "./crypto/jws.js";
-export { createRoleAgent, ensureIdentifier, createIdentifier, identifierSigner } from "./identity/agent.js";
+export { createRoleAgent, ensureIdentifier, createIdentifier, identifierSigner, identifierKeyObjectSigner } from "./identity/agent.js";
 export type { RoleAgent } from "./identity/agent.js";
 export { didKeyFromPublicKey, publicKeyFromDidKey, jwkFromDidKey, didKeyFromJwk, publicKeyFromJwk, didKeyKid, didKeyDocument } from "./identity/did-key.js";
 export type { Ed25519PublicJwk } from "./identity/did-key.js";

@@ -17,7 +17,7 @@ import {
   FileIdentityRegistry,
   IdentityIssuer,
   IdentityVault,
-  identifierSigner,
+  identifierKeyObjectSigner,
   LevelDatabase,
   PerceptualFaceMatcher,
   receiptHash,
@@ -54,9 +54,9 @@ async function main() {
   const db = await LevelDatabase.open(dataDir);
   const dataKey = DataKey.fromEnvironment(env) ?? new DataKey(Buffer.from(secret("ISSUER_DATA_KEY", "demo-data.key", 32), "hex"));
   const adminToken = secret("ADMIN_TOKEN", "demo-admin.token", 24);
-  const { agent } = await createRoleAgent(db, env.ISSUER_PASSPHRASE ?? secret("ISSUER_PASSPHRASE", "demo-passphrase", 24));
+  const { agent, box } = await createRoleAgent(db, env.ISSUER_PASSPHRASE ?? secret("ISSUER_PASSPHRASE", "demo-passphrase", 24));
   const identifier = await ensureIdentifier(agent, "issuer");
-  const issuer = { did: identifier.did, name: env.ISSUER_NAME ?? "Real-Name Identity Issuer (dev)", signer: identifierSigner(agent, identifier) };
+  const issuer = { did: identifier.did, name: env.ISSUER_NAME ?? "Real-Name Identity Issuer (dev)", signer: await identifierKeyObjectSigner(db, box, identifier) };
   let baseUrl = env.PUBLIC_URL ?? "";
 
   const { queue, registry } = await connectAnchoringFromEnv(env, { devAccount: 2, store: db.store("anchor-queue"), log });

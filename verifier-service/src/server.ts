@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { Wallet } from "ethers";
 import { sweepRetention } from "./retention.js";
-import { AgentError, NotaryGate, StatusListResolver, connectAnchoringFromEnv, createRoleAgent, DEFAULT_RPC_URL, ensureIdentifier, fetchJson, identifierSigner, LevelDatabase, REPO_ROOT } from "@realname/agent";
+import { AgentError, NotaryGate, StatusListResolver, connectAnchoringFromEnv, createRoleAgent, DEFAULT_RPC_URL, ensureIdentifier, fetchJson, identifierKeyObjectSigner, LevelDatabase, REPO_ROOT } from "@realname/agent";
 import { createApp } from "./app.js";
 
 const HELP = `verifier-service: a merchant's verifier. Creates signed presentation requests, verifies answers,
@@ -58,7 +58,7 @@ async function main() {
 
   let publicUrl = env.PUBLIC_URL ?? "";
   const app = createApp({
-    merchant: { did: identifier.did, name: env.MERCHANT_NAME ?? "Demo Merchant", signer: identifierSigner(agent, identifier) },
+    merchant: { did: identifier.did, name: env.MERCHANT_NAME ?? "Demo Merchant", signer: await identifierKeyObjectSigner(db, box, identifier) },
     trustedIssuers,
     publicUrl: () => publicUrl,
     sessions: db.store("sessions"),

@@ -7,7 +7,8 @@ import { DIDResolverPlugin } from "@veramo/did-resolver";
 import { PassphraseBox } from "../crypto/passphrase-box.js";
 import { DocumentDIDStore, DocumentKeyStore, SealedPrivateKeyStore } from "../stores/veramo-stores.js";
 import type { LevelDatabase } from "../stores/level-store.js";
-import type { JwsSigner } from "../crypto/jws.js";
+import { keyObjectSigner, type JwsSigner } from "../crypto/jws.js";
+import { createPrivateKey, createPublicKey } from "node:crypto";
 import { didKeyKid } from "./did-key.js";
 
 export type RoleAgent = TAgent<IKeyManager & IDIDManager & IResolver>;
@@ -54,3 +55,20 @@ export function identifierSigner(agent: RoleAgent, identifier: IIdentifier): Jws
 }
 
 export const identifierKid = (identifier: IIdentifier): string => didKeyKid(identifier.did);
+
+/**
+ * A service's signer for its own identifier, on node:crypto: the private key is unsealed once at start-up
+ * (from the same sealed store Veramo uses) and kept as a non-exportable-in-practice KeyObject in memory, so
+ * each signature costs microseconds instead of a store read, a decryption and a pure-JS curve operation.
+ * Wallets keep signing through Veramo: their keys stay sealed under the PIN between uses.
+ */
+export async function identifierKeyObjectSigner(database: LevelDatabase, box: PassphraseBox, identifier: IIdentifier): Promise<JwsSigner> {
+  const key = identifier.keys.find((k) => k.type === "Ed25519");
+  if (!key) throw new TypeError(`identifier ${identifier.did} has no Ed25519 key`);
+  const { privateKeyHex } = await new SealedPrivateKeyStore(database.store("veramo-private-keys"), box).getKey({ alias: key.kid });
+  const seed = Buffer.from(privateKeyHex, "hex").subarray(0, 32);
+  const privateKey = createPrivateKey({ key: Buffer.concat([Buffer.from("302e020100300506032b657004220420", "hex"), seed]), format: "der", type: "pkcs8" });
+  const derived = createPublicKey(privateKey).export({ format: "jwk" }).x;
+  if (derived !== Buffer.from(key.publicKeyHex, "hex").toString("base64url")) throw new Error("the unsealed key does not match the identifier");
+  return keyObjectSigner(privateKey);
+}
