@@ -221,7 +221,8 @@ main()
   })
   .catch(async (error) => {
     process.stderr.write(`${style.red("demo failed:")} ${error?.code ? `${error.code}: ` : ""}${error?.message ?? error}\n`);
-    if (process.env.DEMO_DEBUG) for (const s of started as Array<{ output?: string[] }>) if (s.output) process.stderr.write(s.output.filter((l) => l.includes("error")).join("\n") + "\n");
+    // What the services logged as errors, so a failed demo explains itself.
+    for (const s of started as Array<{ output?: string[] }>) if (s.output) process.stderr.write(s.output.filter((l) => /"level":"error"|cannot start/.test(l)).join("\n"));
     await shutdown();
     process.exit(1);
   });
