@@ -478,6 +478,19 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
       const verified = await exec(bin, ["verify", collected.written[0], "--rpc", chain.url, "--json"], { cwd: REPO_ROOT });
       expect(JSON.parse(verified.stdout).verified).to.equal(true);
     });
+    it("`notary verify` with the chain out of reach: the chain checks are cannot-check, exit 3 (never a false pass)", async () => {
+      try {
+        await exec(join(REPO_ROOT, "node_modules", ".bin", "notary"), ["verify", bundleFile, "--rpc", "http://127.0.0.1:9", "--json"], { cwd: REPO_ROOT });
+        expect.fail("verified without the chain");
+      } catch (error) {
+        const e = error as { code: number; stdout: string };
+        expect(e.code).to.equal(3);
+        const report = JSON.parse(e.stdout);
+        expect(report.verified).to.equal(false);
+        expect(report.checks.filter((c: { check: string }) => c.check.endsWith("on-chain")).every((c: { status: string }) => c.status === "cannot-check")).to.equal(true);
+        expect(report.checks.filter((c: { check: string }) => !c.check.endsWith("on-chain")).every((c: { status: string }) => c.status === "pass")).to.equal(true);
+      }
+    });
     it("a bundle may carry the owner's presentation; it must be the very one the consent receipt names", async () => {
       const withPresentation = { ...structuredClone(bundle), presentation: wallet.presentationOf(grants.fullB!) };
       const ok = await verifyEvidenceBundle(withPresentation, {});
