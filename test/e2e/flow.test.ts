@@ -47,6 +47,7 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
   this.timeout(180_000);
   let chain: EmbeddedChain;
   let deployment: Deployment;
+  let deploymentFile: string;
   let issuer: ServiceProcess;
   let shopA: ServiceProcess;
   let shopB: ServiceProcess;
@@ -59,6 +60,7 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
     const c = await chainWithRegistry();
     chain = c.chain;
     deployment = c.deployment;
+    deploymentFile = c.deploymentFile;
     issuer = await startService("issuer-service", {
       DATA_DIR: join(work, "issuer"),
       CHAIN_RPC_URL: chain.url,
@@ -679,6 +681,14 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
         const refused = await call(`${shopB.url}${path}`, { headers: headers as Record<string, string> });
         expect(refused.status).to.equal(403);
         expect(refused.body.error.code).to.equal("ERR_FORBIDDEN");
+      }
+    });
+    it("refuses to start without a passphrase for the merchant's keys (outside demo mode)", async () => {
+      try {
+        await startService("verifier-service", { DATA_DIR: join(work, "no-passphrase"), CHAIN_RPC_URL: chain.url, DEPLOYMENT_FILE: deploymentFile, TRUSTED_ISSUERS: issuer.did, MERCHANT_PASSPHRASE: "" }, 20_000);
+        expect.fail("started with keys sealed under nothing");
+      } catch (error) {
+        expect(String(error)).to.match(/MERCHANT_PASSPHRASE must be set/);
       }
     });
     it("a revoked credential is refused (ERR_CREDENTIAL_REVOKED) via the issuer's status list", async () => {

@@ -1,4 +1,6 @@
 import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { Wallet } from "ethers";
 import { sweepRetention } from "./retention.js";
 import { AgentError, NotaryGate, StatusListResolver, connectAnchoringFromEnv, createRoleAgent, DEFAULT_RPC_URL, ensureIdentifier, fetchJson, identifierKeyObjectSigner, LevelDatabase, REPO_ROOT } from "@realname/agent";
@@ -17,7 +19,8 @@ Environment:
   ANCHOR_REGISTRY_ADDRESS overrides the deployment file's address
   ANCHOR_PRIVATE_KEY     key holding ANCHORER_ROLE (default on a Hardhat dev chain: dev account ANCHOR_DEV_ACCOUNT, 1)
   MERCHANT_NAME          the merchant's display name
-  MERCHANT_PASSPHRASE    seals the merchant's private keys at rest (a development default is used if unset)
+  MERCHANT_PASSPHRASE    seals the merchant's private keys at rest (required)
+  VERIFIER_DEMO_MODE=1   local demo: a missing passphrase is generated once into DATA_DIR (never in production)
   TRUSTED_ISSUERS        comma-separated issuer DIDs to trust
   ISSUER_URL             the issuer (its registry of notaries; and if TRUSTED_ISSUERS is unset, whom to trust)
                          (development only; default http://127.0.0.1:3001)
@@ -38,6 +41,17 @@ const port = Number(env.PORT ?? 3002);
 const host = env.HOST ?? "127.0.0.1";
 const dataDir = env.DATA_DIR ?? join(REPO_ROOT, ".data", "verifier");
 
+/** The passphrase sealing the merchant's keys: required, except in demo mode where one is generated once. */
+function merchantPassphrase(): string {
+  if (env.MERCHANT_PASSPHRASE) return env.MERCHANT_PASSPHRASE;
+  if (env.VERIFIER_DEMO_MODE !== "1") throw new AgentError("ERR_CONFIG", "MERCHANT_PASSPHRASE must be set (or run with VERIFIER_DEMO_MODE=1 for a local demo)");
+  const file = join(dataDir, "demo-passphrase");
+  mkdirSync(dataDir, { recursive: true });
+  if (!existsSync(file)) writeFileSync(file, randomBytes(24).toString("hex"), { mode: 0o600 });
+  process.stderr.write(`warning: MERCHANT_PASSPHRASE not set; demo mode uses ${file}\n`);
+  return readFileSync(file, "utf8").trim();
+}
+
 async function main() {
   const log = (line: string) => process.stdout.write(line + "\n");
   const db = await LevelDatabase.open(dataDir);
@@ -52,8 +66,7 @@ async function main() {
   }
   if (trustedIssuers.length === 0) throw new AgentError("ERR_NO_TRUSTED_ISSUER", "set TRUSTED_ISSUERS (or ISSUER_URL) so the verifier knows whom to believe");
 
-  if (!env.MERCHANT_PASSPHRASE) process.stderr.write("warning: MERCHANT_PASSPHRASE is not set; using the development passphrase\n");
-  const { agent, box } = await createRoleAgent(db, env.MERCHANT_PASSPHRASE ?? "development-only-passphrase");
+  const { agent, box } = await createRoleAgent(db, merchantPassphrase());
   const identifier = await ensureIdentifier(agent, "merchant");
 
   let publicUrl = env.PUBLIC_URL ?? "";
