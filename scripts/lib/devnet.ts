@@ -30,6 +30,12 @@ export interface ServiceProcess {
   stop(): Promise<void>;
 }
 
+// Whatever happens to the parent (a failed assertion, an uncaught error), its services die with it.
+const children = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
+});
+
 /** Starts a service's server.ts as a child process and waits for its "listening" line. */
 export async function startService(name: "issuer-service" | "verifier-service", env: Record<string, string>, timeoutMs = 60_000): Promise<ServiceProcess> {
   const child = spawn(process.execPath, ["--import", "tsx", join(REPO_ROOT, name, "src", "server.ts")], {
@@ -37,6 +43,8 @@ export async function startService(name: "issuer-service" | "verifier-service", 
     env: { ...process.env, PORT: "0", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  children.add(child);
+  child.once("exit", () => children.delete(child));
   const output: string[] = [];
   const lines = createInterface({ input: child.stdout! });
   child.stderr!.on("data", (d) => output.push(String(d)));
