@@ -34,25 +34,12 @@ export class VerificationFailedError extends AgentError {
   }
 }
 
-export class NotFoundError extends AgentError {
-  constructor(what: string, code = "ERR_NOT_FOUND") {
-    super(code, `${what} not found`);
-  }
-}
-
 /** The chain (or another upstream) could not be reached or answered wrongly. */
 export class UpstreamError extends AgentError {}
 
 export interface VerificationIssue {
   code: string;
   message: string;
-}
-
-/** The result shape of every verifier in this project: it reports, it does not throw. */
-export interface VerificationResult<T = Record<string, unknown>> {
-  verified: boolean;
-  errors: VerificationIssue[];
-  value?: T;
 }
 
 /** HTTP status for an error code; everything unknown is a 500 (and is a bug to be fixed). */

@@ -1,6 +1,6 @@
 // The library every role is built from. Explicit named exports only.
-export { AgentError, InvalidInputError, VerificationFailedError, NotFoundError, UpstreamError, httpStatusFor } from "./errors.js";
-export type { VerificationIssue, VerificationResult } from "./errors.js";
+export { AgentError, InvalidInputError, VerificationFailedError, UpstreamError, httpStatusFor } from "./errors.js";
+export type { VerificationIssue } from "./errors.js";
 export { sha256B64url, sha256Hex, random128, b64url, fromB64url } from "./encoding.js";
 export type { DocumentStore } from "./stores/document-store.js";
 export { KeyedMutex } from "./stores/document-store.js";
