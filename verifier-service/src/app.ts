@@ -261,11 +261,10 @@ export function createApp(deps: VerifierDeps) {
     // Both receipts are durably queued before the wallet hears "accepted".
     const consentAnchor = await deps.queue.enqueue(receiptHash(grant.consentReceipt), grant.consent.receiptId);
     const grantAnchor = await deps.queue.enqueue(receiptHash(grantReceipt.jwt), grantReceipt.record.receiptId);
-    await deps.sessions.put(session.requestId, { ...session, status: "accepted", grantId });
     // A fresh, unguessable response code for the front end (OpenID4VP §8.2): the result is bound to the
     // wallet's redirect (or the front end's transaction secret), so a fixed or guessed session id reveals nothing.
     const responseCode = randomBytes(16).toString("base64url");
-    await deps.sessions.put(session.requestId, { ...(await deps.sessions.get(session.requestId))!, responseCodeHash: sha256Hex(responseCode) });
+    await deps.sessions.put(session.requestId, { ...session, status: "accepted", grantId, responseCodeHash: sha256Hex(responseCode) });
     res.json({
       status: "accepted",
       redirect_uri: `${deps.publicUrl()}/requests/${session.requestId}/result?response_code=${responseCode}`,

@@ -196,16 +196,17 @@ export class AnchorQueue {
     let reopened = 0;
     return this.serial(async () => {
       const confirmed = (await this.store.list({ prefix: "batch:" })).map(([, b]) => b as BatchDoc).filter((b) => b.status === "confirmed");
+      if (confirmed.length === 0) return;
+      // One code check for all batches; then per batch the cheapest question first (block of the root, and
+      // that block's hash); the full lookup of the event only when something differs.
+      const live = await this.options.registry.isLive();
       for (const batch of confirmed) {
         let onChain: ChainAnchor | undefined;
-        try {
-          onChain = (await this.options.registry.isLive()) ? await this.options.registry.findAnchor(batch.root) : undefined;
-        } catch (error) {
-          const code = (error as { code?: string })?.code;
-          if (code === "NETWORK_ERROR" || code === "ECONNREFUSED" || code === "ERR_CHAIN_UNAVAILABLE") throw error;
-          onChain = undefined;
+        if (live) {
+          const [blockNumber] = (await this.options.registry.contract.anchoredAt(batch.root)) as [bigint, bigint];
+          if (Number(blockNumber) === batch.anchor?.blockNumber && (await this.options.registry.provider.getBlock(Number(blockNumber)))?.hash === batch.anchor.blockHash) continue;
+          onChain = blockNumber === 0n ? undefined : await this.options.registry.findAnchor(batch.root);
         }
-        if (onChain && onChain.blockHash === batch.anchor?.blockHash) continue;
         if (onChain) {
           await this.confirm(batch, onChain);
           continue;

@@ -61,7 +61,8 @@ export function writeDeployment(deployment: Deployment, file = DEFAULT_DEPLOYMEN
 }
 
 export function providerFor(rpcUrl: string): JsonRpcProvider {
-  // staticNetwork: no repeated chain-id probing; pollingInterval low because the dev chain mines instantly.
+  // Chain-id detection stays on (a restarted node must be noticed); polling is fast because the dev chain
+  // mines instantly; no response caching, so every read sees the chain as it is now.
   const provider = new JsonRpcProvider(rpcUrl, undefined, { staticNetwork: false, cacheTimeout: -1 });
   provider.pollingInterval = 250;
   return provider;

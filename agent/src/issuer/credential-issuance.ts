@@ -205,7 +205,9 @@ export class CredentialIssuance {
     } as never);
     const offer = (await this.deps.offers.get(`offer:${tokenPayload.sub}`)) as OfferDoc | undefined;
     if (!offer || offer.state !== "token-issued") throw new AgentError("ERR_OAUTH_INVALID_TOKEN", "this access token has already been used or belongs to no offer");
-    const parsed = this.issuerLib.parseCredentialRequest({ issuerMetadata: this.issuerMetadata(), credentialRequest: body });
+    // Built (and validated by the library) once per request, not once per proof of the batch.
+    const issuerMetadata = this.issuerMetadata();
+    const parsed = this.issuerLib.parseCredentialRequest({ issuerMetadata, credentialRequest: body });
     const proofs = parsed.proofs?.jwt ?? [];
     if (proofs.length === 0) throw new AgentError("ERR_PROOF_MISSING", "proofs of possession (jwt) are required");
     if (proofs.length > this.deps.batchSize) throw new AgentError("ERR_BATCH_TOO_LARGE", `at most ${this.deps.batchSize} proofs per request`);
@@ -215,7 +217,7 @@ export class CredentialIssuance {
     const holderJwks: Ed25519PublicJwk[] = [];
     for (const jwt of proofs) {
       const verified = await this.issuerLib.verifyCredentialRequestJwtProof({
-        issuerMetadata: this.issuerMetadata(),
+        issuerMetadata,
         jwt,
         expectedNonce: nonceInProof as string,
         nonceExpiresAt: new Date(nonce.expiresAt * 1000),
