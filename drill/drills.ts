@@ -201,7 +201,8 @@ export async function loadDrill(s: Stack, answers: number, maxSeconds: number): 
     answers,
     accepted,
     replaysAccepted: Math.max(0, accepted - answers),
-    errors: statuses.filter((x) => x !== 200 && x !== 409).length + result.errors + (statuses.length - accepted - replaysRefused === 0 ? 0 : 0),
+    // Anything but "accepted" or "already answered", plus connection errors and timeouts, is an error.
+    errors: statuses.length - accepted - replaysRefused + result.errors + result.timeouts,
     rssFirstHalfMiB: Math.round(avg(rss.slice(0, half))),
     rssSecondHalfMiB: Math.round(avg(rss.slice(half))),
   };
