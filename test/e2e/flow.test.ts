@@ -550,6 +550,13 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
       expect(back.out).to.have.length(1);
       expect(back.out[0].withdrawal).to.have.property("acknowledgement");
     });
+    it("a bad --batch is a usage error (exit 2) before anything is asked of the issuer", async () => {
+      for (const args of [["receive", "openid-credential-offer://?x", "--batch", "abc"], ["refresh", "--batch", "0"], ["register", "--issuer", issuer.url, "--name", "x", "--id-number", "1", "--portrait", join(REPO_ROOT, "issuer-service", "fixtures", "portraits", "li-si-live.jpg"), "--device-id", "d", "--batch", "11"]]) {
+        const r = await cli(args, { WALLET_DIR: join(work, "cli-wallet-batch"), WALLET_PIN: "8642" });
+        expect(r.code, args.join(" ")).to.equal(2);
+        expect(r.out.error.code).to.equal("ERR_INVALID_INPUT");
+      }
+    });
     it("a wrong PIN is refused with ERR_WRONG_PASSPHRASE and exit code 4", async () => {
       const r = await cli(["credentials"], { WALLET_DIR: join(work, "cli-wallet"), WALLET_PIN: "0001" });
       expect(r.code).to.equal(4);

@@ -32,6 +32,13 @@ async function withWallet<T>(fn: (wallet: HolderWallet) => Promise<T>): Promise<
   }
 }
 
+/** `--batch`: how many credentials (each with its own key) to ask for; the issuer allows 1 to 10. */
+function parseBatch(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 10) throw new AgentError("ERR_INVALID_INPUT", "--batch must be a whole number from 1 to 10");
+  return n;
+}
+
 const run = (fn: (...args: any[]) => Promise<unknown>) => async (...args: any[]) => {
   try {
     await fn(...args);
@@ -75,8 +82,7 @@ program
     } catch {
       throw new AgentError("ERR_INVALID_INPUT", `cannot read the portrait file ${opts.portrait}`);
     }
-    const batchSize = Number(opts.batch);
-    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10) throw new AgentError("ERR_INVALID_INPUT", "--batch must be 1 to 10");
+    const batchSize = parseBatch(opts.batch);
     const result = await withWallet((w) =>
       w.register(opts.issuer, { fullName: opts.name, idNumber: opts.idNumber, portrait }, {
         deviceId: opts.deviceId,
@@ -98,7 +104,8 @@ program
   .argument("<offer>", "openid-credential-offer://… link")
   .option("--batch <n>", "credentials in the batch", "10")
   .action(run(async (offer: string, opts: { batch: string }) => {
-    const result = await withWallet((w) => w.receive(offer, Number(opts.batch)));
+    const batch = parseBatch(opts.batch);
+    const result = await withWallet((w) => w.receive(offer, batch));
     out(globals().json ? JSON.stringify(result) : `${c.green("received")} ${result.received} credentials from ${result.issuer}`);
   }));
 
@@ -220,7 +227,8 @@ program
   .description("get a fresh batch of credentials from the issuer without registering again")
   .option("--batch <n>", "credentials in the batch", "10")
   .action(run(async (opts: { batch: string }) => {
-    const r = await withWallet((w) => w.refreshBatch(Number(opts.batch)));
+    const batch = parseBatch(opts.batch);
+    const r = await withWallet((w) => w.refreshBatch(batch));
     out(globals().json ? JSON.stringify(r) : `${c.green("received")} ${r.received} fresh credentials`);
   }));
 
