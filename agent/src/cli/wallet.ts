@@ -5,8 +5,7 @@ import { join } from "node:path";
 import { HolderWallet, LOW_BATCH_THRESHOLD, type GrantEntry } from "../holder/wallet.js";
 import { checkMerchantRequest } from "../holder/request-check.js";
 import { messageFor } from "../holder/messages.js";
-import { AnchorRegistryClient, DEFAULT_RPC_URL } from "../anchoring/registry-contract.js";
-import { buildEvidenceBundle } from "../notary/evidence.js";
+import { DEFAULT_RPC_URL } from "../anchoring/registry-contract.js";
 import { AgentError } from "../errors.js";
 import { ask, c, fail, out, table } from "./common.js";
 
@@ -241,17 +240,8 @@ program
   .option("--include-presentation", "also include the exact presentation you sent (it shows the disclosed values)", false)
   .action(run(async (grantId: string, opts: { out: string; rpc: string; includePresentation: boolean }) => {
     await withWallet(async (w) => {
-      const g = await w.refreshAnchors(grantId);
-      if (g.anchors?.consent?.status !== "anchored" || g.anchors?.grant?.status !== "anchored") throw new AgentError("ERR_NOT_ANCHORED", "the receipts are not anchored yet; try again in a few seconds (wallet grants --wait)");
-      const contract = (g.anchors.grant.anchor as { contract?: string } | undefined)?.contract;
-      if (!contract) throw new AgentError("ERR_NOT_ANCHORED", "the merchant did not say where the receipts are anchored");
-      const registry = await AnchorRegistryClient.connect({ rpcUrl: opts.rpc, address: contract });
-      try {
-        const bundle = await buildEvidenceBundle({ consentReceipt: g.consentReceipt, grantReceipt: g.grantReceipt, proofs: { consent: g.anchors.consent, grant: g.anchors.grant }, registry, presentation: opts.includePresentation ? w.presentationOf(g) : undefined });
-        writeFileSync(opts.out, JSON.stringify(bundle, null, 2));
-      } finally {
-        registry.close();
-      }
+      const bundle = await w.evidence(grantId, { rpcUrl: opts.rpc, includePresentation: opts.includePresentation });
+      writeFileSync(opts.out, JSON.stringify(bundle, null, 2));
       out(globals().json ? JSON.stringify({ written: opts.out }) : `evidence bundle written to ${opts.out} (check it with: notary verify ${opts.out})`);
     });
   }));

@@ -35,17 +35,23 @@ export async function checkMerchantRequest(args: { requestUri: string; issuerUrl
     return refuse(e.code ?? "ERR_REQUEST_MALFORMED", e.message ?? "the request could not be read");
   }
   const { request, requestObject, payload } = resolved;
-  const registryJwt = await fetchJson<unknown>(new URL("/registry", args.issuerUrl).href, { accept: "application/jwt" });
-  let merchant: MerchantEntry | undefined;
-  try {
-    merchant = verifyTrustRegistry(typeof registryJwt === "string" ? registryJwt.trim() : registryJwt, args.issuerDid, args.now).merchants.find((m) => m.did === request.iss);
-  } catch (error) {
-    refuse("ERR_TRUST_REGISTRY_INVALID", (error as Error).message);
-  }
-  if (!merchant) return refuse("ERR_MERCHANT_UNREGISTERED", "the merchant is not registered");
+  const merchant = await registeredMerchant({ did: request.iss, issuerUrl: args.issuerUrl, issuerDid: args.issuerDid, now: args.now });
   if (GRANT_LEVELS.indexOf(request.level) > GRANT_LEVELS.indexOf(merchant.maxLevel)) refuse("ERR_LEVEL_NOT_ALLOWED", "level above registration");
   if (!merchant.purposes.includes(request.purpose)) refuse("ERR_PURPOSE_NOT_ALLOWED", "purpose not registered");
   const claimNames = claimsForLevel(request.level, { requestedClaims: request.claims, ageOver18: request.age_over_18 });
   if (request.level === "full" && request.claims.some((c) => !merchant!.fullClaims.includes(c))) refuse("ERR_CLAIMS_NOT_REGISTERED", "claims not registered");
   return { request, requestJwt: requestObject, payload, claimNames, merchant };
+}
+
+/** The merchant's entry in the issuer's signed registry (refused if the registry does not verify or lacks it). */
+export async function registeredMerchant(args: { did: string; issuerUrl: string; issuerDid: string; now: Date }): Promise<MerchantEntry> {
+  const registryJwt = await fetchJson<unknown>(new URL("/registry", args.issuerUrl).href, { accept: "application/jwt" });
+  let merchant: MerchantEntry | undefined;
+  try {
+    merchant = verifyTrustRegistry(typeof registryJwt === "string" ? registryJwt.trim() : registryJwt, args.issuerDid, args.now).merchants.find((m) => m.did === args.did);
+  } catch (error) {
+    refuse("ERR_TRUST_REGISTRY_INVALID", (error as Error).message);
+  }
+  if (!merchant) return refuse("ERR_MERCHANT_UNREGISTERED", "the merchant is not registered");
+  return merchant;
 }

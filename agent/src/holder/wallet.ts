@@ -27,7 +27,8 @@ import type { GrantLevel } from "../sdjwt/identity-credential.js";
 import { requestHash, type PresentationRequest } from "../grants/request.js";
 import { derivePairwiseKey, signPairwiseProof } from "../grants/pairwise.js";
 import { submitAuthorizationResponse } from "../grants/openid4vp.js";
-import type { InclusionProof } from "../notary/evidence.js";
+import { buildEvidenceBundle, type EvidenceBundle, type InclusionProof } from "../notary/evidence.js";
+import { AnchorRegistryClient } from "../anchoring/registry-contract.js";
 import { redeemCredentialOffer } from "./oid4vci-client.js";
 import { confirmRegistration, submitRegistration } from "./capture.js";
 import { checkMerchantRequest, type CheckedRequest } from "./request-check.js";
@@ -148,6 +149,14 @@ export class HolderWallet {
     const id = await ensureIdentifier(this.agent, "holder");
     await this.pairwiseSeed();
     return { did: id.did };
+  }
+
+  /**
+   * Confirms the PIN again on an open wallet (before a consent or a withdrawal): the same check and the
+   * same wrong-PIN lockout as opening it.
+   */
+  async checkPin(pin: string): Promise<void> {
+    await PassphraseBox.open(this.db.store("box"), pin, this.clock);
   }
 
   async getSettings(): Promise<WalletSettings> {
@@ -351,6 +360,23 @@ export class HolderWallet {
     const updated = { ...entry, anchors };
     await this.grantStore.put(key, updated);
     return updated;
+  }
+
+  /**
+   * An evidence bundle of a grant for a notary: the latest inclusion proofs from the merchant, where each
+   * root landed read from the chain itself. Refused (ERR_NOT_ANCHORED) until both receipts are anchored.
+   */
+  async evidence(grantId: string, options: { rpcUrl: string; includePresentation?: boolean }): Promise<EvidenceBundle> {
+    const g = await this.refreshAnchors(grantId);
+    if (g.anchors?.consent?.status !== "anchored" || g.anchors?.grant?.status !== "anchored") throw new AgentError("ERR_NOT_ANCHORED", "the receipts are not anchored yet; try again in a few seconds (wallet grants --wait)");
+    const contract = (g.anchors.grant.anchor as { contract?: string } | undefined)?.contract;
+    if (!contract) throw new AgentError("ERR_NOT_ANCHORED", "the merchant did not say where the receipts are anchored");
+    const registry = await AnchorRegistryClient.connect({ rpcUrl: options.rpcUrl, address: contract });
+    try {
+      return await buildEvidenceBundle({ consentReceipt: g.consentReceipt, grantReceipt: g.grantReceipt, proofs: { consent: g.anchors.consent, grant: g.anchors.grant }, registry, presentation: options.includePresentation ? this.presentationOf(g) : undefined });
+    } finally {
+      registry.close();
+    }
   }
 
   /** Withdraws a grant: a withdrawal receipt signed by the consenting key, sent to the merchant, acknowledged. */

@@ -2,6 +2,7 @@ import express, { type ErrorRequestHandler, type Express, type RequestHandler } 
 import helmet from "helmet";
 import type { z } from "zod";
 import { AgentError, httpStatusFor, InvalidInputError } from "../errors.js";
+import { PAGE_CSP } from "../web/security.js";
 
 /**
  * What both services share at the HTTP edge: security headers, a size-limited JSON body, schema
@@ -12,7 +13,8 @@ export function createServiceApp(options: { log?: (line: string) => void; bodyLi
   const app = express();
   app.disable("x-powered-by");
   app.set("trust proxy", false);
-  app.use(helmet());
+  // One CSP for APIs and pages alike (the pages are served by the same apps).
+  app.use(helmet({ contentSecurityPolicy: PAGE_CSP }));
   if (options.rateLimit) app.use(rateLimiter(options.rateLimit));
   app.use((req, res, next) => {
     const started = process.hrtime.bigint();

@@ -1,0 +1,316 @@
+import type { Request, Response } from "express";
+import cookieParser from "cookie-parser";
+import QRCode from "qrcode";
+import { z } from "zod";
+import { AgentError } from "../../errors.js";
+import { fetchJson } from "../../http/json-client.js";
+import { createServiceApp, handle, notFound, parseInput } from "../../http/service-kit.js";
+import { html, type SafeHtml } from "../../web/html.js";
+import { assets, notice, renderPage, type NavLink } from "../../web/layout.js";
+import { allowHosts, formBody, pageErrorHandler, sameOriginPost } from "../../web/security.js";
+import { messageFor } from "../messages.js";
+import { checkMerchantRequest, registeredMerchant } from "../request-check.js";
+import type { HolderWallet } from "../wallet.js";
+import { WalletSessions, type UnlockedSession } from "./session.js";
+import { choicesPage, consentPage, grantedPage, grantsPage, homePage, isSettled, loginPage, openLinkForm, unlockForm, withdrawConfirmPage } from "./views.js";
+
+export interface WalletWebDeps {
+  /** The wallet folder (the same one the `wallet` command line uses). */
+  dir: string;
+  /** Host headers this server answers to (its loopback address and port); anything else is refused. */
+  allowedHosts: () => readonly string[];
+  /** Chain endpoint for evidence bundles (where the receipts' roots are read). */
+  rpcUrl: string;
+  /** The wallet locks itself after this long without use (default 5 minutes). */
+  idleLockMs?: number;
+  clock?: () => Date;
+  log?: (line: string) => void;
+  /** Opens the wallet (injectable for tests; by default `HolderWallet.open`). */
+  openWallet?: (dir: string, pin: string, clock: () => Date) => Promise<HolderWallet>;
+}
+
+const SESSION_COOKIE = "wallet_session";
+const BRAND = "Identity wallet";
+const linkSchema = z.string().trim().min(1).max(4000);
+const pinSchema = z.string().min(1).max(64);
+const grantIdSchema = z.string().regex(/^[0-9a-f-]{36}$/);
+
+/**
+ * The person's wallet as web pages, served on loopback by the person's own machine: credentials, a
+ * merchant's request with exactly what would be disclosed, the PIN, remembered choices, the grants with
+ * their anchoring state, withdrawal and evidence export. Everything goes through `HolderWallet`, the same
+ * object the command line uses.
+ */
+export function createWalletWebApp(deps: WalletWebDeps) {
+  const clock = deps.clock ?? (() => new Date());
+  const sessions = new WalletSessions(deps.dir, { idleMs: deps.idleLockMs ?? 5 * 60_000, clock, open: deps.openWallet });
+  const app = createServiceApp({ log: deps.log, rateLimit: { max: 600, windowMs: 60_000 } });
+  app.use(allowHosts(deps.allowedHosts));
+  app.use("/assets", assets());
+  app.use(cookieParser());
+  app.use(formBody);
+  app.use(sameOriginPost);
+  app.use((_req, res, next) => {
+    res.set("cache-control", "no-store");
+    next();
+  });
+
+  const sessionOf = (req: Request) => sessions.find(req.cookies?.[SESSION_COOKIE]);
+  const nav = (path: string, unlocked: boolean): NavLink[] =>
+    unlocked
+      ? [
+          { href: "/", label: "Wallet", current: path === "/" },
+          { href: "/grants", label: "Grants", current: path === "/grants" },
+          { href: "/choices", label: "Remembered choices", current: path === "/choices" },
+        ]
+      : [];
+  const lockButton = (s?: UnlockedSession): SafeHtml | undefined =>
+    s ? html`<form method="post" action="/lock"><input type="hidden" name="csrf" value="${s.csrf}"><button type="submit" class="secondary">Lock</button></form>` : undefined;
+  const send = (req: Request, res: Response, title: string, main: SafeHtml, status = 200) => {
+    const s = sessionOf(req);
+    res.status(status).type("html").send(renderPage({ title, brand: BRAND, nav: nav(req.path, !!s), headerEnd: lockButton(s), main }));
+  };
+  const startSession = (res: Response, s: UnlockedSession) => res.cookie(SESSION_COOKIE, s.id, { httpOnly: true, sameSite: "strict", path: "/" });
+  /** The unlocked session, or the unlock form (and `undefined`) for a locked wallet. */
+  const requireUnlocked = (req: Request, res: Response): UnlockedSession | undefined => {
+    const s = sessionOf(req);
+    if (!s) send(req, res, "Unlock", html`<h1>Your wallet is locked</h1>${unlockForm(req.originalUrl)}`, 401);
+    return s;
+  };
+  /** A post from an unlocked session must carry its token. */
+  const requirePostSession = (req: Request): UnlockedSession => {
+    const s = sessionOf(req);
+    if (!s) throw new AgentError("ERR_SESSION_EXPIRED", "the wallet is locked");
+    if (!sessions.checkCsrf(s, (req.body as Record<string, unknown>)?.csrf)) throw new AgentError("ERR_FORBIDDEN_ORIGIN", "the form's token does not belong to this session");
+    return s;
+  };
+  /** For a consent or login: the PIN either confirms the open wallet or unlocks it. */
+  const confirmWithPin = async (req: Request, res: Response, pin: string | undefined): Promise<UnlockedSession> => {
+    const open = sessionOf(req);
+    if (open) {
+      if (!sessions.checkCsrf(open, (req.body as Record<string, unknown>)?.csrf)) throw new AgentError("ERR_FORBIDDEN_ORIGIN", "the form's token does not belong to this session");
+      if (pin !== undefined) await open.wallet.checkPin(parseInput(pinSchema, pin));
+      return open;
+    }
+    const s = await sessions.unlock(parseInput(pinSchema, pin));
+    startSession(res, s);
+    return s;
+  };
+
+  app.get("/", handle(async (req, res) => {
+    const s = sessionOf(req);
+    if (!s) return send(req, res, "Wallet", html`<h1>Your identity wallet</h1>${openLinkForm()}${unlockForm("/")}`);
+    const [credentials, settings] = await sessions.use(s, async (w) => [await w.credentials(), await w.getSettings()] as const);
+    send(req, res, "Wallet", homePage({ credentials, issuerUrl: settings.issuerUrl, csrf: s.csrf }));
+  }));
+
+  app.post("/unlock", handle(async (req, res) => {
+    const body = parseInput(z.object({ pin: pinSchema, next: z.string().max(4000).optional() }), req.body);
+    const s = await sessions.unlock(body.pin);
+    startSession(res, s);
+    // Only a local path: never an open redirect.
+    const next = body.next && /^\/(?!\/)[^\s\\]*$/.test(body.next) ? body.next : "/";
+    res.redirect(303, next);
+  }));
+
+  app.post("/lock", handle(async (req, res) => {
+    if (sessionOf(req)) await sessions.lock();
+    res.clearCookie(SESSION_COOKIE, { path: "/" });
+    res.redirect(303, "/");
+  }));
+
+  /** The pasted link: a merchant's request, or a member login link. */
+  app.get("/open", handle(async (req, res) => {
+    const link = parseInput(linkSchema, req.query.link);
+    const target = classifyLink(link);
+    res.redirect(303, target.kind === "request" ? `/authorize?${target.query}` : `/login?challenge=${encodeURIComponent(target.challenge)}`);
+  }));
+
+  /**
+   * The wallet's OpenID4VP authorization endpoint (what a merchant's "open in your wallet" link points at):
+   * the request is checked (signature, expiry, the issuer's registry) before anything else; the values are
+   * shown only once the wallet is unlocked.
+   */
+  app.get("/authorize", handle(async (req, res) => {
+    const link = requestLinkFrom(req.query);
+    const s = sessionOf(req);
+    const settings = await sessions.settings();
+    if (!settings.issuerUrl || !settings.issuerDid) throw new AgentError("ERR_NO_CREDENTIAL", "register first");
+    const checked = await checkMerchantRequest({ requestUri: link, issuerUrl: settings.issuerUrl, issuerDid: settings.issuerDid, now: clock() });
+    const preview = s ? await sessions.use(s, (w) => w.preview(link)) : undefined;
+    const qrSvg = await QRCode.toString(link, { type: "svg", errorCorrectionLevel: "M", margin: 2 });
+    send(req, res, `Request from ${checked.request.merchant_name}`, consentPage({ checked, preview, link, qrSvg, unlocked: !!s, csrf: s?.csrf }));
+  }));
+
+  app.post("/authorize", handle(async (req, res) => {
+    const body = parseInput(z.object({ link: linkSchema, pin: pinSchema.optional(), remember: z.literal("1").optional(), csrf: z.string().max(100).optional() }), req.body);
+    const before = sessionOf(req);
+    // A remembered choice answers an unlocked wallet without the PIN; everything else needs it.
+    let s: UnlockedSession;
+    if (before && body.pin === undefined) {
+      s = requirePostSession(req);
+      const preview = await sessions.use(s, (w) => w.preview(body.link));
+      if (!preview.automatic) throw new AgentError("ERR_INVALID_INPUT", "enter your PIN to share");
+    } else s = await confirmWithPin(req, res, body.pin ?? "");
+    const { grant, automatic, left } = await sessions.use(s, async (w) => {
+      const preview = await w.preview(body.link);
+      const grant = await w.answer(preview, { remember: body.remember === "1" });
+      return { grant, automatic: preview.automatic, left: await w.credentialsLeft() };
+    });
+    send(req, res, `Shared with ${grant.merchant.name}`, grantedPage({ grant, automatic, credentialsLeft: left, csrf: s.csrf }));
+  }));
+
+  app.post("/authorize/decline", handle(async (req, res) => {
+    send(req, res, "Declined", html`<h1>Declined</h1>${notice("info", messageFor("ERR_DECLINED", "you declined"))}<p><a href="/">Back to your wallet</a></p>`);
+  }));
+
+  app.get("/grants", handle(async (req, res) => {
+    const s = requireUnlocked(req, res);
+    if (!s) return;
+    const unreachable = new Set<string>();
+    const grants = await sessions.use(s, async (w) => {
+      const all = await w.grants();
+      // Ask the merchants for the latest inclusion proofs of what is not settled yet (briefly; never blocks the page long).
+      return Promise.all(all.map((g) => (isSettled(g) ? g : withTimeout(w.refreshAnchors(g.grantId), 3000).catch(() => (unreachable.add(g.grantId), g)))));
+    });
+    const flash = typeof req.query.withdrawn === "string" ? notice("ok", "Withdrawn. The merchant confirmed, in a signed receipt, that it deleted its copy.") : undefined;
+    send(req, res, "Grants", grantsPage({ grants, flash, unreachable }));
+  }));
+
+  /** For the page's script: are receipts still waiting for the chain? */
+  app.get("/grants/status", handle(async (req, res) => {
+    const s = sessionOf(req);
+    if (!s) {
+      res.json({ status: "locked" });
+      return;
+    }
+    const grants = await sessions.use(s, (w) => w.grants());
+    const open = grants.filter((g) => !isSettled(g));
+    if (open.length) await sessions.use(s, (w) => Promise.all(open.map((g) => withTimeout(w.refreshAnchors(g.grantId), 3000).catch(() => g))));
+    const still = (await sessions.use(s, (w) => w.grants())).filter((g) => !isSettled(g)).length;
+    res.json({ status: still ? "pending" : "settled", pending: still });
+  }));
+
+  app.get("/grants/:id/withdraw", handle(async (req, res) => {
+    const s = requireUnlocked(req, res);
+    if (!s) return;
+    const id = parseInput(grantIdSchema, req.params.id);
+    const grant = (await sessions.use(s, (w) => w.grants())).find((g) => g.grantId === id);
+    if (!grant) throw new AgentError("ERR_GRANT_NOT_FOUND", "no such grant");
+    if (grant.withdrawal) throw new AgentError("ERR_CONFLICT", "already withdrawn");
+    send(req, res, "Withdraw", withdrawConfirmPage(grant, s.csrf));
+  }));
+
+  app.post("/grants/:id/withdraw", handle(async (req, res) => {
+    const s = requirePostSession(req);
+    const id = parseInput(grantIdSchema, req.params.id);
+    await sessions.use(s, (w) => w.withdraw(id));
+    res.redirect(303, `/grants?withdrawn=${id}`);
+  }));
+
+  /** The evidence bundle of a grant, for a notary: built from the merchant's proofs and the chain. */
+  app.get("/grants/:id/evidence", handle(async (req, res) => {
+    const s = sessionOf(req);
+    if (!s) throw new AgentError("ERR_SESSION_EXPIRED", "the wallet is locked");
+    const id = parseInput(grantIdSchema, req.params.id);
+    const bundle = await sessions.use(s, (w) => w.evidence(id, { rpcUrl: deps.rpcUrl, includePresentation: req.query.presentation === "1" }));
+    res.set("content-disposition", `attachment; filename="evidence-${id}.json"`).type("application/json").send(JSON.stringify(bundle, null, 2));
+  }));
+
+  app.get("/choices", handle(async (req, res) => {
+    const s = requireUnlocked(req, res);
+    if (!s) return;
+    const choices = await sessions.use(s, (w) => w.rememberedChoices());
+    send(req, res, "Remembered choices", choicesPage({ choices, csrf: s.csrf, flash: typeof req.query.forgot === "string" ? "Forgotten. That merchant will be asked about again." : undefined }));
+  }));
+
+  app.post("/choices/forget", handle(async (req, res) => {
+    const s = requirePostSession(req);
+    const body = parseInput(z.object({ merchantDid: z.string().startsWith("did:").max(300), level: z.enum(["verified", "pseudonymous", "full"]).optional(), csrf: z.string() }), req.body);
+    await sessions.use(s, (w) => w.forget(body.merchantDid, body.level));
+    res.redirect(303, "/choices?forgot=1");
+  }));
+
+  app.post("/credentials/refresh", handle(async (req, res) => {
+    const s = requirePostSession(req);
+    const r = await sessions.use(s, (w) => w.refreshBatch());
+    const [credentials, settings] = await sessions.use(s, async (w) => [await w.credentials(), await w.getSettings()] as const);
+    send(req, res, "Wallet", homePage({ credentials, issuerUrl: settings.issuerUrl, csrf: s.csrf, refreshed: r.received }));
+  }));
+
+  /** A member login link from a merchant where the person holds a pseudonymous account. */
+  app.get("/login", handle(async (req, res) => {
+    const challenge = parseChallenge(req.query.challenge);
+    const info = await fetchJson<{ merchant?: string; responseUri?: string }>(challenge);
+    if (!info.merchant || !info.responseUri) throw new AgentError("ERR_CHALLENGE_NOT_FOUND", "no open challenge");
+    // The proof goes only back to where the challenge came from.
+    if (new URL(info.responseUri).origin !== new URL(challenge).origin) throw new AgentError("ERR_LINK_UNRECOGNISED", "the login answer would go to another site");
+    const settings = await sessions.settings();
+    if (!settings.issuerUrl || !settings.issuerDid) throw new AgentError("ERR_NO_CREDENTIAL", "register first");
+    const merchant = await registeredMerchant({ did: info.merchant, issuerUrl: settings.issuerUrl, issuerDid: settings.issuerDid, now: clock() });
+    const s = sessionOf(req);
+    send(req, res, `Log in to ${merchant.name}`, loginPage({ merchantName: merchant.name, challenge, unlocked: !!s, csrf: s?.csrf }));
+  }));
+
+  app.post("/login", handle(async (req, res) => {
+    const body = parseInput(z.object({ challenge: z.string(), pin: pinSchema.optional(), csrf: z.string().optional() }), req.body);
+    const challenge = parseChallenge(body.challenge);
+    const s = sessionOf(req) ? requirePostSession(req) : await confirmWithPin(req, res, body.pin ?? "");
+    const r = await sessions.use(s, (w) => w.login(challenge));
+    const account = r.account as { visits?: number; openedAt?: string };
+    send(req, res, "Logged in", html`<h1>Logged in</h1>${notice("ok", html`You are logged in with your member pseudonym (visit ${account.visits ?? "?"}, member since ${String(account.openedAt ?? "").slice(0, 10)}). No identity data was shown.`)}<p>You can go back to the merchant's page now.</p>`);
+  }));
+
+  app.use("/assets", notFound);
+  app.use(notFound);
+  app.use(pageErrorHandler({ brand: BRAND, log: deps.log, back: { href: "/", label: "Back to your wallet" }, wording: (e) => walletWords(e) }));
+
+  return Object.assign(app, { sessions });
+}
+
+/** The person's sentences for refusals, including the wallet-lock countdown. */
+function walletWords(error: AgentError): string | undefined {
+  if (error.code === "ERR_WALLET_LOCKED" || (error.code === "ERR_WRONG_PASSPHRASE" && /locked/.test(error.message))) {
+    const seconds = (error.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds;
+    return `${error.code === "ERR_WRONG_PASSPHRASE" ? "The PIN is wrong. " : ""}Too many wrong PINs: the wallet is locked${seconds ? ` for another ${seconds} seconds` : " for a while"}.`;
+  }
+  const known = messageFor(error.code, "");
+  if (known) return known;
+  // A merchant's refusal of the answer: say what it means for the person.
+  if (/^ERR_(SD_JWT|KB|VP|STATUS|RECEIPT|PAIRWISE)/.test(error.code) || error.code === "ERR_VERIFICATION_FAILED") return "The merchant could not accept the answer, so no grant was made. Try again from the merchant's page.";
+  return undefined;
+}
+
+export type LinkTarget = { kind: "request"; query: string } | { kind: "login"; challenge: string };
+
+/** What a pasted link is: an OpenID4VP request (custom scheme or https with request_uri), or a login challenge. */
+export function classifyLink(text: string): LinkTarget {
+  const link = text.trim();
+  let url: URL;
+  try {
+    url = new URL(link.replace(/^([a-z0-9+.-]+):\/\/\?/i, "https://wallet.invalid/?"));
+  } catch {
+    throw new AgentError("ERR_LINK_UNRECOGNISED", "not a link");
+  }
+  const clientId = url.searchParams.get("client_id");
+  const requestUri = url.searchParams.get("request_uri");
+  if (clientId && requestUri) return { kind: "request", query: new URLSearchParams({ client_id: clientId, request_uri: requestUri }).toString() };
+  if (/^https?:$/.test(url.protocol) && /\/login\/challenges\/[0-9a-f-]{36}$/.test(url.pathname)) return { kind: "login", challenge: url.href };
+  throw new AgentError("ERR_LINK_UNRECOGNISED", "neither a request nor a login link");
+}
+
+function requestLinkFrom(query: Request["query"]): string {
+  const q = parseInput(z.object({ client_id: z.string().min(1).max(400), request_uri: z.string().url().max(2000) }).passthrough(), query);
+  return `openid4vp://?${new URLSearchParams({ client_id: q.client_id, request_uri: q.request_uri })}`;
+}
+
+function parseChallenge(value: unknown): string {
+  const link = parseInput(linkSchema, value);
+  const target = classifyLink(link);
+  if (target.kind !== "login") throw new AgentError("ERR_LINK_UNRECOGNISED", "not a login link");
+  return target.challenge;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new AgentError("ERR_UPSTREAM", "timed out")), ms).unref())]);
+}

@@ -1,0 +1,206 @@
+import { html, raw, type SafeHtml } from "../../web/html.js";
+import { notice } from "../../web/layout.js";
+import { ANCHOR_STATE_WORDS, claimLabel, claimValue, LEVEL_LABELS, shortId } from "../../web/labels.js";
+import { claimsForLevel, GRANT_LEVELS, IDENTITY_CLAIM_NAMES } from "../../sdjwt/identity-credential.js";
+import type { CheckedRequest } from "../request-check.js";
+import type { AnswerPolicy, ConsentPreview, GrantEntry } from "../wallet.js";
+import { LOW_BATCH_THRESHOLD } from "../wallet.js";
+
+/** The wallet's pages as functions of plain data (no I/O): easy to read, easy to test. */
+
+const csrfField = (csrf?: string) => (csrf ? html`<input type="hidden" name="csrf" value="${csrf}">` : "");
+
+export function pinField(id: string, label = "Wallet PIN"): SafeHtml {
+  return html`<label for="${id}">${label}</label>
+<input type="password" id="${id}" name="pin" inputmode="numeric" autocomplete="off" required minlength="4" maxlength="64">`;
+}
+
+export function unlockForm(next = "/", message?: string): SafeHtml {
+  return html`<form method="post" action="/unlock" class="card">
+<h2>Unlock your wallet</h2>
+${message ? notice("info", message) : ""}
+<p class="hint">Your keys and credentials are sealed under your PIN. After 3 wrong PINs the wallet locks for a while.</p>
+<input type="hidden" name="next" value="${next}">
+${pinField("unlock-pin")}
+<button type="submit">Unlock</button>
+</form>`;
+}
+
+export function openLinkForm(): SafeHtml {
+  return html`<form method="get" action="/open" class="card">
+<h2>Answer a merchant</h2>
+<label for="link">Paste the link from the merchant's page or QR code</label>
+<textarea id="link" name="link" required maxlength="4000" spellcheck="false" autocapitalize="off" placeholder="openid4vp://?client_id=…"></textarea>
+<p class="hint">A request for your identity, or a member login link. Nothing is shared until you confirm with your PIN.</p>
+<button type="submit">Open the link</button>
+</form>`;
+}
+
+type CredentialView = { holderDid: string; receivedAt: string; usedWith: string[]; claims: Record<string, unknown> };
+
+export function homePage(args: { credentials: CredentialView[]; issuerUrl?: string; csrf: string; refreshed?: number }): SafeHtml {
+  const creds = args.credentials;
+  const unused = creds.filter((c) => c.usedWith.length === 0).length;
+  const claims = creds[0]?.claims ?? {};
+  const masked = typeof claims.id_number === "string" ? claims.id_number.replace(/^(\d{4})\d+(\d{4})$/, "$1**********$2") : "";
+  return html`<h1>Your identity wallet</h1>
+${args.refreshed !== undefined ? notice("ok", `Received ${args.refreshed} fresh credentials from the issuer.`) : ""}
+${openLinkForm()}
+<section class="card" aria-labelledby="creds-h">
+<h2 id="creds-h">Your credentials</h2>
+${creds.length === 0
+    ? html`<p>Your wallet holds no identity credential yet. Register with the identity issuer first (<code>wallet register</code>).</p>`
+    : html`<dl class="facts">
+<dt>Name</dt><dd>${claims.full_name}</dd>
+<dt>Resident ID number</dt><dd>${masked}</dd>
+<dt>Date of birth</dt><dd>${claims.birth_date}</dd>
+<dt>Issued by</dt><dd>${args.issuerUrl ?? ""}</dd>
+<dt>Valid until</dt><dd>${typeof claims.exp === "number" ? new Date(claims.exp * 1000).toISOString().slice(0, 10) : ""}</dd>
+<dt>In this wallet</dt><dd>${creds.length} credentials, ${unused} not yet shown to any merchant</dd>
+</dl>
+<p class="hint">Each credential has its own key. A merchant is always shown a credential no other merchant has seen, so merchants cannot link you.</p>
+${unused < LOW_BATCH_THRESHOLD ? notice("warn", html`Only ${unused} unused credentials left. Get a fresh batch to keep answering new merchants privately.`) : ""}
+<form method="post" action="/credentials/refresh">${csrfField(args.csrf)}<button type="submit" class="secondary">Get a fresh batch from the issuer</button></form>`}
+</section>`;
+}
+
+/** "What each level would share": the three levels side by side, the asked one marked. */
+function levelTable(checked: CheckedRequest): SafeHtml {
+  const r = checked.request;
+  return html`<div class="table-wrap"><table>
+<caption class="muted">What each level would share with ${r.merchant_name}</caption>
+<thead><tr><th scope="col">Level</th><th scope="col">Would leave your wallet</th></tr></thead>
+<tbody>
+${GRANT_LEVELS.map((level) => {
+    const names = claimsForLevel(level, level === r.level ? { requestedClaims: r.claims, ageOver18: r.age_over_18 } : { requestedClaims: r.claims });
+    const asked = level === r.level;
+    return html`<tr${asked ? raw(' class="asked"') : ""}><th scope="row">${LEVEL_LABELS[level].name}${asked ? html`<br><strong>asked for</strong>` : ""}</th><td>${names.map(claimLabel).join(", ")}${level === "pseudonymous" ? ", a pseudonym for this merchant only" : ""}</td></tr>`;
+  })}
+</tbody></table></div>`;
+}
+
+export function consentPage(args: { checked: CheckedRequest; preview?: ConsentPreview; link: string; qrSvg: string; unlocked: boolean; csrf?: string }): SafeHtml {
+  const { checked, preview } = args;
+  const r = checked.request;
+  const stays = IDENTITY_CLAIM_NAMES.filter((n) => n !== "verification_commitment" && !checked.claimNames.includes(n));
+  const automatic = !!preview?.automatic && args.unlocked;
+  return html`<h1>${r.merchant_name} asks for: ${LEVEL_LABELS[r.level].name}</h1>
+${notice("ok", html`This merchant is registered with the identity platform (checked against its signed list), and the request is signed by the merchant.`)}
+<dl class="facts">
+<dt>Purpose</dt><dd>${r.purpose}</dd>
+<dt>Keeps the data</dt><dd>${r.retention_days === 0 ? "not at all after this answer" : `for ${r.retention_days} days`}</dd>
+<dt>Request expires</dt><dd>${new Date(r.exp * 1000).toISOString().replace("T", " ").slice(0, 19)} UTC</dd>
+<dt>Merchant identifier</dt><dd><code title="${r.iss}">${shortId(r.iss)}</code></dd>
+</dl>
+<section class="card" aria-labelledby="share-h">
+<h2 id="share-h">Exactly what would leave your wallet</h2>
+<ul>
+${checked.claimNames.map((n) => html`<li><strong>${claimLabel(n)}</strong>${preview ? html`: ${claimValue(preview.values[n])}` : ""}</li>`)}
+${r.level === "pseudonymous" ? html`<li><strong>A pseudonym for ${r.merchant_name} only</strong>${preview?.pseudonym ? html`: <code title="${preview.pseudonym}">${shortId(preview.pseudonym)}</code>` : ""} (no other merchant ever sees it)</li>` : ""}
+</ul>
+${!preview ? html`<p class="hint">Unlock with your PIN below to see the values themselves before they are sent.</p>` : ""}
+<p>Stays in your wallet: ${stays.map(claimLabel).join(", ")}.</p>
+${levelTable(checked)}
+</section>
+${preview && preview.credentialsLeft < LOW_BATCH_THRESHOLD ? notice("warn", `Only ${preview.credentialsLeft} unused credentials left in your wallet.`) : ""}
+${automatic
+    ? html`<form method="post" action="/authorize" data-autosubmit>
+${notice("info", html`You chose to answer ${r.merchant_name} at this level automatically. Answering now. (Undo under Remembered choices.)`)}
+<input type="hidden" name="link" value="${args.link}">${csrfField(args.csrf)}
+<button type="submit">Share exactly this</button>
+</form>`
+    : html`<form method="post" action="/authorize" class="card">
+<h2>Your decision</h2>
+<input type="hidden" name="link" value="${args.link}">${csrfField(args.csrf)}
+${pinField("consent-pin", args.unlocked ? "Confirm with your wallet PIN" : "Wallet PIN")}
+<label class="check"><input type="checkbox" name="remember" value="1"> <span>Answer ${r.merchant_name} at this level automatically next time</span></label>
+<button type="submit">Share exactly this</button>
+</form>
+<form method="post" action="/authorize/decline">${csrfField(args.csrf)}<button type="submit" class="secondary">Decline</button></form>`}
+<details><summary>The request as a QR code and link</summary>
+<div class="qr" role="img" aria-label="QR code of this request">${raw(args.qrSvg)}</div>
+<p><code>${args.link}</code></p>
+</details>`;
+}
+
+export function grantedPage(args: { grant: GrantEntry; automatic: boolean; credentialsLeft: number; csrf: string }): SafeHtml {
+  const g = args.grant;
+  return html`<h1>Shared with ${g.merchant.name}</h1>
+${notice("ok", html`${args.automatic ? "Answered automatically, as you chose. " : ""}The merchant counter-signed your consent. Both receipts are being anchored on chain.`)}
+<dl class="facts">
+<dt>Level</dt><dd>${LEVEL_LABELS[g.level].name}</dd>
+<dt>Shared</dt><dd>${g.claimNames.map(claimLabel).join(", ")}${g.pseudonym ? ", your pseudonym for this merchant" : ""}</dd>
+<dt>Purpose</dt><dd>${g.purpose}</dd>
+<dt>Grant</dt><dd><code>${g.grantId}</code></dd>
+</dl>
+${args.credentialsLeft < LOW_BATCH_THRESHOLD ? notice("warn", html`Only ${args.credentialsLeft} unused credentials left. <form method="post" action="/credentials/refresh" class="inline">${csrfField(args.csrf)}<button type="submit" class="link">Get a fresh batch</button></form>`) : ""}
+<p>You can go back to the merchant's page now. <a href="/grants">See all your grants</a>.</p>`;
+}
+
+function anchorState(entry: GrantEntry, which: "consent" | "grant"): SafeHtml {
+  const a = entry.anchors?.[which];
+  const status = a?.status ?? "unknown";
+  const onChain = a?.anchor as { blockNumber?: number; txHash?: string } | undefined;
+  return html`<span class="state ${status}">${ANCHOR_STATE_WORDS[status] ?? status}</span>${onChain?.blockNumber ? html` in block ${onChain.blockNumber}, transaction <code title="${onChain.txHash}">${shortId(onChain.txHash ?? "", 10)}</code>` : ""}`;
+}
+
+export const isSettled = (g: GrantEntry): boolean => !!g.withdrawal || (g.anchors?.consent?.status === "anchored" && g.anchors?.grant?.status === "anchored");
+
+export function grantsPage(args: { grants: GrantEntry[]; flash?: SafeHtml; unreachable: Set<string> }): SafeHtml {
+  const grants = [...args.grants].sort((a, b) => b.grantedAt.localeCompare(a.grantedAt));
+  const pending = grants.some((g) => !isSettled(g));
+  return html`<h1>Your grants</h1>
+${args.flash ?? ""}
+${pending ? html`<p class="muted" data-poll="/grants/status" data-poll-while="pending" data-poll-ms="1500" aria-live="polite">Some receipts are still being anchored; this page updates by itself. <a href="/grants">Check again</a></p>` : ""}
+${grants.length === 0 ? html`<p>No grants yet. When you share with a merchant, it appears here with its receipts.</p>` : ""}
+${grants.map((g) => html`<article class="card" aria-labelledby="g-${g.grantId}">
+<h2 id="g-${g.grantId}">${g.merchant.name}: ${LEVEL_LABELS[g.level].name}</h2>
+${g.withdrawal ? html`<p><span class="state withdrawn">Withdrawn</span> on ${g.withdrawal.withdrawnAt.replace("T", " ").slice(0, 19)} UTC. The merchant confirmed, in a signed receipt, that it deleted its copy.</p>` : ""}
+<dl class="facts">
+<dt>When</dt><dd>${g.grantedAt.replace("T", " ").slice(0, 19)} UTC${g.automatic ? " (answered automatically)" : ""}</dd>
+<dt>Shared</dt><dd>${g.claimNames.map(claimLabel).join(", ")}</dd>
+${g.pseudonym ? html`<dt>Your pseudonym there</dt><dd><code title="${g.pseudonym}">${shortId(g.pseudonym)}</code></dd>` : ""}
+<dt>Purpose</dt><dd>${g.purpose}</dd>
+<dt>Your consent receipt</dt><dd>${args.unreachable.has(g.grantId) ? html`<span class="state pending">${ANCHOR_STATE_WORDS.unreachable}</span>` : anchorState(g, "consent")}</dd>
+<dt>Merchant's receipt</dt><dd>${args.unreachable.has(g.grantId) ? "" : anchorState(g, "grant")}</dd>
+<dt>Grant</dt><dd><code>${g.grantId}</code></dd>
+</dl>
+<p>
+${g.anchors?.consent?.status === "anchored" && g.anchors?.grant?.status === "anchored" ? html`<a class="button secondary" href="/grants/${g.grantId}/evidence" download="evidence-${g.grantId}.json">Download evidence for a notary</a>` : ""}
+${g.withdrawal ? "" : html`<a class="button secondary" href="/grants/${g.grantId}/withdraw">Withdraw…</a>`}
+</p>
+</article>`)}`;
+}
+
+export function withdrawConfirmPage(g: GrantEntry, csrf: string): SafeHtml {
+  return html`<h1>Withdraw your grant to ${g.merchant.name}?</h1>
+<p>${g.merchant.name} will delete what it holds from this grant${g.pseudonym ? " and close your member account" : ""}, and confirm it in a signed receipt. Both receipts are anchored on chain. This cannot be undone; you can grant again later.</p>
+<dl class="facts"><dt>Level</dt><dd>${LEVEL_LABELS[g.level].name}</dd><dt>Shared</dt><dd>${g.claimNames.map(claimLabel).join(", ")}</dd><dt>When</dt><dd>${g.grantedAt.replace("T", " ").slice(0, 19)} UTC</dd></dl>
+<form method="post" action="/grants/${g.grantId}/withdraw">${csrfField(csrf)}<button type="submit" class="danger">Withdraw this grant</button></form>
+<p><a href="/grants">Keep it</a></p>`;
+}
+
+export function choicesPage(args: { choices: AnswerPolicy[]; csrf: string; flash?: string }): SafeHtml {
+  return html`<h1>Remembered choices</h1>
+${args.flash ? notice("ok", args.flash) : ""}
+<p>Merchants your wallet answers at a level without asking again. The PIN still unlocks the wallet.</p>
+${args.choices.length === 0
+    ? html`<p>No remembered choices.</p>`
+    : html`<div class="table-wrap"><table>
+<thead><tr><th scope="col">Merchant</th><th scope="col">Level</th><th scope="col">Since</th><th scope="col"><span class="muted">Action</span></th></tr></thead>
+<tbody>${args.choices.map((p) => html`<tr><td>${p.merchantName}</td><td>${LEVEL_LABELS[p.level].name}</td><td>${p.createdAt.slice(0, 10)}</td><td>
+<form method="post" action="/choices/forget">${csrfField(args.csrf)}<input type="hidden" name="merchantDid" value="${p.merchantDid}"><input type="hidden" name="level" value="${p.level}">
+<button type="submit" class="secondary" aria-label="Forget ${p.merchantName}, ${LEVEL_LABELS[p.level].name}">Forget</button></form></td></tr>`)}</tbody>
+</table></div>`}`;
+}
+
+export function loginPage(args: { merchantName: string; challenge: string; unlocked: boolean; csrf?: string }): SafeHtml {
+  return html`<h1>Log in to ${args.merchantName}</h1>
+<p>Your wallet proves that you hold the member pseudonym you use at ${args.merchantName}. No identity data is shown, and no other merchant can recognise you.</p>
+<form method="post" action="/login" class="card">
+<input type="hidden" name="challenge" value="${args.challenge}">${csrfField(args.csrf)}
+${args.unlocked ? "" : pinField("login-pin")}
+<button type="submit">Log in</button>
+</form>
+<p><a href="/">Cancel</a></p>`;
+}

@@ -1,0 +1,38 @@
+import type { GrantLevel } from "../sdjwt/identity-credential.js";
+
+/** The names people read for claims, levels and anchoring states (the code names stay in the data). */
+export const CLAIM_LABELS: Record<string, string> = {
+  real_name_verified: "Real-name verified",
+  age_over_18: "Over 18",
+  family_name: "Family name",
+  given_name: "Given name",
+  full_name: "Full name",
+  id_number: "Resident ID number",
+  birth_date: "Date of birth",
+  verification_commitment: "How the identity was checked (sealed)",
+};
+export const claimLabel = (name: string): string => CLAIM_LABELS[name] ?? name;
+
+export const LEVEL_LABELS: Record<GrantLevel, { name: string; explains: string }> = {
+  verified: { name: "Verified only", explains: "only that a real-name-verified person stands behind the answer" },
+  pseudonymous: { name: "Pseudonymous account", explains: "a member identifier for this merchant alone, with no identity data" },
+  full: { name: "Full identity", explains: "the identity details named in the request" },
+};
+
+export function claimValue(value: unknown): string {
+  if (value === true) return "yes";
+  if (value === false) return "no";
+  if (value === undefined || value === null) return "—";
+  return String(value);
+}
+
+export const ANCHOR_STATE_WORDS: Record<string, string> = {
+  queued: "waiting to be anchored",
+  batched: "in a batch, being anchored",
+  anchored: "anchored on chain",
+  unknown: "not checked yet",
+  unreachable: "the merchant could not be reached",
+};
+
+/** Short form of a long identifier for display (the full one is in a title and in the evidence). */
+export const shortId = (id: string, keep = 16): string => (id.length > keep * 2 + 1 ? `${id.slice(0, keep + 8)}…${id.slice(-6)}` : id);
