@@ -2,7 +2,8 @@
  * `npm run demo`: the whole product on one machine. An embedded Hardhat chain (or CHAIN_RPC_URL), the
  * registry deployed, the issuer and two merchants' verifiers as real processes on free loopback ports;
  * one person registers once and grants each merchant each of the three levels; a notary turns every
- * grant's receipts into an evidence bundle and verifies it against the chain.
+ * grant's receipts into an evidence bundle and verifies it against the chain. `--web` then keeps it all up
+ * and serves the web pages: the wallet, each merchant's checkout, the notary console.
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
@@ -14,39 +15,46 @@ import {
   fetchJson,
   HolderWallet,
   REPO_ROOT,
+  createNotaryConsoleApp,
+  listenOn,
+  serveWalletWeb,
   resolveChain,
   verifyEvidenceBundle,
   type GrantEntry,
   type GrantLevel,
 } from "@realname/agent";
-import { startEmbeddedChain, startService, type EmbeddedChain, type ServiceProcess } from "./lib/devnet.js";
+import { freePort, startEmbeddedChain, startService, type EmbeddedChain, type ServiceProcess } from "./lib/devnet.js";
 import { style } from "./lib/style.js";
 
 const args = process.argv.slice(2);
-const keep = args.includes("--keep");
+const web = args.includes("--web");
+const keep = args.includes("--keep") || web;
 const outDir = join(REPO_ROOT, "demo-output");
 const say = (s = "") => process.stdout.write(s + "\n");
 const section = (title: string) => say(`\n${style.bold(style.cyan(`== ${title}`))}`);
 
 const PERSON = { fullName: "张三", idNumber: "110105199003071239", portrait: join(REPO_ROOT, "issuer-service", "fixtures", "portraits", "zhang-san-live.jpg") };
 const ADMIN_TOKEN = randomBytes(24).toString("base64url");
+const PIN = "246810";
 const MERCHANTS = [
   { key: "bookshop", name: "星河书店 Galaxy Books", devAccount: "1" },
   { key: "travel", name: "云游旅行 Cloudtrip Travel", devAccount: "3" },
 ];
-type Ask = { level: GrantLevel; purpose: string; claims?: string[]; ageOver18?: boolean; retentionDays: number };
+type Ask = { id: string; title: string; level: GrantLevel; purpose: string; claims?: string[]; ageOver18?: boolean; retentionDays: number };
 const ASKS: Record<string, Ask[]> = {
   bookshop: [
-    { level: "verified", purpose: "Sell an age-restricted book to a real-name-verified adult", ageOver18: true, retentionDays: 0 },
-    { level: "pseudonymous", purpose: "Open a member account without sharing identity", retentionDays: 365 },
-    { level: "full", purpose: "Issue an invoice in the buyer's legal name", claims: ["full_name"], retentionDays: 180 },
+    { id: "adult-book", title: "Buy an age-restricted book", level: "verified", purpose: "Sell an age-restricted book to a real-name-verified adult", ageOver18: true, retentionDays: 0 },
+    { id: "membership", title: "Join the readers' club (or come back)", level: "pseudonymous", purpose: "Open a member account without sharing identity", retentionDays: 365 },
+    { id: "invoice", title: "Get an invoice in your legal name", level: "full", purpose: "Issue an invoice in the buyer's legal name", claims: ["full_name"], retentionDays: 180 },
   ],
   travel: [
-    { level: "verified", purpose: "Confirm a real-name-verified customer before a quote", retentionDays: 0 },
-    { level: "pseudonymous", purpose: "Keep a traveller profile without identity data", retentionDays: 365 },
-    { level: "full", purpose: "Book a train ticket in the traveller's legal name (real-name ticketing)", claims: ["full_name", "id_number"], retentionDays: 90 },
+    { id: "quote", title: "Get a quote", level: "verified", purpose: "Confirm a real-name-verified customer before a quote", retentionDays: 0 },
+    { id: "profile", title: "Keep a traveller profile", level: "pseudonymous", purpose: "Keep a traveller profile without identity data", retentionDays: 365 },
+    { id: "train-ticket", title: "Book a train ticket (real-name ticketing)", level: "full", purpose: "Book a train ticket in the traveller's legal name (real-name ticketing)", claims: ["full_name", "id_number"], retentionDays: 90 },
   ],
 };
+/** The checkout page asks for exactly what the platform registered for the merchant. */
+const checkoutOffers = (key: string) => JSON.stringify(ASKS[key]!.map((a) => ({ id: a.id, title: a.title, level: a.level, purpose: a.purpose, retentionDays: a.retentionDays, claims: a.claims ?? [], ageOver18: a.ageOver18 ?? false })));
 
 const started: Array<{ stop(): Promise<void> }> = [];
 let chain: EmbeddedChain | undefined;
@@ -87,6 +95,7 @@ async function main(): Promise<void> {
   started.push(issuer);
   say(`issuer    ${issuer.url}  ${issuer.did}`);
   const verifiers: Record<string, ServiceProcess> = {};
+  const walletPort = web ? await freePort() : 0;
   for (const m of MERCHANTS) {
     const v = await startService("verifier-service", {
       DATA_DIR: join(work, m.key),
@@ -98,6 +107,9 @@ async function main(): Promise<void> {
       TRUSTED_ISSUERS: issuer.did,
       ISSUER_URL: issuer.url,
       ANCHOR_BATCH_AGE_MS: "1000",
+      CHECKOUT_OFFERS: checkoutOffers(m.key),
+      ...(web ? { WALLET_WEB_URL: `http://127.0.0.1:${walletPort}` } : {}),
+      REQUEST_VALIDITY_SECONDS: web ? "900" : "300",
     });
     started.push(v);
     verifiers[m.key] = v;
@@ -107,8 +119,14 @@ async function main(): Promise<void> {
   }
 
   section(`Registration: ${PERSON.fullName} proves who they are, once`);
-  const wallet = await HolderWallet.open({ dir: join(work, "wallet"), pin: "246810" });
-  started.push({ stop: () => wallet.close() });
+  const walletDir = join(work, "wallet");
+  const wallet = await HolderWallet.open({ dir: walletDir, pin: PIN });
+  let walletOpen = true;
+  const closeWallet = async () => {
+    if (walletOpen) await wallet.close();
+    walletOpen = false;
+  };
+  started.push({ stop: closeWallet });
   const me = await wallet.init();
   say(`wallet identity ${me.did} (keys sealed under the PIN)`);
   // The wallet app's installation is a capture device: the platform's admin registers its key once.
@@ -208,8 +226,22 @@ async function main(): Promise<void> {
 
   say(`\nCheck a bundle yourself: npx notary verify demo-output/evidence/travel-full.json --rpc ${rpcUrl}${keep ? "" : "   (needs --keep: the embedded chain stops with the demo)"}`);
   if (!allVerified) throw new Error("an evidence bundle did not verify");
+  if (web) {
+    // The same wallet, now behind its web pages (the demo's own handle lets go of it first).
+    await closeWallet();
+    const walletWeb = await serveWalletWeb({ dir: walletDir, rpcUrl, port: walletPort });
+    started.push({ stop: () => walletWeb.close() });
+    const consoleHosts: string[] = [];
+    const notaryConsole = await listenOn(createNotaryConsoleApp({ rpcUrl, allowedHosts: () => consoleHosts }), "127.0.0.1", 0, consoleHosts);
+    started.push({ stop: () => notaryConsole.close() });
+    section("Web pages");
+    say(`${style.bold("wallet")}          ${walletWeb.url}   (PIN ${PIN}; ${PERSON.fullName}'s wallet with the grants above)`);
+    for (const m of MERCHANTS) say(`${style.bold("checkout")}        ${verifiers[m.key]!.url}/checkout   ${m.name}`);
+    say(`${style.bold("notary console")}  ${notaryConsole.url}   (upload a bundle from demo-output/evidence/, or one the wallet page downloads)`);
+    say(style.dim("Try: open a checkout, pick what to ask, click \"Open in your web wallet\", read what would leave the wallet, enter the PIN."));
+  }
   if (keep) {
-    say(style.bold("\n--keep: chain and services stay up until Ctrl-C"));
+    say(style.bold(`\n${web ? "--web" : "--keep"}: chain and services stay up until Ctrl-C`));
     await new Promise<void>((resolve) => process.once("SIGINT", () => resolve()));
   }
 }

@@ -34,7 +34,9 @@ import {
   type PresentationRequest,
   type StatusListResolver,
   type NotaryGate,
+  webAssets as assets,
 } from "@realname/agent";
+import { checkoutRouter, type CheckoutConfig } from "./checkout.js";
 
 export interface VerifierDeps {
   merchant: { did: string; name: string; signer: JwsSigner };
@@ -60,6 +62,8 @@ export interface VerifierDeps {
   clock?: () => Date;
   requestValiditySeconds?: number;
   log?: (line: string) => void;
+  /** The demo checkout page (what this merchant asks for, and where a web wallet lives); off when absent. */
+  checkout?: CheckoutConfig;
 }
 
 export interface Session {
@@ -102,7 +106,22 @@ export interface LoginChallenge {
   expiresAt: number;
   status: "pending" | "logged-in";
   pseudonym?: string;
+  /** For a challenge opened by the checkout page: only that browser may read the outcome. */
+  frontEndSecretHash?: string;
 }
+
+export type RequestResult =
+  | { status: "pending" }
+  | {
+      status: "accepted";
+      grantId: string;
+      level: GrantLevel;
+      verified: true;
+      claims: Record<string, unknown>;
+      retention?: string;
+      withdrawn?: boolean;
+      account?: { pseudonym: string; returning: boolean; visits: number; openedAt: string };
+    };
 
 export interface Account {
   pseudonym: string;
@@ -111,7 +130,7 @@ export interface Account {
   visits: number;
 }
 
-const createRequestSchema = z
+export const createRequestSchema = z
   .object({
     level: z.enum(GRANT_LEVELS),
     purpose: z.string().trim().min(1).max(500),
@@ -150,8 +169,8 @@ export function createApp(deps: VerifierDeps) {
   });
 
   /** The merchant's front end asks for a grant; the wallet gets an `openid4vp://` link (or its QR code). */
-  app.post("/requests", requireJson, handle(async (req, res) => {
-    const input = parseInput(createRequestSchema, req.body);
+  /** Opens a signed presentation request (the API below and the checkout page both use it). */
+  async function openRequest(input: z.infer<typeof createRequestSchema>) {
     const requestId = randomUUID();
     const base = deps.publicUrl();
     const created = await createAuthorizationRequest({
@@ -175,14 +194,44 @@ export function createApp(deps: VerifierDeps) {
       createdAt: clock().toISOString(),
     });
     await deps.nonces.put(created.request.nonce, { requestId });
-    res.status(201).json({
+    return {
       requestId,
       authorizationRequest: created.authorizationRequest,
       requestUri: `${base}/requests/${requestId}`,
       qrPng: `${base}/requests/${requestId}/qr.png`,
       transactionSecret,
       expiresAt: new Date(created.request.exp * 1000).toISOString(),
-    });
+    };
+  }
+
+  /** What the person granted, as the merchant's front end may see it (and nothing else). */
+  async function resultOf(session: Session): Promise<RequestResult> {
+    if (session.status === "pending") return { status: "pending" };
+    const stored = await deps.grants.get(session.grantId!);
+    const account = stored?.pseudonym ? await deps.accounts.get(stored.pseudonym) : undefined;
+    return {
+      status: "accepted",
+      grantId: session.grantId!,
+      level: session.request.level,
+      verified: true,
+      claims: stored?.sealedClaims ? JSON.parse(deps.seal.decrypt(stored.sealedClaims)) : (stored?.claims ?? {}),
+      ...(stored?.retentionExpiredAt ? { retention: "expired: identity data deleted" } : {}),
+      ...(stored?.withdrawal ? { withdrawn: true } : {}),
+      ...(account ? { account: { pseudonym: account.pseudonym, returning: account.visits > 1, visits: account.visits, openedAt: account.openedAt } } : {}),
+    };
+  }
+
+  /** A single-use login challenge for a pseudonymous account (optionally bound to a checkout page's secret). */
+  async function openChallenge(frontEndSecretHash?: string) {
+    const challengeId = randomUUID();
+    const expiresAt = Math.floor(clock().getTime() / 1000) + validity;
+    await deps.challenges.put(challengeId, { challengeId, nonce: randomBytes(16).toString("base64url"), expiresAt, status: "pending", ...(frontEndSecretHash ? { frontEndSecretHash } : {}) });
+    return { challengeId, challengeUri: `${deps.publicUrl()}/login/challenges/${challengeId}`, expiresAt: new Date(expiresAt * 1000).toISOString() };
+  }
+
+  /** The merchant's front end asks for a grant; the wallet gets an `openid4vp://` link (or its QR code). */
+  app.post("/requests", requireJson, handle(async (req, res) => {
+    res.status(201).json(await openRequest(parseInput(createRequestSchema, req.body)));
   }));
 
   app.get("/requests/:id/qr.png", handle(async (req, res) => {
@@ -282,21 +331,7 @@ export function createApp(deps: VerifierDeps) {
     const bySecret = secret !== undefined && sha256Hex(secret) === session.transactionSecretHash;
     const byCode = code !== undefined && session.responseCodeHash !== undefined && sha256Hex(code) === session.responseCodeHash;
     if (!bySecret && !byCode) throw new AgentError("ERR_FORBIDDEN", "the result is for the merchant's front end (transaction secret or response code) only");
-    if (session.status === "pending") {
-      res.json({ status: "pending" });
-      return;
-    }
-    const stored = await deps.grants.get(session.grantId!);
-    const account = stored?.pseudonym ? await deps.accounts.get(stored.pseudonym) : undefined;
-    res.json({
-      status: "accepted",
-      grantId: session.grantId,
-      level: session.request.level,
-      verified: true,
-      claims: stored?.sealedClaims ? JSON.parse(deps.seal.decrypt(stored.sealedClaims)) : (stored?.claims ?? {}),
-      ...(stored?.retentionExpiredAt ? { retention: "expired: identity data deleted" } : {}),
-      ...(account ? { account: { pseudonym: account.pseudonym, returning: account.visits > 1, visits: account.visits, openedAt: account.openedAt } } : {}),
-    });
+    res.json(await resultOf(session));
   }));
 
   /** Inclusion proof of a receipt by its hash: salts and Merkle path only, no personal data. */
@@ -339,10 +374,7 @@ export function createApp(deps: VerifierDeps) {
 
   /** Login to a pseudonymous account: a single-use challenge signed by the pseudonym's key; no personal data. */
   app.post("/login/challenges", handle(async (_req, res) => {
-    const challengeId = randomUUID();
-    const expiresAt = Math.floor(clock().getTime() / 1000) + validity;
-    await deps.challenges.put(challengeId, { challengeId, nonce: randomBytes(16).toString("base64url"), expiresAt, status: "pending" });
-    res.status(201).json({ challengeId, challengeUri: `${deps.publicUrl()}/login/challenges/${challengeId}`, expiresAt: new Date(expiresAt * 1000).toISOString() });
+    res.status(201).json(await openChallenge());
   }));
   app.get("/login/challenges/:id", handle(async (req, res) => {
     const c = await deps.challenges.get(parseInput(idParam, req.params.id));
@@ -397,6 +429,11 @@ export function createApp(deps: VerifierDeps) {
     deps.log?.(JSON.stringify({ t: new Date().toISOString(), event: "notary-access", notary, receipts: receipts.length }));
     res.json({ notary, receipts });
   }));
+
+  if (deps.checkout) {
+    app.use("/assets", assets());
+    app.use("/checkout", checkoutRouter({ ...deps, checkout: deps.checkout, clock, openRequest, resultOf, openChallenge, loadSession }));
+  }
 
   app.use(notFound);
   app.use(errorHandler(deps.log));

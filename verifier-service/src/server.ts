@@ -5,6 +5,7 @@ import { Wallet } from "ethers";
 import { sweepRetention } from "./retention.js";
 import { AgentError, NotaryGate, StatusListResolver, connectAnchoringFromEnv, createRoleAgent, DEFAULT_RPC_URL, ensureIdentifier, fetchJson, identifierKeyObjectSigner, LevelDatabase, REPO_ROOT } from "@realname/agent";
 import { createApp } from "./app.js";
+import { checkoutOffersSchema, DEFAULT_CHECKOUT_OFFERS, type CheckoutConfig } from "./checkout.js";
 
 const HELP = `verifier-service: a merchant's verifier. Creates signed presentation requests, verifies answers,
 opens pseudonymous accounts, counter-signs grant receipts and anchors receipts on chain.
@@ -29,6 +30,10 @@ Environment:
   RETENTION_SWEEP_MS     how often identity data past its retention is deleted (default 60000)
   REQUEST_VALIDITY_SECONDS how long a presentation request stays answerable (default 300)
   ANCHOR_BATCH_SIZE      receipts per batch (default 256); ANCHOR_BATCH_AGE_MS: oldest receipt's wait (default 2000)
+  CHECKOUT               the demo checkout page at /checkout: on unless set to 0
+  CHECKOUT_OFFERS        JSON list of what the checkout asks for: [{id,title,level,purpose,retentionDays,claims,ageOver18}]
+                         (default: an age check, membership and an invoice; the issuer must register the purposes)
+  WALLET_WEB_URL         a web wallet's address: the checkout offers "open in your web wallet"
   ANCHOR_CONFIRMATIONS   blocks before a receipt counts as anchored (default 1); ANCHOR_AUDIT_MS: re-check of anchored roots (default 60000)
 `;
 if (process.argv.includes("--help") || process.argv.includes("-h")) {
@@ -52,7 +57,26 @@ function merchantPassphrase(): string {
   return readFileSync(file, "utf8").trim();
 }
 
+/** The checkout page's offers: CHECKOUT_OFFERS (validated) or the defaults; off with CHECKOUT=0. */
+function checkoutConfig(): CheckoutConfig | undefined {
+  if (env.CHECKOUT === "0") return undefined;
+  let offers = DEFAULT_CHECKOUT_OFFERS;
+  if (env.CHECKOUT_OFFERS) {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(env.CHECKOUT_OFFERS);
+    } catch {
+      throw new AgentError("ERR_CONFIG", "CHECKOUT_OFFERS is not JSON");
+    }
+    const parsed = checkoutOffersSchema.safeParse(raw);
+    if (!parsed.success) throw new AgentError("ERR_CONFIG", `CHECKOUT_OFFERS: ${parsed.error.issues.slice(0, 3).map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+    offers = parsed.data;
+  }
+  return { offers, walletUrl: env.WALLET_WEB_URL || undefined };
+}
+
 async function main() {
+  const checkout = checkoutConfig();
   const log = (line: string) => process.stdout.write(line + "\n");
   const db = await LevelDatabase.open(dataDir);
   const { registry, queue, anchorKey } = await connectAnchoringFromEnv(env, { devAccount: 1, store: db.store("anchor-queue"), log });
@@ -86,6 +110,7 @@ async function main() {
     status: new StatusListResolver({ maxCacheSeconds: Number(env.STATUS_CACHE_SECONDS ?? 300) }),
     requestValiditySeconds: Number(env.REQUEST_VALIDITY_SECONDS ?? 300),
     log,
+    checkout,
   });
   const server = app.listen(port, host);
   await new Promise<void>((resolve, reject) => server.once("listening", resolve).once("error", reject));

@@ -6,6 +6,8 @@ import { createRoleAgent, ensureIdentifier, identifierSigner, type RoleAgent } f
 import { LevelDatabase } from "../stores/level-store.js";
 import { notaryAuthorization } from "../notary/access.js";
 import { renderEvidenceReport } from "../notary/report.js";
+import { createNotaryConsoleApp } from "../notary/console.js";
+import { listenOn } from "../web/listen.js";
 import { evidenceBundleSchema, type EvidenceBundle, type InclusionProof } from "../notary/evidence.js";
 import { z } from "zod";
 import { AgentError } from "../errors.js";
@@ -199,6 +201,25 @@ program
       }
     });
     out(globals().json ? JSON.stringify({ written }) : `${written.length} evidence bundle(s) written to ${opts.outDir}`);
+  }));
+
+program
+  .command("console")
+  .description("the notary console as a web page: upload a bundle, read every check, print the report")
+  .option("--port <n>", "port (0: a free one)", "7200")
+  .option("--host <address>", "address to bind", "127.0.0.1")
+  .action(run(async (opts: { port: string; host: string }) => {
+    const port = Number(opts.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new AgentError("ERR_INVALID_INPUT", "--port must be a port number");
+    const hosts: string[] = [];
+    const app = createNotaryConsoleApp({ rpcUrl: globals().rpc, allowedHosts: () => hosts });
+    const server = await listenOn(app, opts.host, port, hosts);
+    out(globals().json ? JSON.stringify({ event: "listening", url: server.url }) : `notary console at ${c.bold(server.url)}, checking against ${globals().rpc} (Ctrl-C to stop)`);
+    await new Promise<void>((resolve) => {
+      process.once("SIGINT", resolve);
+      process.once("SIGTERM", resolve);
+    });
+    await server.close();
   }));
 
 await program.parseAsync(process.argv);

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { HolderWallet, LOW_BATCH_THRESHOLD, type GrantEntry } from "../holder/wallet.js";
 import { checkMerchantRequest } from "../holder/request-check.js";
 import { messageFor } from "../holder/messages.js";
+import { serveWalletWeb } from "../holder/web/serve.js";
 import { DEFAULT_RPC_URL } from "../anchoring/registry-contract.js";
 import { AgentError } from "../errors.js";
 import { ask, c, fail, out, table } from "./common.js";
@@ -284,6 +285,26 @@ program
     const passphrase = opts.passphrase ?? (await ask("Backup passphrase: ", true));
     const r = await HolderWallet.restore(globals().dir, backup, passphrase);
     out(globals().json ? JSON.stringify(r) : `restored ${r.entries} entries into ${globals().dir}`);
+  }));
+
+program
+  .command("serve")
+  .description("the wallet as web pages on this machine (loopback only): requests, PIN, grants, choices, withdrawal")
+  .option("--port <n>", "port (0: a free one)", "7100")
+  .option("--host <address>", "loopback address to bind (127.0.0.1 or ::1)", "127.0.0.1")
+  .option("--rpc <url>", "chain endpoint for evidence bundles (env CHAIN_RPC_URL)", process.env.CHAIN_RPC_URL ?? DEFAULT_RPC_URL)
+  .action(run(async (opts: { port: string; host: string; rpc: string }) => {
+    // The pages hold the unlocked wallet: they are for this machine only.
+    if (!["127.0.0.1", "::1", "localhost"].includes(opts.host)) throw new AgentError("ERR_INVALID_INPUT", "the wallet serves loopback only (127.0.0.1 or ::1)");
+    const port = Number(opts.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new AgentError("ERR_INVALID_INPUT", "--port must be a port number");
+    const server = await serveWalletWeb({ dir: globals().dir, rpcUrl: opts.rpc, host: opts.host === "localhost" ? "127.0.0.1" : opts.host, port });
+    out(globals().json ? JSON.stringify({ event: "listening", url: server.url }) : `wallet pages at ${c.bold(server.url)} (Ctrl-C to stop; the wallet locks itself after 5 minutes idle)`);
+    await new Promise<void>((resolve) => {
+      process.once("SIGINT", resolve);
+      process.once("SIGTERM", resolve);
+    });
+    await server.close();
   }));
 
 await program.parseAsync(process.argv);

@@ -14,7 +14,9 @@ export function createServiceApp(options: { log?: (line: string) => void; bodyLi
   app.disable("x-powered-by");
   app.set("trust proxy", false);
   // One CSP for APIs and pages alike (the pages are served by the same apps).
-  app.use(helmet({ contentSecurityPolicy: PAGE_CSP }));
+  // Referrer-Policy same-origin, not helmet's no-referrer: with no-referrer, browsers send `Origin: null` on
+  // form posts, and the pages' same-origin check needs the real origin.
+  app.use(helmet({ contentSecurityPolicy: PAGE_CSP, referrerPolicy: { policy: "same-origin" } }));
   if (options.rateLimit) app.use(rateLimiter(options.rateLimit));
   app.use((req, res, next) => {
     const started = process.hrtime.bigint();

@@ -29,6 +29,7 @@ export function renderPage(p: PageOptions): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${p.title} · ${p.brand}</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/assets/site.css">
 <script src="/assets/page.js" defer></script>
 </head>
