@@ -48,8 +48,9 @@ export function httpStatusFor(code: string): number {
   if (code === "ERR_INVALID_INPUT" || code === "ERR_BAD_JSON") return 400;
   if (code === "ERR_UNSUPPORTED_MEDIA_TYPE") return 415;
   if (code.startsWith("ERR_NOT_FOUND") || code.endsWith("_NOT_FOUND")) return 404;
-  if (code === "ERR_UNAUTHORIZED" || code === "ERR_OAUTH_INVALID_TOKEN") return 401;
-  if (code === "ERR_FORBIDDEN" || code === "ERR_RISK_REFUSED" || code.startsWith("ERR_DEVICE_")) return 403;
+  if (code === "ERR_UNAUTHORIZED" || code === "ERR_OAUTH_INVALID_TOKEN" || code === "ERR_SESSION_EXPIRED") return 401;
+  if (code === "ERR_WALLET_LOCKED") return 429;
+  if (code === "ERR_FORBIDDEN" || code === "ERR_FORBIDDEN_ORIGIN" || code === "ERR_FORBIDDEN_HOST" || code === "ERR_RISK_REFUSED" || code.startsWith("ERR_DEVICE_")) return 403;
   if (code === "ERR_RATE_LIMITED") return 429;
   if (code === "ERR_CHAIN_UNAVAILABLE" || code === "ERR_UPSTREAM" || code === "ERR_STORAGE_UNAVAILABLE") return 503;
   if (code === "ERR_CONFLICT" || code === "ERR_NONCE_REUSED") return 409;

@@ -1,0 +1,434 @@
+import { expect } from "chai";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { request as httpRequest } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { createNotaryConsoleApp, fetchJson, HolderWallet, listenOn, REPO_ROOT, serveWalletWeb, type Listening } from "@realname/agent";
+import { chainWithRegistry } from "../helpers/chain.js";
+import { auditPage, launchChromium, screenshot, SCREENSHOTS, visibleText } from "../helpers/browser.js";
+import { freePort, startService, type EmbeddedChain, type ServiceProcess } from "../../scripts/lib/devnet.js";
+
+const PIN = "975310";
+const ADMIN_TOKEN = "web-admin-token-0123456789";
+const PERSON = { fullName: "张三", idNumber: "110105199003071239", portrait: readFileSync(join(REPO_ROOT, "issuer-service", "fixtures", "portraits", "zhang-san-live.jpg")) };
+const OFFERS = [
+  { id: "adult", title: "Buy an age-restricted book", level: "verified", purpose: "web verified adult", retentionDays: 0, claims: [], ageOver18: true },
+  { id: "member", title: "Join the readers' club", level: "pseudonymous", purpose: "web member account", retentionDays: 365, claims: [], ageOver18: false },
+  { id: "invoice", title: "Get an invoice in your legal name", level: "full", purpose: "web invoice", retentionDays: 180, claims: ["full_name"], ageOver18: false },
+];
+
+/**
+ * The three web faces driven in Debian's Chromium, as people use them: a merchant's checkout, the
+ * person's wallet page, the notary's console; over a real chain, a real issuer and real merchant services.
+ */
+describe("Web pages in a real browser: checkout, wallet, notary console", function () {
+  this.timeout(180_000);
+  let chain: EmbeddedChain;
+  let issuer: ServiceProcess;
+  let shop: ServiceProcess;
+  let stranger: ServiceProcess;
+  let walletWeb: Listening;
+  let notary: Listening;
+  let browser: Browser;
+  let context: BrowserContext;
+  let work: string;
+  const requested: string[] = [];
+  let evidenceFile = "";
+
+  before(async () => {
+    work = mkdtempSync(join(tmpdir(), "web-"));
+    const c = await chainWithRegistry();
+    chain = c.chain;
+    issuer = await startService("issuer-service", {
+      DATA_DIR: join(work, "issuer"),
+      CHAIN_RPC_URL: chain.url,
+      DEPLOYMENT_FILE: c.deploymentFile,
+      ISSUER_PASSPHRASE: "web-issuer",
+      ISSUER_DATA_KEY: "22".repeat(32),
+      ADMIN_TOKEN,
+      ANCHOR_DEV_ACCOUNT: "2",
+    });
+    const walletPort = await freePort();
+    const verifierEnv = (key: string, account: string, name: string) => ({
+      DATA_DIR: join(work, key),
+      CHAIN_RPC_URL: chain.url,
+      DEPLOYMENT_FILE: c.deploymentFile,
+      ANCHOR_DEV_ACCOUNT: account,
+      MERCHANT_NAME: name,
+      MERCHANT_PASSPHRASE: `web-${key}`,
+      TRUSTED_ISSUERS: issuer.did,
+      ISSUER_URL: issuer.url,
+      ANCHOR_BATCH_AGE_MS: "300",
+      CHECKOUT_OFFERS: JSON.stringify(OFFERS),
+      WALLET_WEB_URL: `http://127.0.0.1:${walletPort}`,
+    });
+    [shop, stranger] = await Promise.all([
+      startService("verifier-service", verifierEnv("shop", "1", "星河书店 Galaxy Books")),
+      startService("verifier-service", verifierEnv("stranger", "3", "Unregistered Shop")),
+    ]);
+    // Only the bookshop is registered by the platform; the stranger is not.
+    await admin("/admin/merchants", { did: shop.did, name: "星河书店 Galaxy Books", maxLevel: "full", purposes: OFFERS.map((o) => o.purpose), fullClaims: ["full_name"] }, "PUT");
+
+    const walletDir = join(work, "wallet");
+    const wallet = await HolderWallet.open({ dir: walletDir, pin: PIN });
+    await wallet.init();
+    await admin("/admin/devices", { deviceId: "web-phone", label: "web test phone", publicJwk: (await wallet.deviceKey()).publicJwk });
+    await wallet.register(issuer.url, PERSON, { deviceId: "web-phone", batchSize: 3, confirm: async () => true });
+    await wallet.close();
+
+    walletWeb = await serveWalletWeb({ dir: walletDir, rpcUrl: chain.url, port: walletPort });
+    const hosts: string[] = [];
+    notary = await listenOn(createNotaryConsoleApp({ rpcUrl: chain.url, allowedHosts: () => hosts }), "127.0.0.1", 0, hosts);
+
+    browser = await launchChromium();
+    context = await browser.newContext({ viewport: { width: 1000, height: 900 }, acceptDownloads: true });
+    context.on("request", (r) => requested.push(r.url()));
+    rmSync(SCREENSHOTS, { recursive: true, force: true });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await walletWeb?.close();
+    await notary?.close();
+    await Promise.allSettled([issuer, shop, stranger].filter(Boolean).map((s) => s.stop()));
+    await chain?.close();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  const admin = (path: string, body: unknown, method = "POST") => fetchJson(`${issuer.url}${path}`, { method, body, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+
+  /** At the checkout: pick an offer, ask; the wallet opens in a new tab from "Open in your web wallet". */
+  async function checkout(offerTitle: RegExp): Promise<{ shopPage: Page; walletPage: Page }> {
+    const shopPage = await context.newPage();
+    await shopPage.goto(`${shop.url}/checkout`);
+    await shopPage.getByLabel(offerTitle).check();
+    await shopPage.getByRole("button", { name: "Ask my wallet" }).click();
+    await shopPage.getByRole("heading", { name: "Answer with your wallet" }).waitFor();
+    const [walletPage] = await Promise.all([context.waitForEvent("page"), shopPage.getByRole("link", { name: "Open in your web wallet" }).click()]);
+    await walletPage.waitForLoadState();
+    return { shopPage, walletPage };
+  }
+
+  it("the wallet page stays locked until the PIN; a wrong PIN is refused in words", async () => {
+    const page = await context.newPage();
+    await page.goto(walletWeb.url);
+    await page.getByRole("heading", { name: "Unlock your wallet" }).waitFor();
+    await screenshot(page, "wallet-locked");
+    await page.getByLabel("Wallet PIN").fill("000000");
+    await page.getByRole("button", { name: "Unlock" }).click();
+    expect(await visibleText(page)).to.contain("The PIN is wrong.");
+    expect(await visibleText(page)).to.not.match(/ERR_/);
+    expect(await page.locator("main").getAttribute("data-error-code")).to.equal("ERR_WRONG_PASSPHRASE");
+    await screenshot(page, "wallet-wrong-pin");
+    await page.goto(walletWeb.url);
+    await page.getByLabel("Wallet PIN").fill(PIN);
+    await page.getByRole("button", { name: "Unlock" }).click();
+    const text = await visibleText(page);
+    expect(text).to.contain("张三");
+    expect(text).to.contain("1101**********1239");
+    expect(text).to.contain("3 credentials, 3 not yet shown to any merchant");
+    await screenshot(page, "wallet-credentials");
+    await page.close();
+  });
+
+  it("verified: chosen at the checkout with the keyboard alone, answered in the wallet, shown to the merchant", async () => {
+    const shopPage = await context.newPage();
+    await shopPage.goto(`${shop.url}/checkout`);
+    await screenshot(shopPage, "checkout-offers");
+    // Keyboard only: the first offer's radio, then the submit button.
+    await shopPage.keyboard.press("Tab"); // skip link
+    await shopPage.keyboard.press("Tab"); // nav link
+    await shopPage.keyboard.press("Tab"); // the radio group
+    expect(await shopPage.evaluate(() => (document.activeElement as HTMLInputElement).value)).to.equal("adult");
+    await shopPage.keyboard.press("Tab");
+    expect(await shopPage.evaluate(() => document.activeElement?.textContent)).to.equal("Ask my wallet");
+    await shopPage.keyboard.press("Enter");
+    await shopPage.getByRole("heading", { name: "Answer with your wallet" }).waitFor();
+    expect(await shopPage.locator("img.qr").getAttribute("src")).to.match(/^data:image\/png;base64,/);
+    expect(await shopPage.locator("#request-link").innerText()).to.match(/^openid4vp:\/\/\?client_id=/);
+    await screenshot(shopPage, "checkout-waiting");
+    const [walletPage] = await Promise.all([context.waitForEvent("page"), shopPage.getByRole("link", { name: "Open in your web wallet" }).click()]);
+    await walletPage.getByRole("heading", { name: /asks for: Verified only/ }).waitFor();
+    const consent = await visibleText(walletPage);
+    expect(consent).to.contain("Real-name verified: yes");
+    expect(consent).to.contain("Over 18: yes");
+    expect(consent).to.match(/Stays in your wallet: .*Full name.*Resident ID number/);
+    expect(consent).to.not.contain("张三");
+    await screenshot(walletPage, "wallet-consent-verified");
+    await walletPage.getByLabel("Confirm with your wallet PIN").fill(PIN);
+    await walletPage.getByLabel("Confirm with your wallet PIN").press("Enter");
+    await walletPage.getByRole("heading", { name: /Shared with/ }).waitFor();
+    await screenshot(walletPage, "wallet-shared-verified");
+    // The checkout page notices the answer by itself (its script polls) and shows what arrived.
+    await shopPage.getByRole("heading", { name: /received/ }).waitFor({ timeout: 15_000 });
+    const received = await visibleText(shopPage);
+    expect(received).to.match(/Real-name verified\s+yes/);
+    expect(received).to.match(/Over 18\s+yes/);
+    expect(received).to.not.contain("张三");
+    await screenshot(shopPage, "checkout-received-verified");
+    await Promise.all([shopPage.close(), walletPage.close()]);
+  });
+
+  it("pseudonymous: a new member, remembered, then welcomed back with an automatic answer", async () => {
+    let { shopPage, walletPage } = await checkout(/Join the readers' club/);
+    expect(await visibleText(walletPage)).to.match(/A pseudonym for 星河书店 Galaxy Books only: did:key:/);
+    await walletPage.getByLabel("Confirm with your wallet PIN").fill(PIN);
+    await walletPage.getByLabel(/automatically next time/).check();
+    await walletPage.getByRole("button", { name: "Share exactly this" }).click();
+    await walletPage.getByRole("heading", { name: /Shared with/ }).waitFor();
+    await shopPage.getByRole("heading", { name: "Thank you" }).waitFor({ timeout: 15_000 });
+    expect(await visibleText(shopPage)).to.contain("New member account opened");
+    await screenshot(shopPage, "checkout-new-member");
+    await Promise.all([shopPage.close(), walletPage.close()]);
+
+    ({ shopPage, walletPage } = await checkout(/Join the readers' club/));
+    // The remembered choice answers without the PIN (the page submits itself).
+    await walletPage.getByRole("heading", { name: /Shared with/ }).waitFor();
+    expect(await visibleText(walletPage)).to.contain("Answered automatically, as you chose.");
+    await shopPage.getByRole("heading", { name: "Welcome back" }).waitFor({ timeout: 15_000 });
+    expect(await visibleText(shopPage)).to.match(/Signed in as member .*visit 2/);
+    await screenshot(shopPage, "checkout-welcome-back");
+    await Promise.all([shopPage.close(), walletPage.close()]);
+  });
+
+  it("member login: the checkout's login link, confirmed in the wallet, the member signed in", async () => {
+    const shopPage = await context.newPage();
+    await shopPage.goto(`${shop.url}/checkout`);
+    await shopPage.getByRole("button", { name: "Member login" }).click();
+    await shopPage.getByRole("heading", { name: "Member login" }).waitFor();
+    const [walletPage] = await Promise.all([context.waitForEvent("page"), shopPage.getByRole("link", { name: "Open in your web wallet" }).click()]);
+    await walletPage.getByRole("heading", { name: "Log in to 星河书店 Galaxy Books" }).waitFor();
+    await screenshot(walletPage, "wallet-login");
+    await walletPage.getByRole("button", { name: "Log in" }).click();
+    await walletPage.getByRole("heading", { name: "Logged in" }).waitFor();
+    await shopPage.getByRole("heading", { name: "Welcome back" }).waitFor({ timeout: 15_000 });
+    expect(await visibleText(shopPage)).to.match(/Signed in as member did:key:.*visit 3/);
+    await screenshot(shopPage, "checkout-member-login");
+    await Promise.all([shopPage.close(), walletPage.close()]);
+  });
+
+  it("full identity: the values are shown before sharing, and the merchant receives exactly the name", async () => {
+    const { shopPage, walletPage } = await checkout(/invoice/);
+    const consent = await visibleText(walletPage);
+    expect(consent).to.contain("Full name: 张三");
+    expect(consent).to.not.contain("110105199003071239");
+    await walletPage.getByLabel("Confirm with your wallet PIN").fill(PIN);
+    await walletPage.getByRole("button", { name: "Share exactly this" }).click();
+    await walletPage.getByRole("heading", { name: /Shared with/ }).waitFor();
+    expect(await visibleText(walletPage)).to.contain("Only 2 unused credentials left");
+    await shopPage.getByRole("heading", { name: /received/ }).waitFor({ timeout: 15_000 });
+    const received = await visibleText(shopPage);
+    expect(received).to.match(/Full name\s+张三/);
+    expect(received).to.not.contain("1101");
+    await screenshot(shopPage, "checkout-received-full");
+    await Promise.all([shopPage.close(), walletPage.close()]);
+  });
+
+  it("remembered choices are listed and can be forgotten", async () => {
+    const page = await context.newPage();
+    await page.goto(`${walletWeb.url}/choices`);
+    expect(await visibleText(page)).to.match(/星河书店 Galaxy Books\s+Pseudonymous account/);
+    await screenshot(page, "wallet-choices");
+    await page.getByRole("button", { name: /Forget 星河书店 Galaxy Books/ }).click();
+    expect(await visibleText(page)).to.contain("No remembered choices.");
+    await page.close();
+  });
+
+  it("grants: anchoring state until on chain, evidence downloaded, a grant withdrawn", async () => {
+    const page = await context.newPage();
+    await page.goto(`${walletWeb.url}/grants`);
+    expect(await page.getByRole("article").count()).to.equal(4);
+    // The page reloads itself while receipts wait for the chain.
+    await page.waitForFunction(() => !document.body.innerText.includes("waiting to be anchored") && !document.body.innerText.includes("being anchored"), undefined, { timeout: 30_000, polling: 500 });
+    await page.reload();
+    expect(await visibleText(page)).to.match(/anchored on chain in block \d+, transaction 0x/);
+    await screenshot(page, "wallet-grants-anchored");
+    const full = page.getByRole("article").filter({ hasText: "Full identity" });
+    const [download] = await Promise.all([page.waitForEvent("download"), full.getByRole("link", { name: "Download evidence for a notary" }).click()]);
+    evidenceFile = join(work, "evidence.json");
+    await download.saveAs(evidenceFile);
+    expect(JSON.parse(readFileSync(evidenceFile, "utf8")).format).to.equal("realname-evidence-bundle");
+
+    await full.getByRole("link", { name: "Withdraw…" }).click();
+    await page.getByRole("heading", { name: /Withdraw your grant/ }).waitFor();
+    await screenshot(page, "wallet-withdraw-confirm");
+    await page.getByRole("button", { name: "Withdraw this grant" }).click();
+    expect(await visibleText(page)).to.contain("Withdrawn. The merchant confirmed");
+    expect(await page.getByRole("article").filter({ hasText: "Full identity" }).innerText()).to.contain("Withdrawn on");
+    await screenshot(page, "wallet-withdrawn");
+    await page.close();
+  });
+
+  it("notary console: the bundle uploaded, every check passed, the transaction and block shown, a printable report", async () => {
+    const bundle = JSON.parse(readFileSync(evidenceFile, "utf8"));
+    const page = await context.newPage();
+    await page.goto(notary.url);
+    await screenshot(page, "notary-upload");
+    await page.getByLabel("Evidence bundle (a .json file)").setInputFiles(evidenceFile);
+    await page.getByRole("button", { name: "Verify" }).click();
+    await page.getByRole("heading", { name: "Verified: every check passed" }).waitFor();
+    const text = await visibleText(page);
+    expect(text).to.contain(bundle.anchors.grant.txHash);
+    expect(text).to.contain(`${bundle.anchors.grant.blockNumber} (hash ${bundle.anchors.grant.blockHash})`);
+    const rows = page.locator("tr[data-check]");
+    expect(await rows.count()).to.be.greaterThan(10);
+    expect(await rows.filter({ hasText: "passed" }).count()).to.equal(await rows.count());
+    expect(text).to.contain("The merchant's receipt counter-signs exactly this consent");
+    await screenshot(page, "notary-verified");
+    await page.getByRole("link", { name: "Open the printable report" }).click();
+    await page.getByRole("heading", { name: "Evidence report on a graded identity grant" }).waitFor();
+    await page.emulateMedia({ media: "print" });
+    await screenshot(page, "notary-printable-report");
+    await page.close();
+  });
+
+  it("notary console: a tampered bundle fails in words; files that are not bundles are refused in words", async () => {
+    const bundle = JSON.parse(readFileSync(evidenceFile, "utf8"));
+    bundle.anchors.grant.blockNumber += 1;
+    const tampered = join(work, "tampered.json");
+    writeFileSync(tampered, JSON.stringify(bundle));
+    const page = await context.newPage();
+    const upload = async (file: string) => {
+      await page.goto(notary.url);
+      await page.getByLabel("Evidence bundle (a .json file)").setInputFiles(file);
+      await page.getByRole("button", { name: "Verify" }).click();
+      await page.locator("main h1").waitFor();
+      return visibleText(page);
+    };
+    let text = await upload(tampered);
+    expect(text).to.contain("Not verified: a check failed");
+    expect(text).to.match(/One check failed: The chain shows the grant batch where the bundle says/);
+    expect(await page.locator("tr[data-check='grant-root-on-chain']").innerText()).to.contain("FAILED");
+    await screenshot(page, "notary-tampered");
+    const notJson = join(work, "not.json");
+    writeFileSync(notJson, "this is not json");
+    text = await upload(notJson);
+    expect(text).to.contain("This file is not JSON");
+    expect(await page.locator("main").getAttribute("data-error-code")).to.equal("ERR_BUNDLE_NOT_JSON");
+    const notBundle = join(work, "other.json");
+    writeFileSync(notBundle, JSON.stringify({ hello: "world" }));
+    text = await upload(notBundle);
+    expect(text).to.contain("This file is not an evidence bundle");
+    expect(text).to.not.match(/ERR_/);
+    await screenshot(page, "notary-not-a-bundle");
+    await page.close();
+  });
+
+  it("wallet refusals in words: an unreadable link, an unregistered merchant, an already answered request", async () => {
+    const page = await context.newPage();
+    await page.goto(walletWeb.url);
+    await page.getByLabel(/Paste the link/).fill("hello, this is not a link");
+    await page.getByRole("button", { name: "Open the link" }).click();
+    expect(await visibleText(page)).to.contain("This link is not a merchant request or a login link.");
+
+    const strangerRequest = await fetchJson<{ authorizationRequest: string }>(`${stranger.url}/requests`, { body: { level: "verified", purpose: "anything" } });
+    await page.goto(walletWeb.url);
+    await page.getByLabel(/Paste the link/).fill(strangerRequest.authorizationRequest);
+    await page.getByRole("button", { name: "Open the link" }).click();
+    const refused = await visibleText(page);
+    expect(refused).to.contain("This merchant is not registered with the identity platform, so your wallet will not answer it. Nothing was shared.");
+    expect(refused).to.not.match(/ERR_/);
+    await screenshot(page, "wallet-unregistered-merchant");
+
+    // A request answered already (its nonce is spent): the answer is refused by the merchant, said in words.
+    const created = await fetchJson<{ authorizationRequest: string; requestId: string }>(`${shop.url}/requests`, { body: { level: "verified", purpose: "web verified adult" } });
+    const link = `${walletWeb.url}/authorize?${new URL(created.authorizationRequest.replace("openid4vp://?", "https://x/?")).searchParams}`;
+    await page.goto(link);
+    await page.getByLabel("Confirm with your wallet PIN").fill(PIN);
+    await page.getByRole("button", { name: "Share exactly this" }).click();
+    await page.getByRole("heading", { name: /Shared with/ }).waitFor();
+    await page.goto(link);
+    await page.getByLabel("Confirm with your wallet PIN").fill(PIN);
+    await page.getByRole("button", { name: "Share exactly this" }).click();
+    expect(await visibleText(page)).to.contain("This request has already been answered. Ask the merchant for a new one.");
+    await screenshot(page, "wallet-already-answered");
+    await page.close();
+  });
+
+  it("refused without a browser: cross-site posts, a foreign Host, another browser's checkout, bad input; nothing shared or stored", async () => {
+    const grantsBefore = await walletGrantCount();
+    // A form post from another website (its Origin) to the wallet's share endpoint.
+    const crossSite = await fetch(`${walletWeb.url}/authorize`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", origin: "http://evil.example" }, body: "link=x&pin=975310", redirect: "manual" });
+    expect(crossSite.status).to.equal(403);
+    expect(await crossSite.text()).to.contain("This action came from another website");
+    // DNS rebinding: a hostile name resolving to 127.0.0.1.
+    const rebound = await rawGet(walletWeb.url, "/", "evil.example:80");
+    expect(rebound.status).to.equal(403);
+    // The checkout's result belongs to the browser that opened it.
+    const created = await fetch(`${shop.url}/checkout`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", origin: shop.url }, body: "offer=adult", redirect: "manual" });
+    expect(created.status).to.equal(303);
+    const foreign = await fetch(new URL(created.headers.get("location")!, shop.url));
+    expect(foreign.status).to.equal(403);
+    expect(await foreign.text()).to.contain("This checkout page belongs to another browser.");
+    // Bad input: an unknown offer, a malformed checkout id, a missing request link, an overlong PIN.
+    const unknownOffer = await fetch(`${shop.url}/checkout`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", origin: shop.url }, body: "offer=everything" });
+    expect(unknownOffer.status).to.equal(400);
+    expect(await unknownOffer.text()).to.contain("Choose what you need to do");
+    expect((await fetch(`${shop.url}/checkout/not-an-id`)).status).to.equal(400);
+    expect((await fetch(`${walletWeb.url}/authorize`)).status).to.equal(400);
+    const longPin = await fetch(`${walletWeb.url}/unlock`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", origin: walletWeb.url }, body: `pin=${"1".repeat(200)}` });
+    expect(longPin.status).to.equal(400);
+    // Evidence from a locked wallet (no session cookie).
+    expect((await fetch(`${walletWeb.url}/grants/00000000-0000-0000-0000-000000000000/evidence`)).status).to.equal(401);
+    // An oversized upload to the notary console.
+    const form = new FormData();
+    form.append("bundle", new Blob([Buffer.alloc(3 * 1024 * 1024, 0x20)]), "big.json");
+    const big = await fetch(`${notary.url}/verify`, { method: "POST", headers: { origin: notary.url }, body: form });
+    expect(big.status).to.equal(413);
+    expect(await big.text()).to.contain("larger than an evidence bundle can be");
+    expect(await walletGrantCount()).to.equal(grantsBefore);
+  });
+
+  it("every page: readable on a phone, every field labelled, no resource from outside this machine", async () => {
+    const phone = await browser.newContext({ viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true });
+    phone.on("request", (r) => requested.push(r.url()));
+    // The phone's own browser session: unlock first.
+    const page = await phone.newPage();
+    await page.goto(walletWeb.url);
+    await page.getByLabel("Wallet PIN").fill(PIN);
+    await page.getByRole("button", { name: "Unlock" }).click();
+    const created = await fetchJson<{ authorizationRequest: string }>(`${shop.url}/requests`, { body: { level: "full", purpose: "web invoice", claims: ["full_name"] } });
+    const pages = [
+      walletWeb.url,
+      `${walletWeb.url}/authorize?${new URL(created.authorizationRequest.replace("openid4vp://?", "https://x/?")).searchParams}`,
+      `${walletWeb.url}/grants`,
+      `${walletWeb.url}/choices`,
+      `${shop.url}/checkout`,
+      notary.url,
+    ];
+    for (const url of pages) {
+      await page.goto(url);
+      const audit = await auditPage(page);
+      expect(audit.unlabelled, url).to.deep.equal([]);
+      expect(audit.overflowX, `${url} scrolls sideways on a phone`).to.be.at.most(0);
+    }
+    await screenshot(page, "phone-notary");
+    await page.goto(pages[1]!);
+    await screenshot(page, "phone-wallet-consent");
+    await phone.close();
+    const outside = requested.filter((u) => !u.startsWith("http://127.0.0.1:") && !u.startsWith("data:"));
+    expect(outside).to.deep.equal([]);
+  });
+
+  async function walletGrantCount(): Promise<number> {
+    const page = await context.newPage();
+    await page.goto(`${walletWeb.url}/grants`);
+    const n = await page.getByRole("article").count();
+    await page.close();
+    return n;
+  }
+});
+
+/** A GET with a chosen Host header (fetch does not allow setting it). */
+function rawGet(base: string, path: string, host: string): Promise<{ status: number }> {
+  const u = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: u.hostname, port: u.port, path, headers: { host } }, (res) => {
+      res.resume();
+      resolve({ status: res.statusCode ?? 0 });
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
