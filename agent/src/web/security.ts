@@ -2,7 +2,7 @@ import express, { type ErrorRequestHandler, type RequestHandler } from "express"
 import { AgentError, httpStatusFor } from "../errors.js";
 import { messageFor } from "../holder/messages.js";
 import { html } from "./html.js";
-import { renderPage } from "./layout.js";
+import { renderPage, type PageOptions } from "./layout.js";
 
 /**
  * Content-Security-Policy for the pages: our own scripts, styles and images only (QR codes may be data:
@@ -68,7 +68,14 @@ export type Wording = (error: AgentError) => string | undefined;
  * on; the stable code travels only in a data attribute (for scripts and support). Unknown errors are
  * logged (without request data) and shown as a plain apology.
  */
-export function pageErrorHandler(opts: { brand: string; log?: (line: string) => void; wording?: Wording; back?: { href: string; label: string } }): ErrorRequestHandler {
+export function pageErrorHandler(opts: {
+  brand: string;
+  log?: (line: string) => void;
+  wording?: Wording;
+  back?: { href: string; label: string };
+  /** The page's usual header (navigation, a lock button) for this request, so an error page is not a dead end. */
+  chrome?: (req: Parameters<ErrorRequestHandler>[1]) => Pick<PageOptions, "nav" | "headerEnd">;
+}): ErrorRequestHandler {
   return (error, req, res, _next) => {
     let code = "ERR_INTERNAL";
     let words = "Something went wrong on our side. Nothing was changed. Please try again.";
@@ -92,6 +99,7 @@ export function pageErrorHandler(opts: { brand: string; log?: (line: string) => 
       .type("html")
       .send(
         renderPage({
+          ...opts.chrome?.(req),
           title: "Not done",
           brand: opts.brand,
           errorCode: code,

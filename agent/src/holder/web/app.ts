@@ -263,7 +263,7 @@ export function createWalletWebApp(deps: WalletWebDeps) {
 
   app.use("/assets", notFound);
   app.use(notFound);
-  app.use(pageErrorHandler({ brand: BRAND, log: deps.log, back: { href: "/", label: "Back to your wallet" }, wording: (e) => walletWords(e) }));
+  app.use(pageErrorHandler({ brand: BRAND, log: deps.log, back: { href: "/", label: "Back to your wallet" }, wording: (e) => walletWords(e), chrome: (req) => ({ nav: nav(req.path, !!sessionOf(req)), headerEnd: lockButton(sessionOf(req)) }) }));
 
   return Object.assign(app, { sessions });
 }
