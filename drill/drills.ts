@@ -106,12 +106,20 @@ export async function attackDrill(s: Stack): Promise<AttackReport> {
     { name: "issuer: admin with a wrong token", url: `${i}/admin/blacklist`, body: json({ kind: "person", idNumber: PERSON.idNumber, reason: "x" }), type: "application/json", headers: { authorization: "Bearer guess" } },
     { name: "issuer: snapshot not a hash", url: `${i}/status-lists/1/snapshots/..%2F..` },
     { name: "issuer: unknown path", url: `${i}/etc/passwd` },
+    // The checkout page (HTML: the code rides in data-error-code, the person reads words).
+    { name: "checkout: post from another site", url: `${v}/checkout`, body: "offer=x", type: "application/x-www-form-urlencoded", headers: { origin: "http://evil.example" } },
+    { name: "checkout: unknown offer", url: `${v}/checkout`, body: "offer=everything", type: "application/x-www-form-urlencoded", headers: { origin: v } },
+    { name: "checkout: 100 form fields", url: `${v}/checkout`, body: Array.from({ length: 100 }, (_, n) => `f${n}=1`).join("&"), type: "application/x-www-form-urlencoded", headers: { origin: v } },
+    { name: "checkout: oversized form", url: `${v}/checkout`, body: `offer=${"a".repeat(40_000)}`, type: "application/x-www-form-urlencoded", headers: { origin: v } },
+    { name: "checkout: another browser's result", url: `${v}/checkout/${base.requestId}` },
+    { name: "checkout: id not a uuid", url: `${v}/checkout/..%2F..%2Fetc` },
+    { name: "checkout: login of another browser", url: `${v}/checkout/login/00000000-0000-0000-0000-000000000000/status` },
   ];
   const report: AttackReport = { cases: 0, refusedWithCode: 0, serverErrors: [], accepted: [], servicesAlive: false };
   for (const c of cases) {
     const r = await send(c.url, c);
     report.cases++;
-    const code = r.json?.error?.code ?? r.json?.code ?? (typeof r.json?.error === "string" ? r.json.error : undefined);
+    const code = r.json?.error?.code ?? r.json?.code ?? (typeof r.json?.error === "string" ? r.json.error : undefined) ?? /data-error-code="(ERR_[A-Z_]+)"/.exec(r.text)?.[1];
     if (r.status >= 500) report.serverErrors.push({ name: c.name, status: r.status });
     else if (r.status < 400) report.accepted.push(c.name);
     else if (typeof code === "string") report.refusedWithCode++;
