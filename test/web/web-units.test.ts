@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { AgentError, classifyLink, html, raw, renderPage } from "@realname/agent";
+import { AgentError, classifyLink, HolderWallet, html, raw, renderPage } from "@realname/agent";
 import { WalletSessions } from "../../agent/src/holder/web/session.js";
 import { consentPage } from "../../agent/src/holder/web/views.js";
 import type { CheckedRequest } from "@realname/agent";
@@ -67,6 +67,8 @@ describe("Web pages: the parts on their own", () => {
       await sessions.unlock("0000").then(() => expect.fail("a wrong PIN unlocked"), (e) => expect(e.code).to.equal("ERR_WRONG_PASSPHRASE"));
       expect(sessions.find(second.id)).to.equal(undefined);
       const third = await sessions.unlock("2468");
+      // While the page holds the wallet, the command line is told so in words, not a LevelDB code.
+      await HolderWallet.open({ dir, pin: "2468" }).then(() => expect.fail("opened twice"), (e) => expect(e.code).to.equal("ERR_STORE_IN_USE"));
       await new Promise((r) => setTimeout(r, 900));
       expect(sessions.find(third.id), "still unlocked after the idle time").to.equal(undefined);
       // Locked means closed: the folder can be opened again.

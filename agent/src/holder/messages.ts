@@ -33,6 +33,7 @@ const MESSAGES: Record<string, string> = {
   ERR_CHAIN_UNAVAILABLE: "The chain cannot be reached right now, so the receipts cannot be checked. Try again later.",
   ERR_INVALID_INPUT: "Some of what was entered is missing or not valid.",
   ERR_NOT_FOUND: "There is no such page.",
+  ERR_STORE_IN_USE: "The wallet is open in another program (the wallet's web page or a command). Lock or close it there first.",
   ERR_RATE_LIMITED: "Too many attempts in a short time. Wait a minute and try again.",
 };
 

@@ -1,3 +1,4 @@
+import { AgentError } from "../errors.js";
 import { Level } from "level";
 import { mkdirSync } from "node:fs";
 import { KeyedMutex, type DocumentStore } from "./document-store.js";
@@ -17,7 +18,13 @@ export class LevelDatabase {
   static async open(location: string): Promise<LevelDatabase> {
     mkdirSync(location, { recursive: true });
     const database = new LevelDatabase(location);
-    await database.db.open();
+    try {
+      await database.db.open();
+    } catch (error) {
+      // Another process (a running `wallet serve`, a service) holds the folder: say so instead of a LEVEL_ code.
+      if ((error as { cause?: { code?: string } })?.cause?.code === "LEVEL_LOCKED") throw new AgentError("ERR_STORE_IN_USE", `${location} is in use by another process (is \`wallet serve\` or a service running on it?)`, undefined, { cause: error });
+      throw error;
+    }
     return database;
   }
 
