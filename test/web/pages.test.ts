@@ -222,6 +222,14 @@ describe("Web pages in a real browser: checkout, wallet, notary console", functi
     expect(received).to.match(/Full name\s+张三/);
     expect(received).to.not.contain("1101");
     await screenshot(shopPage, "checkout-received-full");
+    // Same device: the wallet sends the person back to the merchant (the redirect's one-time response code).
+    await walletPage.getByRole("link", { name: "Back to 星河书店 Galaxy Books" }).click();
+    await walletPage.getByRole("heading", { name: /received/ }).waitFor();
+    expect(walletPage.url()).to.match(/\/checkout\/[0-9a-f-]{36}\?response_code=/);
+    expect(await visibleText(walletPage)).to.match(/Full name\s+张三/);
+    // The code is bound to that checkout: a guessed one opens nothing.
+    const guessed = await fetch(walletPage.url().replace(/response_code=[^&]+/, "response_code=guess"));
+    expect(guessed.status).to.equal(403);
     await Promise.all([shopPage.close(), walletPage.close()]);
   });
 

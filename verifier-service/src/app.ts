@@ -81,6 +81,8 @@ export interface Session {
   status: "pending" | "accepted";
   createdAt: string;
   grantId?: string;
+  /** Opened by the checkout page: after the answer the wallet is sent back there. */
+  fromCheckout?: boolean;
 }
 
 export interface StoredGrant {
@@ -170,7 +172,7 @@ export function createApp(deps: VerifierDeps) {
 
   /** The merchant's front end asks for a grant; the wallet gets an `openid4vp://` link (or its QR code). */
   /** Opens a signed presentation request (the API below and the checkout page both use it). */
-  async function openRequest(input: z.infer<typeof createRequestSchema>) {
+  async function openRequest(input: z.infer<typeof createRequestSchema>, options: { fromCheckout?: boolean } = {}) {
     const requestId = randomUUID();
     const base = deps.publicUrl();
     const created = await createAuthorizationRequest({
@@ -192,6 +194,7 @@ export function createApp(deps: VerifierDeps) {
       transactionSecretHash: sha256Hex(transactionSecret),
       status: "pending",
       createdAt: clock().toISOString(),
+      ...(options.fromCheckout ? { fromCheckout: true } : {}),
     });
     await deps.nonces.put(created.request.nonce, { requestId });
     return {
@@ -316,7 +319,7 @@ export function createApp(deps: VerifierDeps) {
     await deps.sessions.put(session.requestId, { ...session, status: "accepted", grantId, responseCodeHash: sha256Hex(responseCode) });
     res.json({
       status: "accepted",
-      redirect_uri: `${deps.publicUrl()}/requests/${session.requestId}/result?response_code=${responseCode}`,
+      redirect_uri: session.fromCheckout ? `${deps.publicUrl()}/checkout/${session.requestId}?response_code=${responseCode}` : `${deps.publicUrl()}/requests/${session.requestId}/result?response_code=${responseCode}`,
       grantId,
       grantReceipt: grantReceipt.jwt,
       anchors: { consent: consentAnchor.status, grant: grantAnchor.status },

@@ -61,7 +61,7 @@ interface CheckoutDeps {
   clock: () => Date;
   publicUrl: () => string;
   log?: (line: string) => void;
-  openRequest(input: { level: CheckoutOffer["level"]; purpose: string; retentionDays: number; claims: string[]; ageOver18: boolean }): Promise<{ requestId: string; authorizationRequest: string; transactionSecret: string; expiresAt: string }>;
+  openRequest(input: { level: CheckoutOffer["level"]; purpose: string; retentionDays: number; claims: string[]; ageOver18: boolean }, options: { fromCheckout?: boolean }): Promise<{ requestId: string; authorizationRequest: string; transactionSecret: string; expiresAt: string }>;
   resultOf(session: Session): Promise<RequestResult>;
   openChallenge(frontEndSecretHash?: string): Promise<{ challengeId: string; challengeUri: string; expiresAt: string }>;
   loadSession(id: string): Promise<Session>;
@@ -115,16 +115,22 @@ ${offers.some((o) => o.level === "pseudonymous") ? html`<form method="post" acti
     const { offer: offerId } = parseInput(z.object({ offer: z.string().max(40) }), req.body);
     const offer = deps.checkout.offers.find((o) => o.id === offerId);
     if (!offer) throw new AgentError("ERR_INVALID_INPUT", "no such offer");
-    const created = await deps.openRequest({ level: offer.level, purpose: offer.purpose, retentionDays: offer.retentionDays, claims: offer.claims, ageOver18: offer.ageOver18 });
+    const created = await deps.openRequest({ level: offer.level, purpose: offer.purpose, retentionDays: offer.retentionDays, claims: offer.claims, ageOver18: offer.ageOver18 }, { fromCheckout: true });
     res.cookie(cookieName("request", created.requestId), created.transactionSecret, { httpOnly: true, sameSite: "strict", path: `/checkout/${created.requestId}` });
     res.redirect(303, `/checkout/${created.requestId}`);
   }));
 
-  /** The session of this page, if this browser opened it. */
+  /**
+   * The session of this page, if this browser opened it (its cookie), or if the wallet sent the person back
+   * here after answering (the fresh response code from the redirect, OpenID4VP same-device flow).
+   */
   const ownSession = async (req: Request): Promise<Session> => {
     const session = await deps.loadSession(req.params.id as string);
     const secret = readCookie(req, cookieName("request", session.requestId));
-    if (!secret || sha256Hex(secret) !== session.transactionSecretHash) throw new AgentError("ERR_FORBIDDEN", "this checkout belongs to another browser");
+    const code = typeof req.query.response_code === "string" ? req.query.response_code : undefined;
+    const bySecret = !!secret && sha256Hex(secret) === session.transactionSecretHash;
+    const byCode = !!code && !!session.responseCodeHash && sha256Hex(code) === session.responseCodeHash;
+    if (!bySecret && !byCode) throw new AgentError("ERR_FORBIDDEN", "this checkout belongs to another browser");
     return session;
   };
   const stateOf = async (session: Session) => {

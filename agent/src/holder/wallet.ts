@@ -62,6 +62,8 @@ export interface GrantEntry {
   automatic?: boolean;
   anchors?: { consent?: InclusionProof & { status: string; anchor?: unknown }; grant?: InclusionProof & { status: string; anchor?: unknown } };
   withdrawal?: { receipt: string; acknowledgement: string; withdrawnAt: string };
+  /** Where the merchant asked the person to be sent back after answering (OpenID4VP redirect_uri; same origin as its response URI). */
+  returnTo?: string;
 }
 
 /** A remembered choice: answer this merchant at this level without asking. */
@@ -78,7 +80,7 @@ export interface WalletSettings {
 }
 
 /** How an answer reaches the merchant (HTTP POST by default; injectable for tests and other transports). */
-export type Transport = (url: string, body: { presentation: string; consentReceipt: string; pairwiseProof?: string }) => Promise<{ grantId: string; grantReceipt: string }>;
+export type Transport = (url: string, body: { presentation: string; consentReceipt: string; pairwiseProof?: string }) => Promise<{ grantId: string; grantReceipt: string; redirectUri?: string }>;
 
 export interface RegistrationMaterials {
   fullName: string;
@@ -99,6 +101,17 @@ export interface ConsentPreview extends CheckedRequest {
 }
 
 export const LOW_BATCH_THRESHOLD = 3;
+
+/** A redirect is followed only back to the merchant that received the answer. */
+function sameOrigin(candidate: string | undefined, reference: string): candidate is string {
+  if (!candidate) return false;
+  try {
+    const url = new URL(candidate);
+    return /^https?:$/.test(url.protocol) && url.origin === new URL(reference).origin;
+  } catch {
+    return false;
+  }
+}
 const BACKUP_FORMAT = "realname-wallet-backup";
 
 /**
@@ -256,7 +269,7 @@ export class HolderWallet {
       options.transport ??
       (async (_url, body) => {
         const r = await submitAuthorizationResponse({ payload: preview.payload, ...body });
-        return { grantId: String(r.grantId), grantReceipt: String(r.grantReceipt) };
+        return { grantId: String(r.grantId), grantReceipt: String(r.grantReceipt), ...(typeof r.redirect_uri === "string" ? { redirectUri: r.redirect_uri } : {}) };
       });
     const { request, requestJwt, claimNames } = preview;
     const now = this.clock();
@@ -311,6 +324,7 @@ export class HolderWallet {
       consentReceipt: consent.jwt,
       grantReceipt: result.grantReceipt,
       responseUri: request.response_uri,
+      ...(sameOrigin(result.redirectUri, request.response_uri) ? { returnTo: result.redirectUri } : {}),
       sealedPresentation: this.box.encrypt(presentation),
       automatic: preview.automatic || undefined,
     };

@@ -134,7 +134,8 @@ ${notice("ok", html`${args.automatic ? "Answered automatically, as you chose. " 
 <dt>Grant</dt><dd><code>${g.grantId}</code></dd>
 </dl>
 ${args.credentialsLeft < LOW_BATCH_THRESHOLD ? notice("warn", html`Only ${args.credentialsLeft} unused credentials left. <form method="post" action="/credentials/refresh" class="inline">${csrfField(args.csrf)}<button type="submit" class="link">Get a fresh batch</button></form>`) : ""}
-<p>You can go back to the merchant's page now. <a href="/grants">See all your grants</a>.</p>`;
+${g.returnTo ? html`<p><a class="button" href="${g.returnTo}">Back to ${g.merchant.name}</a></p>` : html`<p>You can go back to the merchant's page now.</p>`}
+<p><a href="/grants">See all your grants</a></p>`;
 }
 
 function anchorState(entry: GrantEntry, which: "consent" | "grant"): SafeHtml {
