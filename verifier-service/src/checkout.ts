@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { Router, type Request, type Response } from "express";
 import QRCode from "qrcode";
+import cookieParser from "cookie-parser";
 import { z } from "zod";
 import {
   AgentError,
@@ -69,13 +70,7 @@ interface CheckoutDeps {
 
 const idParam = z.string().regex(/^[0-9a-f-]{36}$/);
 const cookieName = (kind: "request" | "login", id: string) => `checkout_${kind}_${id.replace(/-/g, "")}`;
-const readCookie = (req: Request, name: string): string | undefined => {
-  for (const part of (req.get("cookie") ?? "").split(";")) {
-    const [k, ...v] = part.trim().split("=");
-    if (k === name) return decodeURIComponent(v.join("="));
-  }
-  return undefined;
-};
+const readCookie = (req: Request, name: string): string | undefined => (req.cookies as Record<string, string> | undefined)?.[name];
 
 /**
  * The merchant's demo checkout: pick what to ask the customer for, show the request as a QR code and a
@@ -86,6 +81,7 @@ const readCookie = (req: Request, name: string): string | undefined => {
 export function checkoutRouter(deps: CheckoutDeps): Router {
   const router = Router();
   const brand = deps.merchant.name;
+  router.use(cookieParser());
   router.use(formBody);
   router.use(sameOriginPost);
   router.use((_req, res, next) => {

@@ -8,7 +8,7 @@ import { AnchorRegistryClient } from "../anchoring/registry-contract.js";
 import { html, type SafeHtml } from "../web/html.js";
 import { assets, notice, renderPage } from "../web/layout.js";
 import { LEVEL_LABELS, claimLabel } from "../web/labels.js";
-import { pageErrorHandler, sameOriginPost } from "../web/security.js";
+import { allowHosts, pageErrorHandler, sameOriginPost } from "../web/security.js";
 import { evidenceBundleSchema, verifyEvidenceBundle, type EvidenceBundle, type EvidenceCheck, type EvidenceReport } from "./evidence.js";
 import { renderEvidenceReport } from "./report.js";
 
@@ -62,10 +62,7 @@ export function createNotaryConsoleApp(deps: NotaryConsoleDeps) {
   const keep = deps.keepReports ?? 100;
   const reports = new Map<string, StoredReport>();
   const app = createServiceApp({ log: deps.log, rateLimit: { max: 300, windowMs: 60_000 } });
-  if (deps.allowedHosts) {
-    const hosts = deps.allowedHosts;
-    app.use((req, _res, next) => next(hosts().includes((req.get("host") ?? "").toLowerCase()) ? undefined : new AgentError("ERR_FORBIDDEN_HOST", "unexpected Host header")));
-  }
+  if (deps.allowedHosts) app.use(allowHosts(deps.allowedHosts));
   app.use("/assets", assets());
   app.use(sameOriginPost);
   const upload = multer({ storage: multer.memoryStorage(), limits: { fileSize: MAX_BUNDLE_BYTES, files: 1, fields: 4, parts: 6 } }).single("bundle");

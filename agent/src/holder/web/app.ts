@@ -144,16 +144,11 @@ export function createWalletWebApp(deps: WalletWebDeps) {
 
   app.post("/authorize", handle(async (req, res) => {
     const body = parseInput(z.object({ link: linkSchema, pin: pinSchema.optional(), remember: z.literal("1").optional(), csrf: z.string().max(100).optional() }), req.body);
-    const before = sessionOf(req);
     // A remembered choice answers an unlocked wallet without the PIN; everything else needs it.
-    let s: UnlockedSession;
-    if (before && body.pin === undefined) {
-      s = requirePostSession(req);
-      const preview = await sessions.use(s, (w) => w.preview(body.link));
-      if (!preview.automatic) throw new AgentError("ERR_INVALID_INPUT", "enter your PIN to share");
-    } else s = await confirmWithPin(req, res, body.pin ?? "");
+    const s = sessionOf(req) && body.pin === undefined ? requirePostSession(req) : await confirmWithPin(req, res, body.pin ?? "");
     const { grant, automatic, left } = await sessions.use(s, async (w) => {
       const preview = await w.preview(body.link);
+      if (body.pin === undefined && !preview.automatic) throw new AgentError("ERR_INVALID_INPUT", "enter your PIN to share");
       const grant = await w.answer(preview, { remember: body.remember === "1" });
       return { grant, automatic: preview.automatic, left: await w.credentialsLeft() };
     });
@@ -184,10 +179,11 @@ export function createWalletWebApp(deps: WalletWebDeps) {
       res.json({ status: "locked" });
       return;
     }
-    const grants = await sessions.use(s, (w) => w.grants());
-    const open = grants.filter((g) => !isSettled(g));
-    if (open.length) await sessions.use(s, (w) => Promise.all(open.map((g) => withTimeout(w.refreshAnchors(g.grantId), 3000).catch(() => g))));
-    const still = (await sessions.use(s, (w) => w.grants())).filter((g) => !isSettled(g)).length;
+    const still = await sessions.use(s, async (w) => {
+      const open = (await w.grants()).filter((g) => !isSettled(g));
+      const refreshed = await Promise.all(open.map((g) => withTimeout(w.refreshAnchors(g.grantId), 3000).catch(() => g)));
+      return refreshed.filter((g) => !isSettled(g)).length;
+    });
     res.json({ status: still ? "pending" : "settled", pending: still });
   }));
 
