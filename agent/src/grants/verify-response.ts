@@ -85,8 +85,9 @@ export async function verifyGrantResponse(args: {
   if (receipt.issuer !== holderDid) mismatch("signer");
   if (pres.keyBinding?.receipt_hash !== sha256B64url(consentJwt as string)) errors.push({ code: "ERR_CONSENT_RECEIPT_NOT_BOUND", message: "the key-binding JWT does not carry this consent receipt's hash" });
   if (consent.presentationHash !== pres.sdHash) mismatch("presentation hash");
+  // Every consent term must be the one this request offered (each with its own code, reported first).
+  errors.unshift(...consentTermsErrors(consent, request, args.requestJwt, expectedClaims, now, args.consentSkewSeconds ?? CONSENT_TIME_SKEW_SECONDS));
   if ([...(consent.claimNames ?? [])].sort().join() !== [...pres.disclosed!].sort().join()) mismatch("claim names");
-  errors.push(...consentTermsErrors(consent, request, args.requestJwt, expectedClaims, now, args.consentSkewSeconds ?? CONSENT_TIME_SKEW_SECONDS));
 
   let pseudonym: string | undefined;
   if (request.level === "pseudonymous") {
