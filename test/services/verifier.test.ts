@@ -284,18 +284,21 @@ describe("Verifier: counter-signs only its offer, shows values only to the answe
     it("sweepExpired(now) removes what expired, keeps what is alive, and does bounded work per run", async () => {
       const stores = { expiries: deps.expiries, sessions: deps.sessions, nonces: deps.nonces, challenges: deps.challenges };
       t += 3_600_000; // past everything the earlier tests opened
-      await sweepExpired(stores, clock(), 10_000);
+      await sweepExpired(stores, clock(), { limit: 10_000 });
       const pending = await open("verified");
       const answered = await open("full");
       const answer1 = await answer(answered, await credential());
       const challenge = (await call(`${base}/login/challenges`, { method: "POST" })).body;
-      t += 200_000;
+      t += 301_000; // the first requests (300 s), the challenge and the response code (120 s) have expired ...
+      expect(await sweepExpired(stores, clock())).to.deep.equal({ requests: 0, challenges: 0, responseCodes: 0, more: false });
+      expect((await call(`${base}/requests/${pending.requestId}`)).body.error.code).to.equal("ERR_REQUEST_EXPIRED");
+      t += 500_000;
       const live = await open("verified");
       const liveChallenge = (await call(`${base}/login/challenges`, { method: "POST" })).body;
-      t += 101_000; // the first requests (300 s), the challenge and the response code (120 s) have expired
-      const first = await sweepExpired(stores, clock(), 1);
+      t += 100_000; // ... and are swept once they have been expired for EXPIRED_KEPT_SECONDS (10 min)
+      const first = await sweepExpired(stores, clock(), { limit: 1 });
       expect(first.more).to.equal(true);
-      const rest = await sweepExpired(stores, clock(), 100);
+      const rest = await sweepExpired(stores, clock(), { limit: 100 });
       expect(rest.more).to.equal(false);
       expect(first.requests + rest.requests).to.equal(2);
       expect(first.challenges + rest.challenges).to.equal(1);
@@ -312,7 +315,7 @@ describe("Verifier: counter-signs only its offer, shows values only to the answe
       expect(await deps.challenges.get(liveChallenge.challengeId)).to.not.equal(undefined);
       expect(await deps.grants.get(answer1.body.grantId)).to.not.equal(undefined);
       expect((await answer(live, await credential())).status).to.equal(200);
-      const nothing = await sweepExpired(stores, clock(), 100);
+      const nothing = await sweepExpired(stores, clock(), { limit: 100 });
       expect(nothing).to.deep.equal({ requests: 0, challenges: 0, responseCodes: 0, more: false });
     });
     it("the verifier keeps its per-client rate limit (429 with a code)", async () => {

@@ -30,8 +30,8 @@ Environment:
   STATUS_CACHE_SECONDS   how long an issuer's status list is trusted, whatever its ttl (default 60): a suspended or
                          revoked credential is refused within this bound; \`full\` grants always check fresh
   RETENTION_SWEEP_MS     how often identity data past its retention is deleted (default 60000)
-  EXPIRY_SWEEP_MS        how often expired requests, nonces, login challenges and response codes are removed
-                         (default 30000; at most EXPIRY_SWEEP_LIMIT entries per run, default 500)
+  EXPIRY_SWEEP_MS        how often expired requests, nonces, login challenges and response codes are removed,
+                         10 minutes after they expire (default 30000; at most EXPIRY_SWEEP_LIMIT per run, default 500)
   REQUEST_VALIDITY_SECONDS how long a presentation request stays answerable (default 300)
   RESPONSE_CODE_SECONDS  how long the wallet's one-time response code shows the result with its values (default 120)
   ANCHOR_BATCH_SIZE      receipts per batch (default 256); ANCHOR_BATCH_AGE_MS: oldest receipt's wait (default 2000)
@@ -136,7 +136,7 @@ async function main() {
 
   // Expired requests, nonces, login challenges and response codes go too (bounded work per run).
   const expirySweeper = setInterval(() => {
-    void sweepExpired({ expiries: db.store("expiries"), sessions: db.store("sessions"), nonces: db.store("nonces"), challenges: db.store("login-challenges") }, new Date(), Number(env.EXPIRY_SWEEP_LIMIT ?? 500))
+    void sweepExpired({ expiries: db.store("expiries"), sessions: db.store("sessions"), nonces: db.store("nonces"), challenges: db.store("login-challenges") }, new Date(), { limit: Number(env.EXPIRY_SWEEP_LIMIT ?? 500) })
       .then((r) => (r.requests || r.challenges || r.responseCodes) && log(JSON.stringify({ t: new Date().toISOString(), event: "expiry-sweep", ...r })))
       .catch((e) => log(JSON.stringify({ t: new Date().toISOString(), level: "warn", event: "expiry-sweep-failed", reason: String(e).slice(0, 200) })));
   }, Number(env.EXPIRY_SWEEP_MS ?? 30_000));

@@ -30,13 +30,20 @@ export interface SweepReport {
 }
 
 /**
- * Removes what expired by `now`: requests (session, unused nonce; checkout pages are these sessions),
- * login challenges and response codes. At most `limit` index entries per run. Grants, accounts and receipts
- * are never touched here (retention has its own sweep).
+ * How long an expired request or challenge is kept before it goes: a late answer or a checkout page still
+ * hears "expired" (not "no such request") for a while. Expired things are refused by their own checks anyway.
  */
-export async function sweepExpired(stores: SweepStores, now: Date, limit = 500): Promise<SweepReport> {
+export const EXPIRED_KEPT_SECONDS = 600;
+
+/**
+ * Removes what expired more than `graceSeconds` before `now`: requests (session, unused nonce; checkout pages
+ * are these sessions), login challenges and response codes. At most `limit` index entries per run. Grants,
+ * accounts and receipts are never touched here (retention has its own sweep).
+ */
+export async function sweepExpired(stores: SweepStores, now: Date, options: { limit?: number; graceSeconds?: number } = {}): Promise<SweepReport> {
   const report: SweepReport = { requests: 0, challenges: 0, responseCodes: 0, more: false };
-  const t = now.getTime();
+  const limit = options.limit ?? 500;
+  const t = now.getTime() - (options.graceSeconds ?? EXPIRED_KEPT_SECONDS) * 1000;
   const due = await stores.expiries.list({ limit: limit + 1 });
   let processed = 0;
   for (const [key, entry] of due) {
