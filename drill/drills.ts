@@ -159,6 +159,7 @@ export async function attackDrill(s: Stack): Promise<AttackReport> {
       else report.refusedWithCode++;
     }
   }
+  await consentTermsAndResultDrill(s, report);
   report.servicesAlive = (await send(`${v}/health`)).status === 200 && (await send(`${i}/health`)).status === 200;
   return report;
 }
@@ -321,4 +322,86 @@ export async function privacyScan(s: Stack): Promise<PrivacyReport> {
   const logs = [...s.issuer.output, ...s.verifier.output].join("\n");
   for (const x of secrets) if (logs.includes(x)) findings.push(`service logs contain ${x}`);
   return { blocksScanned: latest + 1, transactionsScanned: txs, logLines: logs.split("\n").length, findings };
+}
+
+/**
+ * Issue 12 §1 and §4: consent receipts signed by the person's real key over terms the merchant never offered
+ * (each refused with its own code), and a request's opener (transaction secret, checkout cookie) or a reused
+ * response code trying to read what the person who answered shared. Adds its cases to `report`.
+ */
+export async function consentTermsAndResultDrill(s: Stack, report: AttackReport): Promise<void> {
+  const v = s.verifier.url;
+  const leaks = (text: string) => [PERSON.fullName, PERSON.idNumber].some((x) => text.includes(x));
+  // The wallet signs whatever terms its preview holds: bend one, capture the answer, send it to the verifier.
+  const tampered: Array<{ name: string; code: string; bend: (p: Awaited<ReturnType<Stack["wallet"]["preview"]>>) => void }> = [
+    { name: "level", code: "ERR_CONSENT_TERMS_LEVEL", bend: (p) => void (p.request = { ...p.request, level: "full" }) },
+    { name: "purpose", code: "ERR_CONSENT_TERMS_PURPOSE", bend: (p) => void (p.request = { ...p.request, purpose: "drill, and resale" }) },
+    { name: "retention", code: "ERR_CONSENT_TERMS_RETENTION", bend: (p) => void (p.request = { ...p.request, retention_days: 3650 }) },
+    { name: "merchant name", code: "ERR_CONSENT_TERMS_MERCHANT_NAME", bend: (p) => void (p.request = { ...p.request, merchant_name: "Someone Else" }) },
+    { name: "request hash", code: "ERR_CONSENT_TERMS_REQUEST", bend: (p) => void (p.requestJwt = `${p.requestJwt}x`) },
+  ];
+  for (const t of tampered) {
+    report.cases++;
+    const name = `consent terms: ${t.name} not what was offered`;
+    const created = await fetchJson<{ authorizationRequest: string }>(`${v}/requests`, { body: { level: "verified", purpose: "drill" } });
+    const preview = await s.wallet.preview(created.authorizationRequest);
+    t.bend(preview);
+    let captured: { url: string; body: unknown } | undefined;
+    const answered = await s.wallet
+      .answer(preview, {
+        transport: async (url, body) => {
+          captured = { url, body };
+          throw Object.assign(new Error("captured"), { code: "CAPTURED" });
+        },
+      })
+      .catch((e: { code?: string }) => e);
+    if (!captured) {
+      // The wallet itself refused to sign terms other than the request's: held before the merchant.
+      if ((answered as { code?: string }).code) report.refusedWithCode++;
+      else report.accepted.push(name);
+      continue;
+    }
+    const r = await send(captured.url, { body: JSON.stringify(captured.body), type: "application/json" });
+    if (r.status >= 500) report.serverErrors.push({ name, status: r.status });
+    else if (r.status < 400 || r.json?.error?.code !== t.code) report.accepted.push(`${name} (${r.status} ${r.json?.error?.code})`);
+    else report.refusedWithCode++;
+  }
+
+  // The attacker opens a request and keeps its transaction secret; the victim's wallet answers it.
+  await s.admin("/admin/merchants", { did: s.verifier.did, name: "Drill Shop", maxLevel: "full", purposes: ["drill", "Issue an invoice in the buyer's legal name"], fullClaims: ["full_name", "id_number"] }, "PUT");
+  const opened = await fetchJson<{ requestId: string; authorizationRequest: string; transactionSecret: string }>(`${v}/requests`, { body: { level: "full", purpose: "drill", claims: ["full_name", "id_number"] } });
+  const victim = await s.wallet.answer(await s.wallet.preview(opened.authorizationRequest));
+  const bySecret = await send(`${v}/requests/${opened.requestId}/result`, { headers: { "x-transaction-secret": opened.transactionSecret } });
+  report.cases++;
+  if (bySecret.status >= 500) report.serverErrors.push({ name: "result with the opener's secret", status: bySecret.status });
+  else if (leaks(bySecret.text) || bySecret.json?.claims !== undefined || bySecret.json?.account !== undefined) report.accepted.push("result with the opener's secret shows the victim's data");
+  else report.refusedWithCode++;
+  // The victim's own redirect shows it once; the same code again (replayed or leaked) shows nothing.
+  if (victim.returnTo) await send(victim.returnTo);
+  const reused = await send(victim.returnTo ?? `${v}/requests/${opened.requestId}/result?response_code=none`);
+  report.cases++;
+  if (reused.status >= 500) report.serverErrors.push({ name: "result with a used response code", status: reused.status });
+  else if (reused.status < 400 || leaks(reused.text)) report.accepted.push("result with a used response code");
+  else report.refusedWithCode++;
+
+  // The same through the checkout page: the attacker's browser (its cookie) sends the link to a victim.
+  const form = await fetch(`${v}/checkout`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", origin: v }, body: "offer=invoice", redirect: "manual" });
+  const page = new URL(form.headers.get("location") ?? "/checkout/none", v).href;
+  const cookie = (form.headers.get("set-cookie") ?? "").split(";")[0]!;
+  const link = /openid4vp:\/\/\?[^<"]+/.exec((await send(page, { headers: { cookie } })).text)?.[0]?.replace(/&amp;/g, "&");
+  report.cases++;
+  if (!link) report.accepted.push("checkout: the attacker's page showed no request link (drill setup)");
+  else {
+    const answeredAtCheckout = await s.wallet.answer(await s.wallet.preview(link));
+    const attackerView = await send(page, { headers: { cookie } });
+    if (attackerView.status >= 500) report.serverErrors.push({ name: "checkout: the opener's browser after a victim answered", status: attackerView.status });
+    else if (leaks(attackerView.text)) report.accepted.push("checkout: the opener's browser sees the victim's data");
+    else report.refusedWithCode++;
+    if (answeredAtCheckout.returnTo) await send(answeredAtCheckout.returnTo);
+    const again = await send(answeredAtCheckout.returnTo ?? `${page}?response_code=none`, { headers: { cookie } });
+    report.cases++;
+    if (again.status >= 500) report.serverErrors.push({ name: "checkout: a used response code", status: again.status });
+    else if (again.status < 400 || leaks(again.text) || !/data-error-code="ERR_/.test(again.text)) report.accepted.push("checkout: a used response code");
+    else report.refusedWithCode++;
+  }
 }

@@ -163,7 +163,9 @@ async function main(): Promise<void> {
       say(`${style.dim("the wallet shows the person:")} ${preview.request.merchant_name} wants ${style.bold(preview.claimNames.join(", "))}${preview.pseudonym ? " + a pseudonym for this merchant" : ""}`);
       say(`${style.dim("  purpose:")} ${preview.request.purpose}  ${style.dim("retention:")} ${preview.request.retention_days} days`);
       const entry = await wallet.answer(preview);
-      const learned = await fetchJson<Record<string, unknown>>(`${v.url}/requests/${created.requestId}/result`, { headers: { "x-transaction-secret": created.transactionSecret } });
+      // The merchant's front end (transaction secret) sees the level only; the browser the wallet sends back
+      // (its redirect with the one-time response code) sees what was shared.
+      const learned = await fetchJson<Record<string, unknown>>(entry.returnTo ?? `${v.url}/requests/${created.requestId}/result`, { headers: { "x-transaction-secret": created.transactionSecret } });
       say(`${style.green("the merchant learned:")} ${JSON.stringify({ level: learned.level, claims: learned.claims, ...(learned.account ? { account: learned.account } : {}) })}`);
       grants.push({ merchant: m.key, entry, learned });
       const base = `${m.key}-${ask.level}${returning ? "-return" : ""}`;

@@ -24,6 +24,7 @@ export type { PresentationRequest } from "./grants/request.js";
 export { derivePairwiseKey, signPairwiseProof, verifyPairwiseProof } from "./grants/pairwise.js";
 export { verifyGrantResponse } from "./grants/verify-response.js";
 export type { GrantResponse, VerifiedGrant } from "./grants/verify-response.js";
+export { consentExpiresAt, consentTermsErrors, CONSENT_TIME_SKEW_SECONDS } from "./grants/verify-response.js";
 export {
   createConsentReceipt,
   createGrantReceipt,
@@ -102,7 +103,7 @@ export { oid4vcCallbacks, allowHttpIfLoopback } from "./oid4vc/callbacks.js";
 export { connectAnchoring, connectAnchoringFromEnv } from "./anchoring/connect.js";
 export { submitRegistration, confirmRegistration } from "./holder/capture.js";
 export type { CaptureDevice, CaptureMaterials } from "./holder/capture.js";
-export { StatusListResolver } from "./sdjwt/status.js";
+export { StatusListResolver, DEFAULT_STATUS_MAX_AGE_SECONDS } from "./sdjwt/status.js";
 export type { StatusReference } from "./sdjwt/status.js";
 export { notaryAuthorization, NotaryGate, NOTARY_AUTH_SCHEME } from "./notary/access.js";
 export { verifyPresentation } from "./sdjwt/verify-presentation.js";

@@ -115,7 +115,11 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
   async function grant(shop: ServiceProcess, level: GrantLevel, extra: Record<string, unknown> = {}) {
     const { requestId, requestUri } = await ask(shop, level, extra);
     const entry = await wallet.answer(await wallet.preview(requestUri));
-    return { entry, learned: await result(shop, requestId) };
+    // The merchant's front end (transaction secret) learns that an answer arrived and its level, nothing more;
+    // the browser the wallet sends back (the redirect's one-time response code) sees what was shared.
+    expect(await result(shop, requestId)).to.deep.equal({ status: "accepted", level });
+    expect(entry.returnTo).to.match(/response_code=/);
+    return { entry, learned: await fetchJson<any>(entry.returnTo!) };
   }
 
   describe("graded grants: the merchant learns exactly the level", () => {
@@ -534,7 +538,7 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
       expect(creds.out[0]).to.not.have.property("credential");
       const { requestId, requestUri } = await ask(shopA, "verified");
       const answered = await cli(["answer", requestUri, "--yes"], env);
-      expect(answered.code).to.equal(0);
+      expect(answered.code, JSON.stringify(answered.out)).to.equal(0);
       expect(answered.out.claimNames).to.deep.equal(["real_name_verified"]);
       expect((await result(shopA, requestId)).status).to.equal("accepted");
       const listed = await cli(["grants"], env);
@@ -622,7 +626,7 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
         expect(JSON.parse(e.stdout).errors.map((x: { code: string }) => x.code)).to.include.members(["ERR_KB_AUDIENCE", "ERR_KB_NONCE"]);
       }
     });
-    it("OpenID4VP: a signed request by reference and as a QR code; the result only for the front end's secret or the wallet's response code", async () => {
+    it("OpenID4VP: a signed request by reference and as a QR code; the values only with the wallet's one-time response code, the level with the front end's secret", async () => {
       const created = await ask(shopA, "verified");
       expect(created.authorizationRequest).to.match(/^openid4vp:\/\/\?client_id=decentralized_identifier%3Adid%3Akey%3A.*&request_uri=/);
       const jar = await fetch(created.requestUri);
@@ -649,7 +653,9 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
       const viaCode = await call(redirect);
       expect(viaCode.status).to.equal(200);
       expect(viaCode.body.claims).to.deep.equal({ real_name_verified: true });
+      expect((await call(redirect)).body.error.code).to.equal("ERR_RESPONSE_CODE_INVALID"); // once
       expect((await call(redirect.replace(/response_code=.*/, "response_code=wrong"))).status).to.equal(403);
+      expect(await result(shopA, created.requestId)).to.deep.equal({ status: "accepted", level: "verified" });
     });
     it("`full` claims are kept sealed for the stated retention, then deleted by the sweep", async () => {
       const { requestId, requestUri } = await ask(shopB, "full", { retentionDays: 0 });
@@ -661,7 +667,8 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
         await new Promise((r) => setTimeout(r, 100));
       }
       expect(view.holdsIdentityData).to.equal(false);
-      const learned = await result(shopB, requestId);
+      expect((await result(shopB, requestId)).claims).to.equal(undefined);
+      const learned = await fetchJson<any>(entry.returnTo!);
       expect(learned.claims).to.deep.equal({});
       expect(learned.retention).to.match(/deleted/);
     });

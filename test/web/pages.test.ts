@@ -160,13 +160,21 @@ describe("Web pages in a real browser: checkout, wallet, notary console", functi
     await walletPage.getByLabel("Confirm with your wallet PIN").press("Enter");
     await walletPage.getByRole("heading", { name: /Shared with/ }).waitFor();
     await screenshot(walletPage, "wallet-shared-verified");
-    // The checkout page notices the answer by itself (its script polls) and shows what arrived.
-    await shopPage.getByRole("heading", { name: /received/ }).waitFor({ timeout: 15_000 });
-    const received = await visibleText(shopPage);
+    // The checkout page notices the answer by itself (its script polls): the level, never what was shared
+    // (the browser that opened a checkout need not be the one of the person who answered).
+    await shopPage.getByRole("heading", { name: "Answer received" }).waitFor({ timeout: 15_000 });
+    const answered = await visibleText(shopPage);
+    expect(answered).to.contain("The wallet answered: Verified only");
+    expect(answered).to.not.match(/Real-name verified\s+yes/);
+    await screenshot(shopPage, "checkout-answered-verified");
+    // The wallet sends the person back with its one-time response code: that page shows what arrived.
+    await walletPage.getByRole("link", { name: /^Back to / }).click();
+    await walletPage.getByRole("heading", { name: /Thank you/ }).waitFor();
+    const received = await visibleText(walletPage);
     expect(received).to.match(/Real-name verified\s+yes/);
     expect(received).to.match(/Over 18\s+yes/);
     expect(received).to.not.contain("张三");
-    await screenshot(shopPage, "checkout-received-verified");
+    await screenshot(walletPage, "checkout-received-verified");
     await Promise.all([shopPage.close(), walletPage.close()]);
   });
 
@@ -177,18 +185,23 @@ describe("Web pages in a real browser: checkout, wallet, notary console", functi
     await walletPage.getByLabel(/automatically next time/).check();
     await walletPage.getByRole("button", { name: "Share exactly this" }).click();
     await walletPage.getByRole("heading", { name: /Shared with/ }).waitFor();
-    await shopPage.getByRole("heading", { name: "Thank you" }).waitFor({ timeout: 15_000 });
-    expect(await visibleText(shopPage)).to.contain("New member account opened");
-    await screenshot(shopPage, "checkout-new-member");
+    await shopPage.getByRole("heading", { name: "Answer received" }).waitFor({ timeout: 15_000 });
+    expect(await visibleText(shopPage)).to.not.match(/member account|did:key/);
+    await walletPage.getByRole("link", { name: /^Back to / }).click();
+    await walletPage.getByRole("heading", { name: "Thank you" }).waitFor();
+    expect(await visibleText(walletPage)).to.contain("New member account opened");
+    await screenshot(walletPage, "checkout-new-member");
     await Promise.all([shopPage.close(), walletPage.close()]);
 
     ({ shopPage, walletPage } = await checkout(/Join the readers' club/));
     // The remembered choice answers without the PIN (the page submits itself).
     await walletPage.getByRole("heading", { name: /Shared with/ }).waitFor();
     expect(await visibleText(walletPage)).to.contain("Answered automatically, as you chose.");
-    await shopPage.getByRole("heading", { name: "Welcome back" }).waitFor({ timeout: 15_000 });
-    expect(await visibleText(shopPage)).to.match(/Signed in as member .*visit 2/);
-    await screenshot(shopPage, "checkout-welcome-back");
+    await shopPage.getByRole("heading", { name: "Answer received" }).waitFor({ timeout: 15_000 });
+    await walletPage.getByRole("link", { name: /^Back to / }).click();
+    await walletPage.getByRole("heading", { name: "Welcome back" }).waitFor();
+    expect(await visibleText(walletPage)).to.match(/Signed in as member .*visit 2/);
+    await screenshot(walletPage, "checkout-welcome-back");
     await Promise.all([shopPage.close(), walletPage.close()]);
   });
 
@@ -217,16 +230,20 @@ describe("Web pages in a real browser: checkout, wallet, notary console", functi
     await walletPage.getByRole("button", { name: "Share exactly this" }).click();
     await walletPage.getByRole("heading", { name: /Shared with/ }).waitFor();
     expect(await visibleText(walletPage)).to.contain("Only 2 unused credentials left");
-    await shopPage.getByRole("heading", { name: /received/ }).waitFor({ timeout: 15_000 });
-    const received = await visibleText(shopPage);
-    expect(received).to.match(/Full name\s+张三/);
-    expect(received).to.not.contain("1101");
-    await screenshot(shopPage, "checkout-received-full");
+    await shopPage.getByRole("heading", { name: "Answer received" }).waitFor({ timeout: 15_000 });
+    expect(await visibleText(shopPage)).to.not.contain("张三");
     // Same device: the wallet sends the person back to the merchant (the redirect's one-time response code).
     await walletPage.getByRole("link", { name: "Back to 星河书店 Galaxy Books" }).click();
-    await walletPage.getByRole("heading", { name: /received/ }).waitFor();
+    await walletPage.getByRole("heading", { name: /Thank you/ }).waitFor();
     expect(walletPage.url()).to.match(/\/checkout\/[0-9a-f-]{36}\?response_code=/);
-    expect(await visibleText(walletPage)).to.match(/Full name\s+张三/);
+    const received = await visibleText(walletPage);
+    expect(received).to.match(/Full name\s+张三/);
+    expect(received).to.not.contain("1101");
+    await screenshot(walletPage, "checkout-received-full");
+    // The code works once: the same link again shows nothing of the person.
+    const reused = await fetch(walletPage.url());
+    expect(reused.status).to.equal(403);
+    expect(await reused.text()).to.not.contain("张三");
     // The code is bound to that checkout: a guessed one opens nothing.
     const guessed = await fetch(walletPage.url().replace(/response_code=[^&]+/, "response_code=guess"));
     expect(guessed.status).to.equal(403);

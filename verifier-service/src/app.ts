@@ -37,6 +37,7 @@ import {
   webAssets as assets,
 } from "@realname/agent";
 import { checkoutRouter, type CheckoutConfig } from "./checkout.js";
+import { expiryKey, type ExpiryEntry } from "./sweep.js";
 
 export interface VerifierDeps {
   merchant: { did: string; name: string; signer: JwsSigner };
@@ -45,12 +46,17 @@ export interface VerifierDeps {
   /** Base URL the wallet reaches this service at (known once it listens). */
   publicUrl: () => string;
   sessions: DocumentStore<Session>;
-  /** Single-use nonces: present while a request is open, taken atomically by the first valid answer. */
-  nonces: DocumentStore<{ requestId: string }>;
+  /**
+   * Single-use values: request nonces (present while a request is open, taken atomically by the first valid
+   * answer) and, under `rc:<hash>`, the wallet's one-time response codes (taken by the first redemption).
+   */
+  nonces: DocumentStore<{ requestId: string; expiresAt?: number }>;
   grants: DocumentStore<StoredGrant>;
   accounts: DocumentStore<Account>;
   /** Single-use login challenges for pseudonymous accounts. */
   challenges: DocumentStore<LoginChallenge>;
+  /** When each request, login challenge and response code expires, oldest first: what `sweepExpired` removes. */
+  expiries: DocumentStore<ExpiryEntry>;
   queue: AnchorQueue;
   /** Seals `full` claims at rest (the merchant agent's passphrase box). */
   seal: { encrypt(plain: string): string; decrypt(sealed: string): string };
@@ -61,6 +67,8 @@ export interface VerifierDeps {
   status: StatusListResolver;
   clock?: () => Date;
   requestValiditySeconds?: number;
+  /** How long the wallet's one-time response code opens the result with claim values (default 120 s). */
+  responseCodeSeconds?: number;
   log?: (line: string) => void;
   /** The demo checkout page (what this merchant asks for, and where a web wallet lives); off when absent. */
   checkout?: CheckoutConfig;
@@ -76,8 +84,10 @@ export interface Session {
   authorizationRequest: string;
   /** Given to the merchant's front end only: it polls the result with it. */
   transactionSecretHash: string;
-  /** Given to the wallet in the redirect: the front end reads the result with it (no session fixation). */
+  /** Given to the wallet in the redirect: the browser it sends back reads the claim values with it, once. */
   responseCodeHash?: string;
+  /** Until when (ms) that code works; the session is kept (for its status) until then. */
+  responseCodeExpiresAt?: number;
   status: "pending" | "accepted";
   createdAt: string;
   grantId?: string;
@@ -114,6 +124,8 @@ export interface LoginChallenge {
 
 export type RequestResult =
   | { status: "pending" }
+  /** What the transaction secret alone shows: that an answer arrived, at which level; never values or the pseudonym. */
+  | { status: "accepted"; level: GrantLevel }
   | {
       status: "accepted";
       grantId: string;
@@ -160,6 +172,7 @@ const idParam = z.string().regex(/^[0-9a-f-]{36}$/);
 export function createApp(deps: VerifierDeps) {
   const clock = deps.clock ?? (() => new Date());
   const validity = deps.requestValiditySeconds ?? 300;
+  const responseCodeSeconds = deps.responseCodeSeconds ?? 120;
   const app = createServiceApp({ log: deps.log, rateLimit: deps.rateLimit });
 
   app.get("/health", handle(async (_req, res) => {
@@ -185,6 +198,7 @@ export function createApp(deps: VerifierDeps) {
     });
     const payload = JSON.parse(Buffer.from(created.requestObject.split(".")[1]!, "base64url").toString()) as Record<string, unknown>;
     const transactionSecret = randomBytes(16).toString("base64url");
+    await deps.expiries.put(expiryKey(created.request.exp * 1000, "request", requestId), { kind: "request", id: requestId });
     await deps.sessions.put(requestId, {
       requestId,
       requestJwt: created.requestObject,
@@ -207,9 +221,13 @@ export function createApp(deps: VerifierDeps) {
     };
   }
 
-  /** What the person granted, as the merchant's front end may see it (and nothing else). */
-  async function resultOf(session: Session): Promise<RequestResult> {
+  /**
+   * What the person granted, as a browser may see it: claim values and the account only `withValues` (the
+   * browser came back with the wallet's response code); otherwise the status and level alone.
+   */
+  async function resultOf(session: Session, options: { withValues: boolean }): Promise<RequestResult> {
     if (session.status === "pending") return { status: "pending" };
+    if (!options.withValues) return { status: "accepted", level: session.request.level };
     const stored = await deps.grants.get(session.grantId!);
     const account = stored?.pseudonym ? await deps.accounts.get(stored.pseudonym) : undefined;
     return {
@@ -228,6 +246,7 @@ export function createApp(deps: VerifierDeps) {
   async function openChallenge(frontEndSecretHash?: string) {
     const challengeId = randomUUID();
     const expiresAt = Math.floor(clock().getTime() / 1000) + validity;
+    await deps.expiries.put(expiryKey(expiresAt * 1000, "challenge", challengeId), { kind: "challenge", id: challengeId });
     await deps.challenges.put(challengeId, { challengeId, nonce: randomBytes(16).toString("base64url"), expiresAt, status: "pending", ...(frontEndSecretHash ? { frontEndSecretHash } : {}) });
     return { challengeId, challengeUri: `${deps.publicUrl()}/login/challenges/${challengeId}`, expiresAt: new Date(expiresAt * 1000).toISOString() };
   }
@@ -313,10 +332,16 @@ export function createApp(deps: VerifierDeps) {
     // Both receipts are durably queued before the wallet hears "accepted".
     const consentAnchor = await deps.queue.enqueue(receiptHash(grant.consentReceipt), grant.consent.receiptId);
     const grantAnchor = await deps.queue.enqueue(receiptHash(grantReceipt.jwt), grantReceipt.record.receiptId);
-    // A fresh, unguessable response code for the front end (OpenID4VP §8.2): the result is bound to the
-    // wallet's redirect (or the front end's transaction secret), so a fixed or guessed session id reveals nothing.
+    // A fresh, unguessable response code (OpenID4VP §8.2) for the browser the wallet sends back: only it sees
+    // claim values, once and within minutes. Whoever opened the request (its transaction secret, a checkout
+    // cookie) sees the status and level only, so a link sent to a victim shows the sender nothing of them.
     const responseCode = randomBytes(16).toString("base64url");
-    await deps.sessions.put(session.requestId, { ...session, status: "accepted", grantId, responseCodeHash: sha256Hex(responseCode) });
+    const codeHash = sha256Hex(responseCode);
+    const codeExpiresAt = now.getTime() + responseCodeSeconds * 1000;
+    await deps.expiries.put(expiryKey(codeExpiresAt, "response-code", codeHash), { kind: "response-code", id: codeHash });
+    if (codeExpiresAt > session.request.exp * 1000) await deps.expiries.put(expiryKey(codeExpiresAt, "request", session.requestId), { kind: "request", id: session.requestId });
+    await deps.nonces.put(`rc:${codeHash}`, { requestId: session.requestId, expiresAt: codeExpiresAt });
+    await deps.sessions.put(session.requestId, { ...session, status: "accepted", grantId, responseCodeHash: codeHash, responseCodeExpiresAt: codeExpiresAt });
     res.json({
       status: "accepted",
       redirect_uri: session.fromCheckout ? `${deps.publicUrl()}/checkout/${session.requestId}?response_code=${responseCode}` : `${deps.publicUrl()}/requests/${session.requestId}/result?response_code=${responseCode}`,
@@ -326,16 +351,30 @@ export function createApp(deps: VerifierDeps) {
     });
   }));
 
-  /** The merchant's front end polls this: what the person granted, and nothing else. */
+  /**
+   * The result: with the wallet's one-time response code (the redirect), what the person granted; with the
+   * transaction secret alone, the status and level only. The merchant's own records keep the values.
+   */
   app.get("/requests/:id/result", handle(async (req, res) => {
     const session = await loadSession(req.params.id as string);
+    res.set("cache-control", "no-store");
+    const code = req.query.response_code;
+    if (code !== undefined) {
+      if (typeof code !== "string" || !(await redeemResponseCode(session, code))) throw new AgentError("ERR_RESPONSE_CODE_INVALID", "this response code is unknown, already used or expired");
+      return void res.json(await resultOf(session, { withValues: true }));
+    }
     const secret = req.get("x-transaction-secret");
-    const code = typeof req.query.response_code === "string" ? req.query.response_code : undefined;
-    const bySecret = secret !== undefined && sha256Hex(secret) === session.transactionSecretHash;
-    const byCode = code !== undefined && session.responseCodeHash !== undefined && sha256Hex(code) === session.responseCodeHash;
-    if (!bySecret && !byCode) throw new AgentError("ERR_FORBIDDEN", "the result is for the merchant's front end (transaction secret or response code) only");
-    res.json(await resultOf(session));
+    if (secret === undefined || sha256Hex(secret) !== session.transactionSecretHash) throw new AgentError("ERR_FORBIDDEN", "the result is for the merchant's front end (transaction secret or response code) only");
+    res.json(await resultOf(session, { withValues: false }));
   }));
+
+  /** The wallet's response code for `session`: true once, within its validity (taken atomically). */
+  async function redeemResponseCode(session: Session, code: string): Promise<boolean> {
+    const hash = sha256Hex(code);
+    if (code.length > 128 || session.responseCodeHash !== hash) return false;
+    const spent = await deps.nonces.take(`rc:${hash}`);
+    return spent?.requestId === session.requestId && (spent.expiresAt ?? 0) > clock().getTime();
+  }
 
   /** Inclusion proof of a receipt by its hash: salts and Merkle path only, no personal data. */
   app.get("/anchors/:hash", handle(async (req, res) => {
@@ -435,7 +474,7 @@ export function createApp(deps: VerifierDeps) {
 
   if (deps.checkout) {
     app.use("/assets", assets());
-    app.use("/checkout", checkoutRouter({ ...deps, checkout: deps.checkout, clock, openRequest, resultOf, openChallenge, loadSession }));
+    app.use("/checkout", checkoutRouter({ ...deps, checkout: deps.checkout, clock, openRequest, resultOf, openChallenge, loadSession, redeemResponseCode }));
   }
 
   app.use(notFound);

@@ -63,7 +63,9 @@ interface CheckoutDeps {
   publicUrl: () => string;
   log?: (line: string) => void;
   openRequest(input: { level: CheckoutOffer["level"]; purpose: string; retentionDays: number; claims: string[]; ageOver18: boolean }, options: { fromCheckout?: boolean }): Promise<{ requestId: string; authorizationRequest: string; transactionSecret: string; expiresAt: string }>;
-  resultOf(session: Session): Promise<RequestResult>;
+  resultOf(session: Session, options: { withValues: boolean }): Promise<RequestResult>;
+  /** The wallet's one-time response code for this session: true once, within its validity. */
+  redeemResponseCode(session: Session, code: string): Promise<boolean>;
   openChallenge(frontEndSecretHash?: string): Promise<{ challengeId: string; challengeUri: string; expiresAt: string }>;
   loadSession(id: string): Promise<Session>;
 }
@@ -117,20 +119,23 @@ ${offers.some((o) => o.level === "pseudonymous") ? html`<form method="post" acti
   }));
 
   /**
-   * The session of this page, if this browser opened it (its cookie), or if the wallet sent the person back
-   * here after answering (the fresh response code from the redirect, OpenID4VP same-device flow).
+   * The session of this page. The browser the wallet sent back after answering (the redirect's one-time
+   * response code, OpenID4VP same-device flow) sees what was shared, once; the browser that opened the
+   * checkout (its cookie) sees the status and level only: it may not be the browser of the person who answered.
    */
-  const ownSession = async (req: Request): Promise<Session> => {
+  const ownSession = async (req: Request, options: { byCode: boolean }): Promise<{ session: Session; withValues: boolean }> => {
     const session = await deps.loadSession(req.params.id as string);
+    const code = req.query.response_code;
+    if (options.byCode && code !== undefined) {
+      if (typeof code !== "string" || !(await deps.redeemResponseCode(session, code))) throw new AgentError("ERR_RESPONSE_CODE_INVALID", "this link was already used or has expired");
+      return { session, withValues: true };
+    }
     const secret = readCookie(req, cookieName("request", session.requestId));
-    const code = typeof req.query.response_code === "string" ? req.query.response_code : undefined;
-    const bySecret = !!secret && sha256Hex(secret) === session.transactionSecretHash;
-    const byCode = !!code && !!session.responseCodeHash && sha256Hex(code) === session.responseCodeHash;
-    if (!bySecret && !byCode) throw new AgentError("ERR_FORBIDDEN", "this checkout belongs to another browser");
-    return session;
+    if (!secret || sha256Hex(secret) !== session.transactionSecretHash) throw new AgentError("ERR_FORBIDDEN", "this checkout belongs to another browser");
+    return { session, withValues: false };
   };
-  const stateOf = async (session: Session) => {
-    const result = await deps.resultOf(session);
+  const stateOf = async (session: Session, withValues = false) => {
+    const result = await deps.resultOf(session, { withValues });
     const expired = result.status === "pending" && session.request.exp <= Math.floor(deps.clock().getTime() / 1000);
     return { result, status: expired ? "expired" : result.status };
   };
@@ -166,10 +171,10 @@ ${open ? html`<p><a class="button" href="${open}" target="_blank" rel="noopener"
   }));
 
   router.get("/:id", handle(async (req, res) => {
-    const session = await ownSession(req);
-    const { result, status } = await stateOf(session);
+    const { session, withValues } = await ownSession(req, { byCode: true });
+    const { result, status } = await stateOf(session, withValues);
     const r = session.request;
-    if (result.status === "accepted") return send(res, "Received", receivedView(brand, result));
+    if (result.status === "accepted") return send(res, "Received", "claims" in result ? receivedView(brand, result) : answeredView(brand, result.level));
     if (status === "expired") return send(res, "Expired", html`<h1>This request has expired</h1><p>The wallet did not answer in time. Nothing was received.</p><p><a class="button" href="/checkout">Start again</a></p>`);
     const qr = await QRCode.toDataURL(session.authorizationRequest, { errorCorrectionLevel: "M", margin: 2, scale: 5 });
     const open = walletLink("/authorize", new URL(session.authorizationRequest.replace(/^openid4vp:\/\/\?/, "https://x/?")).searchParams.toString());
@@ -184,7 +189,7 @@ ${open ? html`<p><a class="button" href="${open}" target="_blank" rel="noopener"
   }));
 
   router.get("/:id/status", handle(async (req, res) => {
-    const { status } = await stateOf(await ownSession(req));
+    const { status } = await stateOf((await ownSession(req, { byCode: false })).session);
     res.json({ status });
   }));
 
@@ -201,7 +206,7 @@ ${open ? html`<p><a class="button" href="${open}" target="_blank" rel="noopener"
   }
 }
 
-function receivedView(brand: string, result: Extract<RequestResult, { status: "accepted" }>): SafeHtml {
+function receivedView(brand: string, result: Extract<RequestResult, { claims: Record<string, unknown> }>): SafeHtml {
   const account = result.account;
   return html`<h1>${account?.returning ? "Welcome back" : "Thank you"}</h1>
 ${notice("ok", html`Your wallet answered: <strong>${LEVEL_LABELS[result.level].name}</strong>. The answer was verified: a real-name-verified person, credential not revoked, consent signed.`)}
@@ -215,9 +220,18 @@ ${result.withdrawn ? notice("info", "The customer has since withdrawn this grant
 <p><a href="/checkout">Back to the checkout</a></p>`;
 }
 
+/** What the browser that opened the checkout sees after the answer: the level, never what was shared. */
+function answeredView(brand: string, level: Extract<RequestResult, { status: "accepted" }>["level"]): SafeHtml {
+  return html`<h1>Answer received</h1>
+${notice("ok", html`The wallet answered: <strong>${LEVEL_LABELS[level].name}</strong>. The answer was verified: a real-name-verified person, credential not revoked, consent signed.`)}
+<p>What was shared is shown once, only in the browser the wallet sent back here; ${brand} keeps it in its records.</p>
+<p><a href="/checkout">Back to the checkout</a></p>`;
+}
+
 function checkoutWords(error: AgentError): string | undefined {
   return {
     ERR_FORBIDDEN: "This checkout page belongs to another browser. Start your own checkout.",
+    ERR_RESPONSE_CODE_INVALID: "This link was already used or has expired. What you shared is kept by the merchant; it is not shown again here.",
     ERR_REQUEST_NOT_FOUND: "There is no such checkout. Start again.",
     ERR_CHALLENGE_NOT_FOUND: "There is no such member login. Start again.",
     ERR_INVALID_INPUT: "Choose what you need to do, then ask your wallet.",

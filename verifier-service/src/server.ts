@@ -3,7 +3,8 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { Wallet } from "ethers";
 import { sweepRetention } from "./retention.js";
-import { AgentError, NotaryGate, StatusListResolver, connectAnchoringFromEnv, createRoleAgent, DEFAULT_RPC_URL, ensureIdentifier, fetchJson, identifierKeyObjectSigner, LevelDatabase, REPO_ROOT } from "@realname/agent";
+import { sweepExpired } from "./sweep.js";
+import { AgentError, DEFAULT_STATUS_MAX_AGE_SECONDS, NotaryGate, StatusListResolver, connectAnchoringFromEnv, createRoleAgent, DEFAULT_RPC_URL, ensureIdentifier, fetchJson, identifierKeyObjectSigner, LevelDatabase, REPO_ROOT } from "@realname/agent";
 import { createApp } from "./app.js";
 import { checkoutOffersSchema, DEFAULT_CHECKOUT_OFFERS, type CheckoutConfig } from "./checkout.js";
 
@@ -26,9 +27,13 @@ Environment:
   ISSUER_URL             the issuer (its registry of notaries; and if TRUSTED_ISSUERS is unset, whom to trust)
                          (development only; default http://127.0.0.1:3001)
   RATE_LIMIT_PER_MINUTE  requests per client address per minute (default 1200)
-  STATUS_CACHE_SECONDS   upper bound on caching an issuer's status list (default 300)
+  STATUS_CACHE_SECONDS   how long an issuer's status list is trusted, whatever its ttl (default 60): a suspended or
+                         revoked credential is refused within this bound; \`full\` grants always check fresh
   RETENTION_SWEEP_MS     how often identity data past its retention is deleted (default 60000)
+  EXPIRY_SWEEP_MS        how often expired requests, nonces, login challenges and response codes are removed,
+                         10 minutes after they expire (default 30000; at most EXPIRY_SWEEP_LIMIT per run, default 500)
   REQUEST_VALIDITY_SECONDS how long a presentation request stays answerable (default 300)
+  RESPONSE_CODE_SECONDS  how long the wallet's one-time response code shows the result with its values (default 120)
   ANCHOR_BATCH_SIZE      receipts per batch (default 256); ANCHOR_BATCH_AGE_MS: oldest receipt's wait (default 2000)
   CHECKOUT               the demo checkout page at /checkout: on unless set to 0
   CHECKOUT_OFFERS        JSON list of what the checkout asks for: [{id,title,level,purpose,retentionDays,claims,ageOver18}]
@@ -103,12 +108,14 @@ async function main() {
     grants: db.store("grants"),
     accounts: db.store("accounts"),
     challenges: db.store("login-challenges"),
+    expiries: db.store("expiries"),
     queue,
     seal: box,
     notaries: new NotaryGate({ audience: identifier.did, issuerUrl: env.ISSUER_URL ?? "http://127.0.0.1:3001", issuerDid: trustedIssuers[0] }),
     rateLimit: { max: Number(env.RATE_LIMIT_PER_MINUTE ?? 1200), windowMs: 60_000 },
-    status: new StatusListResolver({ maxCacheSeconds: Number(env.STATUS_CACHE_SECONDS ?? 300) }),
+    status: new StatusListResolver({ maxCacheSeconds: Number(env.STATUS_CACHE_SECONDS ?? DEFAULT_STATUS_MAX_AGE_SECONDS) }),
     requestValiditySeconds: Number(env.REQUEST_VALIDITY_SECONDS ?? 300),
+    responseCodeSeconds: Number(env.RESPONSE_CODE_SECONDS ?? 120),
     log,
     checkout,
   });
@@ -127,8 +134,17 @@ async function main() {
   }, Number(env.RETENTION_SWEEP_MS ?? 60_000));
   sweeper.unref();
 
+  // Expired requests, nonces, login challenges and response codes go too (bounded work per run).
+  const expirySweeper = setInterval(() => {
+    void sweepExpired({ expiries: db.store("expiries"), sessions: db.store("sessions"), nonces: db.store("nonces"), challenges: db.store("login-challenges") }, new Date(), { limit: Number(env.EXPIRY_SWEEP_LIMIT ?? 500) })
+      .then((r) => (r.requests || r.challenges || r.responseCodes) && log(JSON.stringify({ t: new Date().toISOString(), event: "expiry-sweep", ...r })))
+      .catch((e) => log(JSON.stringify({ t: new Date().toISOString(), level: "warn", event: "expiry-sweep-failed", reason: String(e).slice(0, 200) })));
+  }, Number(env.EXPIRY_SWEEP_MS ?? 30_000));
+  expirySweeper.unref();
+
   const shutdown = () => {
     clearInterval(sweeper);
+    clearInterval(expirySweeper);
     server.close();
     server.closeAllConnections();
     void queue

@@ -42,6 +42,8 @@ export async function verifyGrantResponse(args: {
   now: Date;
   /** Checks the credential's status list; when given, a credential without a status reference is refused. */
   status?: StatusListResolver;
+  /** How far the consent time may be from `now` (default CONSENT_TIME_SKEW_SECONDS). */
+  consentSkewSeconds?: number;
 }): Promise<{ verified: boolean; errors: VerificationIssue[]; grant?: VerifiedGrant }> {
   const { request, response, now } = args;
   const expectedClaims = claimsForLevel(request.level, { requestedClaims: request.claims, ageOver18: request.age_over_18 });
@@ -62,7 +64,8 @@ export async function verifyGrantResponse(args: {
   });
   if (!pres.verified) return fail(pres.errors);
   if (args.status) {
-    const statusErrors = await args.status.check(pres.claims?.status, pres.issuer!, now);
+    // A `full` grant hands over identity values: its credential's status is checked fresh, never from a cache.
+    const statusErrors = await args.status.check(pres.claims?.status, pres.issuer!, now, { fresh: request.level === "full" });
     if (statusErrors.length) return fail(statusErrors);
   }
   let holderDid: string;
@@ -82,10 +85,8 @@ export async function verifyGrantResponse(args: {
   if (receipt.issuer !== holderDid) mismatch("signer");
   if (pres.keyBinding?.receipt_hash !== sha256B64url(consentJwt as string)) errors.push({ code: "ERR_CONSENT_RECEIPT_NOT_BOUND", message: "the key-binding JWT does not carry this consent receipt's hash" });
   if (consent.presentationHash !== pres.sdHash) mismatch("presentation hash");
-  if (consent.requestHash !== sha256Hex(args.requestJwt)) mismatch("request hash");
-  if (consent.controller?.id !== request.iss) mismatch("controller");
-  if (consent.level !== request.level) mismatch("level");
-  if (consent.purpose !== request.purpose) mismatch("purpose");
+  // Every consent term must be the one this request offered (each with its own code, reported first).
+  errors.unshift(...consentTermsErrors(consent, request, args.requestJwt, expectedClaims, now, args.consentSkewSeconds ?? CONSENT_TIME_SKEW_SECONDS));
   if ([...(consent.claimNames ?? [])].sort().join() !== [...pres.disclosed!].sort().join()) mismatch("claim names");
 
   let pseudonym: string | undefined;
@@ -106,4 +107,36 @@ export async function verifyGrantResponse(args: {
     errors: [],
     grant: { level: request.level, claims, pseudonym, holderDid, consent, consentReceipt: consentJwt as string, issuer: pres.issuer!, statusUri: (pres.claims?.status as { status_list?: { uri?: string } } | undefined)?.status_list?.uri },
   };
+}
+
+/** How far a consent receipt's time may lie from the merchant's clock. */
+export const CONSENT_TIME_SKEW_SECONDS = 60;
+
+/** When a consent to `retentionDays` lapses: what the wallet writes and the merchant expects (at least a day). */
+export function consentExpiresAt(consentTimestamp: Date, retentionDays: number): Date {
+  return new Date(consentTimestamp.getTime() + Math.max(1, retentionDays) * 86_400_000);
+}
+
+/**
+ * The merchant counter-signs only what it offered: every consent term must equal the open request's terms,
+ * each refused with its own stable code (`ERR_CONSENT_TERMS_<TERM>`), so a wallet (or anyone holding the
+ * holder key) cannot get a grant receipt over terms the merchant never stated.
+ */
+export function consentTermsErrors(consent: ConsentRecord, request: PresentationRequest, requestJwt: string, expectedClaims: readonly string[], now: Date, skewSeconds: number): VerificationIssue[] {
+  const errors: VerificationIssue[] = [];
+  const term = (code: string, what: string) => errors.push({ code: `ERR_CONSENT_TERMS_${code}`, message: `the consent receipt's ${what} is not what this request offered` });
+  if (consent.level !== request.level) term("LEVEL", "level");
+  const names = Array.isArray(consent.claimNames) ? consent.claimNames : [];
+  if (!Array.isArray(consent.claimNames) || new Set(names).size !== names.length || [...names].sort().join() !== [...expectedClaims].sort().join()) term("CLAIMS", "claim names");
+  if (consent.purpose !== request.purpose) term("PURPOSE", "purpose");
+  if (consent.retentionDays !== request.retention_days) term("RETENTION", "retention period");
+  if (consent.controller?.id !== request.iss) term("MERCHANT", "merchant (controller DID)");
+  if (consent.controller?.name !== request.merchant_name) term("MERCHANT_NAME", "merchant name");
+  if (consent.requestHash !== sha256Hex(requestJwt)) term("REQUEST", "request hash");
+  const consentedAt = typeof consent.consentTimestamp === "string" ? Date.parse(consent.consentTimestamp) : NaN;
+  const t = now.getTime();
+  if (!Number.isFinite(consentedAt) || Math.abs(consentedAt - t) > skewSeconds * 1000 || consentedAt < (request.iat - skewSeconds) * 1000) term("TIME", "consent time");
+  const expiresAt = typeof consent.expiresAt === "string" ? Date.parse(consent.expiresAt) : NaN;
+  if (!Number.isFinite(consentedAt) || expiresAt !== consentExpiresAt(new Date(consentedAt), request.retention_days).getTime()) term("EXPIRY", "expiry");
+  return errors;
 }

@@ -17,10 +17,14 @@ interface CachedList {
   validUntil: number;
 }
 
+/** Default bound on how stale a status answer may be (seconds): a revocation is seen within it. */
+export const DEFAULT_STATUS_MAX_AGE_SECONDS = 60;
+
 /**
  * Fetches and checks IETF Token Status Lists for a verifier: signed by the credential's issuer, about this
- * URI, fetched with a time and size limit, cached within its validity (`ttl`, bounded by `exp`), and the
- * index checked against the list's bounds. The network is injected.
+ * URI, fetched with a time and size limit, cached within its validity (`ttl`, bounded by `exp`) and never
+ * longer than the verifier's own bound (`maxCacheSeconds`, default 60 s, whatever the list's ttl says), and
+ * the index checked against the list's bounds. `fresh` checks bypass the cache. Network and clock are injected.
  */
 export class StatusListResolver {
   private readonly cache = new Map<string, CachedList>();
@@ -30,7 +34,7 @@ export class StatusListResolver {
       fetch?: typeof fetch;
       timeoutMs?: number;
       maxBytes?: number;
-      /** Upper bound on how long a list is trusted without refetching, seconds. */
+      /** Upper bound on how long a list is trusted without refetching, seconds (default 60): the revocation delay. */
       maxCacheSeconds?: number;
     } = {},
   ) {}
@@ -40,14 +44,15 @@ export class StatusListResolver {
     return this.cache.get(uri)?.jwt;
   }
 
-  async check(ref: unknown, issuer: string, now: Date): Promise<VerificationIssue[]> {
+  /** `fresh`: fetch the list now, never from the cache (for `full` grants). */
+  async check(ref: unknown, issuer: string, now: Date, options: { fresh?: boolean } = {}): Promise<VerificationIssue[]> {
     const r = ref as { status_list?: Partial<StatusReference> } | undefined;
     const idx = r?.status_list?.idx;
     const uri = r?.status_list?.uri;
     if (typeof idx !== "number" || !Number.isInteger(idx) || idx < 0 || typeof uri !== "string") return [{ code: "ERR_STATUS_MALFORMED", message: "the credential's status reference is malformed" }];
     let list: CachedList;
     try {
-      list = await this.load(uri, issuer, now);
+      list = await this.load(uri, issuer, now, options.fresh === true);
     } catch (error) {
       return [{ code: "ERR_STATUS_UNAVAILABLE", message: `the credential's status cannot be checked: ${(error as Error).message}` }];
     }
@@ -58,10 +63,10 @@ export class StatusListResolver {
     return [{ code: "ERR_CREDENTIAL_REVOKED", message: "the credential has been revoked by its issuer" }];
   }
 
-  private async load(uri: string, issuer: string, now: Date): Promise<CachedList> {
+  private async load(uri: string, issuer: string, now: Date, fresh: boolean): Promise<CachedList> {
     const t = Math.floor(now.getTime() / 1000);
     const cached = this.cache.get(uri);
-    if (cached && cached.issuer === issuer && cached.validUntil > t) return cached;
+    if (!fresh && cached && cached.issuer === issuer && cached.validUntil > t) return cached;
     const url = new URL(uri);
     if (url.protocol !== "https:" && !["127.0.0.1", "localhost", "[::1]"].includes(url.hostname)) throw new Error("status lists are fetched over https only");
     const response = await (this.options.fetch ?? fetch)(uri, { headers: { accept: "application/statuslist+jwt" }, signal: AbortSignal.timeout(this.options.timeoutMs ?? 3000), redirect: "error" });
@@ -78,7 +83,8 @@ export class StatusListResolver {
     if (p.sub !== uri) throw new Error("status list is about another URI");
     if (typeof p.exp === "number" && p.exp <= t) throw new Error("status list expired");
     const statuses = getListFromStatusListJWT(text.trim());
-    const ttl = Math.min(typeof p.ttl === "number" ? p.ttl : 300, this.options.maxCacheSeconds ?? 300);
+    const maxAge = this.options.maxCacheSeconds ?? DEFAULT_STATUS_MAX_AGE_SECONDS;
+    const ttl = Math.max(0, Math.min(typeof p.ttl === "number" ? p.ttl : maxAge, maxAge));
     const entry: CachedList = { issuer, jwt: text.trim(), statuses: statuses as never, size: statuses.statusList.length, validUntil: Math.min(typeof p.exp === "number" ? p.exp : Infinity, t + ttl) };
     if (this.cache.size > 1000) this.cache.clear();
     this.cache.set(uri, entry);
