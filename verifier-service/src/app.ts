@@ -59,6 +59,8 @@ export interface VerifierDeps {
   rateLimit?: { max: number; windowMs: number };
   /** Status-list checks (fetch limits, cache); always on in the service. */
   status: StatusListResolver;
+  /** The issuer's signed merchant registry this merchant relies on; its hash and URI go into every grant receipt. */
+  trustRegistry?: { current(now: Date): Promise<{ hash: string; uri: string }> };
   clock?: () => Date;
   requestValiditySeconds?: number;
   log?: (line: string) => void;
@@ -275,6 +277,8 @@ export function createApp(deps: VerifierDeps) {
     const grant = result.grant!;
     const retentionUntil = new Date(now.getTime() + session.request.retention_days * 86_400_000).toISOString();
     const listJwt = grant.statusUri ? deps.status.listUsed(grant.statusUri) : undefined;
+    // The registry that says this merchant is registered: named in the receipt so evidence can carry it.
+    const relied = await deps.trustRegistry?.current(now).catch((e: Error) => void deps.log?.(JSON.stringify({ t: now.toISOString(), level: "warn", event: "trust-registry-unavailable", reason: String(e?.message ?? e).slice(0, 200) })));
     const grantReceipt = await createGrantReceipt(
       {
         grantTimestamp: now.toISOString(),
@@ -285,6 +289,7 @@ export function createApp(deps: VerifierDeps) {
         retentionUntil,
         ...(grant.pseudonym ? { pseudonym: grant.pseudonym } : {}),
         ...(grant.statusUri && listJwt ? { statusList: { uri: grant.statusUri, hash: sha256Hex(listJwt) } } : {}),
+        ...(relied ? { trustRegistry: { uri: relied.uri, hash: relied.hash } } : {}),
       },
       grant.holderDid,
       deps.merchant,
