@@ -33,6 +33,7 @@ import {
   type JwsSigner,
   type PresentationRequest,
   type StatusListResolver,
+  type TrustRegistryDocument,
   type NotaryGate,
   webAssets as assets,
 } from "@realname/agent";
@@ -60,7 +61,7 @@ export interface VerifierDeps {
   /** Status-list checks (fetch limits, cache); always on in the service. */
   status: StatusListResolver;
   /** The issuer's signed merchant registry this merchant relies on; its hash and URI go into every grant receipt. */
-  trustRegistry?: { current(now: Date): Promise<{ hash: string; uri: string }> };
+  trustRegistry?: { current(now: Date, covers?: (doc: TrustRegistryDocument) => boolean): Promise<{ hash: string; uri: string }> };
   clock?: () => Date;
   requestValiditySeconds?: number;
   log?: (line: string) => void;
@@ -278,7 +279,8 @@ export function createApp(deps: VerifierDeps) {
     const retentionUntil = new Date(now.getTime() + session.request.retention_days * 86_400_000).toISOString();
     const listJwt = grant.statusUri ? deps.status.listUsed(grant.statusUri) : undefined;
     // The registry that says this merchant is registered: named in the receipt so evidence can carry it.
-    const relied = await deps.trustRegistry?.current(now).catch((e: Error) => void deps.log?.(JSON.stringify({ t: now.toISOString(), level: "warn", event: "trust-registry-unavailable", reason: String(e?.message ?? e).slice(0, 200) })));
+    const listsThisGrant = (doc: TrustRegistryDocument) => doc.merchants.some((m) => m.did === deps.merchant.did && m.purposes.includes(session.request.purpose) && GRANT_LEVELS.indexOf(m.maxLevel) >= GRANT_LEVELS.indexOf(grant.level));
+    const relied = await deps.trustRegistry?.current(now, listsThisGrant).catch((e: Error) => void deps.log?.(JSON.stringify({ t: now.toISOString(), level: "warn", event: "trust-registry-unavailable", reason: String(e?.message ?? e).slice(0, 200) })));
     const grantReceipt = await createGrantReceipt(
       {
         grantTimestamp: now.toISOString(),

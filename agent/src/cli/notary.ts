@@ -140,7 +140,8 @@ withTrustOptions(program
     } finally {
       for (const r of registries) r.close();
     }
-    if (chainProblem) for (const check of report.checks) if (check.status === "cannot-check" && check.check.endsWith("on-chain")) check.detail = chainProblem;
+    const notAsked = chainProblem ?? (opts.offline ? "offline (--offline): the chain was not asked" : undefined);
+    if (notAsked) for (const check of report.checks) if (check.status === "cannot-check" && check.check.endsWith("on-chain")) check.detail = notAsked;
     if (globals().json) out(JSON.stringify(report, null, 2));
     else {
       const mark = { pass: c.green("pass"), fail: c.red("FAIL"), "cannot-check": c.yellow("cannot-check") } as const;

@@ -24,10 +24,14 @@ export class TrustRegistryResolver {
     return new URL("/registry", this.options.issuerUrl).href;
   }
 
-  /** The registry valid at `now` (refetched when the cached one is stale or expired); throws when it cannot be had. */
-  async current(now: Date): Promise<RelyingRegistry> {
+  /**
+   * The registry valid at `now`: refetched when the cached one is stale or expired, or when it does not
+   * `cover` what is being relied on (e.g. a registration made since it was fetched). Throws when it cannot be had.
+   */
+  async current(now: Date, covers?: (document: TrustRegistryDocument) => boolean): Promise<RelyingRegistry> {
     const t = now.getTime();
-    if (this.cache && this.cache.until > t && this.cache.registry.document.exp * 1000 > t) return this.cache.registry;
+    const cached = this.cache;
+    if (cached && cached.until > t && cached.registry.document.exp * 1000 > t && (!covers || covers(cached.registry.document))) return cached.registry;
     const fetchText = this.options.fetchText ?? ((url: string) => fetchJson<string>(url, { accept: "application/jwt", timeoutMs: 5000, maxBytes: 1_000_000 }));
     const jwt = String(await fetchText(this.uri)).trim();
     const document = verifyTrustRegistry(jwt, this.options.issuerDid, now);
