@@ -119,6 +119,20 @@ describe("Evidence cannot be forged: bundles are checked against the notary's tr
     expect(check(report, "merchant-registered")).to.deep.include({ status: "fail", code: "ERR_EVIDENCE_UNTRUSTED_REGISTRY" });
   });
 
+  it("a bundle naming another chain, or an endpoint serving another chain than the trusted one, fails (ERR_EVIDENCE_UNTRUSTED_CHAIN)", async () => {
+    const { bundle } = await genuine();
+    const otherChain = structuredClone(bundle);
+    otherChain.anchors.grant.chainId = "1";
+    expect(check(await verify(otherChain), "grant-root-on-chain")).to.deep.include({ status: "fail", code: "ERR_EVIDENCE_UNTRUSTED_CHAIN" });
+    const clients = [await AnchorRegistryClient.connect({ rpcUrl: chain.url, address: deployment.address })];
+    try {
+      const report = await verifyEvidenceBundle(bundle, { trust: { ...trust, chainId: "1" }, registry: clients });
+      expect(check(report, "consent-root-on-chain")).to.deep.include({ status: "fail", code: "ERR_EVIDENCE_UNTRUSTED_CHAIN" });
+    } finally {
+      clients[0]!.close();
+    }
+  });
+
   it("`notary verify` refuses the forged bundle (exit 1) with its default trust file", async () => {
     const { code, report } = await notaryVerify((await forged()).bundle);
     expect(report.verified).to.equal(false);
