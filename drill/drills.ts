@@ -7,9 +7,11 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import autocannon from "autocannon";
-import { b64url, fetchJson, fromB64url, receiptHash, REPO_ROOT, signJws, AnchorRegistryClient } from "@realname/agent";
+import { b64url, fetchJson, fromB64url, receiptHash, REPO_ROOT, signJws, AnchorRegistryClient, deployAnchorRegistry, devAccountKey } from "@realname/agent";
 import { startEmbeddedChain } from "../scripts/lib/devnet.js";
 import { PERSON, type Stack } from "./stack.js";
+import { makeEvidenceBundle, newKey } from "./forge.js";
+import { Wallet } from "ethers";
 
 const exec = promisify(execFile);
 
@@ -160,6 +162,29 @@ export async function attackDrill(s: Stack): Promise<AttackReport> {
     }
   }
   await consentTermsAndResultDrill(s, report);
+  // Forged evidence: self-made keys and registry, anchored on an AnchorRegistry the forger deployed on the
+  // same chain. `notary verify` (trusting the stack's deployment and issuer) must refuse it: exit 1.
+  {
+    const forgerKey = devAccountKey(9);
+    const forgerDeployment = await deployAnchorRegistry({ rpcUrl: s.chain.url, deployerKey: forgerKey, anchorers: [new Wallet(forgerKey).address] });
+    const forgerRegistry = await AnchorRegistryClient.connect({ rpcUrl: s.chain.url, address: forgerDeployment.address, privateKey: forgerKey });
+    const forgedFile = join(s.work, "forged-bundle.json");
+    try {
+      writeFileSync(forgedFile, JSON.stringify((await makeEvidenceBundle({ anchorOn: forgerRegistry, registryIssuer: newKey() })).bundle));
+    } finally {
+      forgerRegistry.close();
+    }
+    report.cases++;
+    try {
+      await exec(bin("notary"), ["verify", forgedFile, "--rpc", s.chain.url, "--deployment", s.deploymentFile, "--issuer", s.issuer.did, "--json"], { cwd: REPO_ROOT });
+      report.accepted.push("cli: notary verify: a forged bundle on the forger's own AnchorRegistry");
+    } catch (error) {
+      const e = error as { code: number; stdout: string };
+      const refused = e.code === 1 && JSON.parse(e.stdout).checks.some((c: { code?: string }) => c.code === "ERR_EVIDENCE_UNTRUSTED_CONTRACT");
+      if (refused) report.refusedWithCode++;
+      else report.accepted.push(`cli: notary verify: a forged bundle (exit ${e.code})`);
+    }
+  }
   report.servicesAlive = (await send(`${v}/health`)).status === 200 && (await send(`${i}/health`)).status === 200;
   return report;
 }

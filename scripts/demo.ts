@@ -11,7 +11,6 @@ import { join } from "node:path";
 import { tmpdir } from "node:os";
 import {
   AnchorRegistryClient,
-  buildEvidenceBundle,
   fetchJson,
   HolderWallet,
   REPO_ROOT,
@@ -19,7 +18,9 @@ import {
   listenOn,
   serveWalletWeb,
   resolveChain,
+  loadTrustAnchors,
   verifyEvidenceBundle,
+  writeDeployment,
   type GrantEntry,
   type GrantLevel,
 } from "@realname/agent";
@@ -94,6 +95,9 @@ async function main(): Promise<void> {
   const admin = (path: string, body: unknown, method = "POST") => fetchJson(`${issuer.url}${path}`, { method, body, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
   started.push(issuer);
   say(`issuer    ${issuer.url}  ${issuer.did}`);
+  // The notary's trust anchors: this deployment's chain and contract, and the issuer whose merchant registry counts.
+  writeDeployment({ ...deployment, trustedIssuers: [issuer.did] }, deploymentFile);
+  say(`the notary trusts this issuer: recorded in demo-output/deployment.json (its trust file)`);
   const verifiers: Record<string, ServiceProcess> = {};
   const walletPort = web ? await freePort() : 0;
   for (const m of MERCHANTS) {
@@ -209,24 +213,35 @@ async function main(): Promise<void> {
   section("Notary: evidence bundles, verified offline and against the chain");
   const registry = await AnchorRegistryClient.connect({ rpcUrl, address: deployment.address });
   started.push({ stop: async () => registry.close() });
+  const trust = loadTrustAnchors({ trustFile: deploymentFile, rpcUrl });
   let allVerified = true;
   const seen = new Set<string>();
   for (const g of grants) {
-    const bundle = await buildEvidenceBundle({ consentReceipt: g.entry.consentReceipt, grantReceipt: g.entry.grantReceipt, proofs: { consent: g.entry.anchors!.consent!, grant: g.entry.anchors!.grant! }, registry });
+    // The wallet's own export: receipts, proofs, snapshots and (for the withdrawn grant) the withdrawal, all anchored.
+    let bundle;
+    for (let i = 0; ; i++) {
+      try {
+        bundle = await wallet.evidence(g.entry.grantId, { rpcUrl });
+        break;
+      } catch (error) {
+        if ((error as { code?: string }).code !== "ERR_NOT_ANCHORED" || i >= 60) throw error;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
     let name = `${g.merchant}-${g.entry.level}`;
     if (seen.has(name)) name += "-return";
     seen.add(name);
     const file = join(outDir, "evidence", `${name}.json`);
     writeFileSync(file, JSON.stringify(bundle, null, 2));
-    const report = await verifyEvidenceBundle(JSON.parse(readFileSync(file, "utf8")), { registry });
+    const report = await verifyEvidenceBundle(JSON.parse(readFileSync(file, "utf8")), { trust, registry });
     allVerified &&= report.verified;
     const passed = report.checks.filter((c) => c.status === "pass").length;
-    say(`${report.verified ? style.green("VERIFIED") : style.red("FAILED")}  demo-output/evidence/${name}.json  ${passed}/${report.checks.length} checks, block ${bundle.anchors.grant.blockNumber}`);
+    say(`${report.verified ? style.green("VERIFIED") : style.red("FAILED")}  demo-output/evidence/${name}.json  ${passed}/${report.checks.length} checks, block ${bundle.anchors.grant.blockNumber}${report.summary?.withdrawal ? style.bold(`  (WITHDRAWN ${report.summary.withdrawal.withdrawnAt})`) : ""}`);
     if (!report.verified) for (const c of report.checks.filter((c) => c.status !== "pass")) say(`   ${c.check}: ${c.status} ${c.detail}`);
   }
   writeFileSync(join(outDir, "summary.json"), JSON.stringify({ rpcUrl, deployment, issuer: issuer.did, merchants: Object.fromEntries(MERCHANTS.map((m) => [m.key, verifiers[m.key]!.did])), grants: grants.map((g) => ({ merchant: g.merchant, level: g.entry.level, learned: g.learned })) }, null, 2));
 
-  say(`\nCheck a bundle yourself: npx notary verify demo-output/evidence/travel-full.json --rpc ${rpcUrl}${keep ? "" : "   (needs --keep: the embedded chain stops with the demo)"}`);
+  say(`\nCheck a bundle yourself: npx notary verify demo-output/evidence/travel-full.json --rpc ${rpcUrl} --trust demo-output/deployment.json${keep ? "" : "   (needs --keep: the embedded chain stops with the demo)"}`);
   if (!allVerified) throw new Error("an evidence bundle did not verify");
   if (web) {
     // The same wallet, now behind its web pages (the demo's own handle lets go of it first).
@@ -234,7 +249,7 @@ async function main(): Promise<void> {
     const walletWeb = await serveWalletWeb({ dir: walletDir, rpcUrl, port: walletPort });
     started.push({ stop: () => walletWeb.close() });
     const consoleHosts: string[] = [];
-    const notaryConsole = await listenOn(createNotaryConsoleApp({ rpcUrl, allowedHosts: () => consoleHosts }), "127.0.0.1", 0, consoleHosts);
+    const notaryConsole = await listenOn(createNotaryConsoleApp({ rpcUrl, trust, allowedHosts: () => consoleHosts }), "127.0.0.1", 0, consoleHosts);
     started.push({ stop: () => notaryConsole.close() });
     section("Web pages");
     say(`${style.bold("wallet")}          ${walletWeb.url}   (PIN ${PIN}; ${PERSON.fullName}'s wallet with the grants above)`);

@@ -106,7 +106,8 @@ async function main() {
     }),
     identityIssuer,
     status,
-    trust: new TrustRegistry(db.store("trust-registry"), issuer),
+    // Every registry JWT served is kept and anchored, like the status list (evidence names the one a merchant relied on).
+    trust: new TrustRegistry(db.store("trust-registry"), issuer, undefined, { snapshots: db.store("trust-registry-snapshots"), onSigned: async (jwt) => void (await queue.enqueue(receiptHash(jwt))) }),
     vault,
     queue,
     adminToken,

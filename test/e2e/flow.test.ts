@@ -17,6 +17,7 @@ import {
   signJws,
   dcqlFor,
   verifyEvidenceBundle,
+  loadTrustAnchors,
   type Deployment,
   type GrantEntry,
   type GrantLevel,
@@ -249,6 +250,17 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
         record = await fetchJson(`${shopB.url}/anchors/${ackHash}`);
       }
       expect(record.status).to.equal("anchored");
+      // The wallet's evidence of a withdrawn grant carries the withdrawal and the acknowledgement, both anchored.
+      let bundle: any;
+      for (let i = 0; i < 40 && !bundle; i++) {
+        bundle = await wallet.evidence(entry.grantId, { rpcUrl: chain.url }).catch(async (e) => (e.code === "ERR_NOT_ANCHORED" ? void (await new Promise((r) => setTimeout(r, 250))) : Promise.reject(e)));
+      }
+      expect(bundle.withdrawal.acknowledgement).to.equal(withdrawn.withdrawal!.acknowledgement);
+      const trust = loadTrustAnchors({ deploymentFile, rpcUrl: chain.url, issuers: [issuer.did] });
+      const registry = await AnchorRegistryClient.connect({ rpcUrl: chain.url, address: deployment.address });
+      const report = await verifyEvidenceBundle(bundle, { trust, registry }).finally(() => registry.close());
+      expect(report.checks.filter((c) => c.status !== "pass")).to.deep.equal([]);
+      expect(report.summary!.withdrawal!.withdrawnAt).to.equal(withdrawn.withdrawal!.withdrawnAt);
     });
     it("a withdrawn pseudonymous grant closes the account: login then finds none", async () => {
       const { entry } = await grant(shopB, "pseudonymous");
@@ -396,8 +408,12 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
   describe("anchoring and the notary", () => {
     let bundleFile: string;
     let bundle: any;
+    // The notary's own trust anchors: this chain, this registry contract, this issuer (never the bundle's).
+    let trustFile: string;
 
     before(async () => {
+      trustFile = join(work, "trust.json");
+      writeFileSync(trustFile, JSON.stringify({ chainId: deployment.chainId, contracts: [deployment.address], issuers: [issuer.did] }));
       let entry = grants.fullB!;
       for (let i = 0; i < 80 && !(entry.anchors?.consent?.status === "anchored" && entry.anchors?.grant?.status === "anchored"); i++) {
         await new Promise((r) => setTimeout(r, 250));
@@ -412,7 +428,7 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
 
     const notary = async (...args: string[]) => {
       try {
-        const r = await exec(join(REPO_ROOT, "node_modules", ".bin", "notary"), [...args, "--rpc", chain.url, "--json"], { cwd: REPO_ROOT });
+        const r = await exec(join(REPO_ROOT, "node_modules", ".bin", "notary"), [...args, "--rpc", chain.url, "--trust", trustFile, "--json"], { cwd: REPO_ROOT });
         return { code: 0, report: JSON.parse(r.stdout) };
       } catch (error) {
         const e = error as { code: number; stdout: string };
@@ -423,7 +439,8 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
     it("`notary verify` passes every check of a genuine bundle, offline and on chain (exit 0)", async () => {
       expect(bundle.statusSnapshot, "the bundle carries the status list the merchant checked").to.not.equal(undefined);
       const { code, report } = await notary("verify", bundleFile);
-      expect(report.checks.map((c: { check: string }) => c.check)).to.include.members(["status-snapshot", "status-snapshot-merkle-path", "status-snapshot-on-chain"]);
+      expect(report.checks.map((c: { check: string }) => c.check)).to.include.members(["status-snapshot", "status-snapshot-merkle-path", "status-snapshot-on-chain", "trust-anchors", "merchant-registered", "consent-signed-by-holder", "times-consistent", "registry-snapshot-on-chain"]);
+      expect(report.trustAnchors).to.deep.include({ chainId: deployment.chainId, contracts: [deployment.address.toLowerCase()], issuers: [issuer.did] });
       expect(report.checks.filter((c: any) => c.status !== "pass")).to.deep.equal([]);
       expect(code).to.equal(0);
       expect(report.summary.level).to.equal("full");
@@ -438,6 +455,8 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
       ["the signer (grant re-signed by someone else's receipt)", (b) => (b.receipts.grant = grants.verifiedA!.grantReceipt), "grant-countersigns-consent"],
       ["the status-list snapshot", (b) => (b.statusSnapshot.jwt = b.statusSnapshot.jwt.replace(/.$/, (c: string) => (c === "A" ? "B" : "A"))), "status-snapshot"],
       ["the status snapshot's anchor block", (b) => (b.statusSnapshot.anchor.blockNumber += 1), "status-snapshot-on-chain"],
+      ["the registry contract the bundle names", (b) => (b.anchors.grant.contract = "0x" + "44".repeat(20)), "grant-root-on-chain"],
+      ["the merchant registry snapshot", (b) => (b.registrySnapshot.jwt = b.registrySnapshot.jwt.replace(/.$/, (c: string) => (c === "A" ? "B" : "A"))), "merchant-registered"],
     ];
     for (const [what, tamper, failingCheck] of tamperings) {
       it(`tampering with ${what} fails ${failingCheck} (exit 1)`, async () => {
@@ -454,7 +473,7 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
 
     it("`notary report` writes a printable HTML report of who granted what to whom, and how it was checked", async () => {
       const out = join(work, "report.html");
-      const r = await exec(join(REPO_ROOT, "node_modules", ".bin", "notary"), ["report", bundleFile, "--out", out, "--rpc", chain.url], { cwd: REPO_ROOT });
+      const r = await exec(join(REPO_ROOT, "node_modules", ".bin", "notary"), ["report", bundleFile, "--out", out, "--rpc", chain.url, "--trust", trustFile], { cwd: REPO_ROOT });
       expect(r.stdout).to.match(/verified/);
       const html = readFileSync(out, "utf8");
       expect(html).to.match(/^<!doctype html>/);
@@ -462,6 +481,8 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
       expect(html).to.include("Shop b");
       expect(html).to.include("full_name, id_number");
       expect(html).to.include(bundle.anchors.grant.txHash);
+      expect(html).to.include(issuer.did); // the trust anchors it used
+      expect(html).to.include(deployment.address.toLowerCase());
       expect(html).to.not.include("张三"); // names of claims, never their values
       expect(html).to.not.match(/<script|https?:\/\/(?!127)/);
     });
@@ -471,7 +492,7 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
       const init = JSON.parse((await exec(bin, ["init", "--json"], { cwd: REPO_ROOT, env })).stdout);
       const outDir = join(work, "collected");
       try {
-        await exec(bin, ["collect", "--verifier", shopB.url, "--grant", grants.fullB!.grantId, "--out-dir", outDir, "--rpc", chain.url, "--json"], { cwd: REPO_ROOT, env });
+        await exec(bin, ["collect", "--verifier", shopB.url, "--grant", grants.fullB!.grantId, "--out-dir", outDir, "--rpc", chain.url, "--trust", trustFile, "--json"], { cwd: REPO_ROOT, env });
         expect.fail("an unregistered notary collected receipts");
       } catch (error) {
         const e = error as { code: number; stdout: string };
@@ -479,14 +500,14 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
         expect(JSON.parse(e.stdout).error.code).to.equal("ERR_FORBIDDEN");
       }
       await admin("/admin/notaries", { did: init.did, name: "Notary CLI test" }, "PUT");
-      const collected = JSON.parse((await exec(bin, ["collect", "--verifier", shopB.url, "--grant", grants.fullB!.grantId, "--out-dir", outDir, "--rpc", chain.url, "--json"], { cwd: REPO_ROOT, env })).stdout);
+      const collected = JSON.parse((await exec(bin, ["collect", "--verifier", shopB.url, "--grant", grants.fullB!.grantId, "--out-dir", outDir, "--rpc", chain.url, "--trust", trustFile, "--json"], { cwd: REPO_ROOT, env })).stdout);
       expect(collected.written).to.have.length(1);
-      const verified = await exec(bin, ["verify", collected.written[0], "--rpc", chain.url, "--json"], { cwd: REPO_ROOT });
+      const verified = await exec(bin, ["verify", collected.written[0], "--rpc", chain.url, "--trust", trustFile, "--json"], { cwd: REPO_ROOT });
       expect(JSON.parse(verified.stdout).verified).to.equal(true);
     });
     it("`notary verify` with the chain out of reach: the chain checks are cannot-check, exit 3 (never a false pass)", async () => {
       try {
-        await exec(join(REPO_ROOT, "node_modules", ".bin", "notary"), ["verify", bundleFile, "--rpc", "http://127.0.0.1:9", "--json"], { cwd: REPO_ROOT });
+        await exec(join(REPO_ROOT, "node_modules", ".bin", "notary"), ["verify", bundleFile, "--rpc", "http://127.0.0.1:9", "--trust", trustFile, "--json"], { cwd: REPO_ROOT });
         expect.fail("verified without the chain");
       } catch (error) {
         const e = error as { code: number; stdout: string };
@@ -498,16 +519,20 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
       }
     });
     it("a bundle may carry the owner's presentation; it must be the very one the consent receipt names", async () => {
+      const trust = loadTrustAnchors({ trustFile, rpcUrl: chain.url });
       const withPresentation = { ...structuredClone(bundle), presentation: wallet.presentationOf(grants.fullB!) };
-      const ok = await verifyEvidenceBundle(withPresentation, {});
+      const ok = await verifyEvidenceBundle(withPresentation, { trust });
       expect(ok.checks.find((c) => c.check === "presentation-matches-consent")!.status).to.equal("pass");
+      expect(ok.checks.find((c) => c.check === "presentation-issuer-trusted")!.status, "issued by the trusted issuer to the consenting key").to.equal("pass");
       const other = { ...structuredClone(bundle), presentation: wallet.presentationOf(grants.verifiedA!) };
-      expect((await verifyEvidenceBundle(other, {})).checks.find((c) => c.check === "presentation-matches-consent")!.status).to.equal("fail");
+      const refused = await verifyEvidenceBundle(other, { trust });
+      expect(refused.checks.find((c) => c.check === "presentation-matches-consent")!.status).to.equal("fail");
+      expect(refused.checks.find((c) => c.check === "presentation-issuer-trusted")!.status, "bound to another key").to.equal("fail");
     });
     it("a bundle whose root the chain does not show is refused, never claimed", async () => {
       const copy = structuredClone(bundle);
-      const report = await verifyEvidenceBundle(copy, {});
-      expect(report.checks.filter((c) => c.check.endsWith("on-chain")).map((c) => c.status)).to.deep.equal(["cannot-check", "cannot-check", "cannot-check"]);
+      const report = await verifyEvidenceBundle(copy, { trust: loadTrustAnchors({ trustFile, rpcUrl: chain.url }) });
+      expect(report.checks.filter((c) => c.check.endsWith("on-chain")).map((c) => c.status)).to.deep.equal(["cannot-check", "cannot-check", "cannot-check", "cannot-check"]);
       expect(report.verified).to.equal(false);
     });
   });

@@ -362,6 +362,24 @@ describe("Issuer service: registration platform, OpenID4VCI, status, registries"
       expect(doc.merchants.find((m) => m.did === merchant.did)).to.deep.include({ maxLevel: "pseudonymous", purposes: ["membership"] });
       expect(() => verifyTrustRegistry(jwt, newTestKey().did, new Date())).to.throw();
     });
+    it("keeps every registry JWT it serves by hash and anchors it (evidence names the registry a merchant relied on)", async () => {
+      const jwt = (await call(`${issuer.url}/registry`)).body as string;
+      const snapshot = await call(`${issuer.url}/registry/snapshots/${receiptHash(jwt)}`);
+      expect(snapshot.status).to.equal(200);
+      expect(snapshot.body).to.equal(jwt);
+      expect((await call(`${issuer.url}/registry/snapshots/${"0".repeat(64)}`)).status).to.equal(404);
+      expect((await call(`${issuer.url}/registry/snapshots/..%2F..`)).status).to.equal(400);
+      let record: any;
+      for (let i = 0; i < 40; i++) {
+        record = (await call(`${issuer.url}/anchors/${receiptHash(jwt)}`)).body;
+        if (record?.status === "anchored") break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(record.status).to.equal("anchored");
+      const registry = await AnchorRegistryClient.connect({ rpcUrl: chain.url, address: deploymentAddress });
+      expect(await registry.findAnchor(record.root)).to.not.equal(undefined);
+      registry.close();
+    });
     it("a registered notary uploads an in-person identity; the record says who attested it; others get 403", async () => {
       const notary = newTestKey();
       await admin("/admin/notaries", { did: notary.did, name: "Notary Office No. 1" }, "PUT");

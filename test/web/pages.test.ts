@@ -4,7 +4,7 @@ import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { createNotaryConsoleApp, fetchJson, HolderWallet, listenOn, REPO_ROOT, serveWalletWeb, type Listening } from "@realname/agent";
+import { createNotaryConsoleApp, fetchJson, HolderWallet, listenOn, loadTrustAnchors, REPO_ROOT, serveWalletWeb, type Listening } from "@realname/agent";
 import { chainWithRegistry } from "../helpers/chain.js";
 import { auditPage, launchChromium, screenshot, SCREENSHOTS, visibleText } from "../helpers/browser.js";
 import { freePort, startService, type EmbeddedChain, type ServiceProcess } from "../../scripts/lib/devnet.js";
@@ -79,7 +79,9 @@ describe("Web pages in a real browser: checkout, wallet, notary console", functi
 
     walletWeb = await serveWalletWeb({ dir: walletDir, rpcUrl: chain.url, port: walletPort });
     const hosts: string[] = [];
-    notary = await listenOn(createNotaryConsoleApp({ rpcUrl: chain.url, allowedHosts: () => hosts }), "127.0.0.1", 0, hosts);
+    // The console's trust anchors: the test deployment and the issuer (never what an uploaded bundle names).
+    const trust = loadTrustAnchors({ deploymentFile: c.deploymentFile, rpcUrl: chain.url, issuers: [issuer.did] });
+    notary = await listenOn(createNotaryConsoleApp({ rpcUrl: chain.url, trust, allowedHosts: () => hosts }), "127.0.0.1", 0, hosts);
 
     browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1000, height: 900 }, acceptDownloads: true });
@@ -300,6 +302,9 @@ describe("Web pages in a real browser: checkout, wallet, notary console", functi
     expect(await rows.count()).to.be.greaterThan(10);
     expect(await rows.filter({ hasText: "passed" }).count()).to.equal(await rows.count());
     expect(text).to.contain("The merchant's receipt counter-signs exactly this consent");
+    expect(text).to.contain("The merchant is in the trusted issuer's signed registry it relied on");
+    expect(text).to.contain("What this notary trusts");
+    expect(text).to.contain(issuer.did);
     await screenshot(page, "notary-verified");
     await page.getByRole("link", { name: "Open the printable report" }).click();
     await page.getByRole("heading", { name: "Evidence report on a graded identity grant" }).waitFor();
@@ -323,7 +328,7 @@ describe("Web pages in a real browser: checkout, wallet, notary console", functi
     };
     let text = await upload(tampered);
     expect(text).to.contain("Not verified: a check failed");
-    expect(text).to.match(/One check failed: The chain shows the grant batch where the bundle says/);
+    expect(text).to.match(/One check failed: The trusted registry on chain shows the grant batch where the bundle says/);
     expect(await page.locator("tr[data-check='grant-root-on-chain']").innerText()).to.contain("FAILED");
     await screenshot(page, "notary-tampered");
     const notJson = join(work, "not.json");

@@ -33,6 +33,7 @@ import {
   type JwsSigner,
   type PresentationRequest,
   type StatusListResolver,
+  type TrustRegistryDocument,
   type NotaryGate,
   webAssets as assets,
 } from "@realname/agent";
@@ -65,6 +66,8 @@ export interface VerifierDeps {
   rateLimit?: { max: number; windowMs: number };
   /** Status-list checks (fetch limits, cache); always on in the service. */
   status: StatusListResolver;
+  /** The issuer's signed merchant registry this merchant relies on; its hash and URI go into every grant receipt. */
+  trustRegistry?: { current(now: Date, covers?: (doc: TrustRegistryDocument) => boolean): Promise<{ hash: string; uri: string }> };
   clock?: () => Date;
   requestValiditySeconds?: number;
   /** How long the wallet's one-time response code opens the result with claim values (default 120 s). */
@@ -294,6 +297,9 @@ export function createApp(deps: VerifierDeps) {
     const grant = result.grant!;
     const retentionUntil = new Date(now.getTime() + session.request.retention_days * 86_400_000).toISOString();
     const listJwt = grant.statusUri ? deps.status.listUsed(grant.statusUri) : undefined;
+    // The registry that says this merchant is registered: named in the receipt so evidence can carry it.
+    const listsThisGrant = (doc: TrustRegistryDocument) => doc.merchants.some((m) => m.did === deps.merchant.did && m.purposes.includes(session.request.purpose) && GRANT_LEVELS.indexOf(m.maxLevel) >= GRANT_LEVELS.indexOf(grant.level));
+    const relied = await deps.trustRegistry?.current(now, listsThisGrant).catch((e: Error) => void deps.log?.(JSON.stringify({ t: now.toISOString(), level: "warn", event: "trust-registry-unavailable", reason: String(e?.message ?? e).slice(0, 200) })));
     const grantReceipt = await createGrantReceipt(
       {
         grantTimestamp: now.toISOString(),
@@ -304,6 +310,7 @@ export function createApp(deps: VerifierDeps) {
         retentionUntil,
         ...(grant.pseudonym ? { pseudonym: grant.pseudonym } : {}),
         ...(grant.statusUri && listJwt ? { statusList: { uri: grant.statusUri, hash: sha256Hex(listJwt) } } : {}),
+        ...(relied ? { trustRegistry: { uri: relied.uri, hash: relied.hash } } : {}),
       },
       grant.holderDid,
       deps.merchant,

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { Wallet } from "ethers";
 import { sweepRetention } from "./retention.js";
 import { sweepExpired } from "./sweep.js";
-import { AgentError, DEFAULT_STATUS_MAX_AGE_SECONDS, NotaryGate, StatusListResolver, connectAnchoringFromEnv, createRoleAgent, DEFAULT_RPC_URL, ensureIdentifier, fetchJson, identifierKeyObjectSigner, LevelDatabase, REPO_ROOT } from "@realname/agent";
+import { AgentError, DEFAULT_STATUS_MAX_AGE_SECONDS, NotaryGate, StatusListResolver, TrustRegistryResolver, connectAnchoringFromEnv, createRoleAgent, DEFAULT_RPC_URL, ensureIdentifier, fetchJson, identifierKeyObjectSigner, LevelDatabase, REPO_ROOT } from "@realname/agent";
 import { createApp } from "./app.js";
 import { checkoutOffersSchema, DEFAULT_CHECKOUT_OFFERS, type CheckoutConfig } from "./checkout.js";
 
@@ -29,6 +29,7 @@ Environment:
   RATE_LIMIT_PER_MINUTE  requests per client address per minute (default 1200)
   STATUS_CACHE_SECONDS   how long an issuer's status list is trusted, whatever its ttl (default 60): a suspended or
                          revoked credential is refused within this bound; \`full\` grants always check fresh
+  TRUST_REGISTRY_CACHE_SECONDS how long the issuer's merchant registry is reused (default 60); grant receipts name it
   RETENTION_SWEEP_MS     how often identity data past its retention is deleted (default 60000)
   EXPIRY_SWEEP_MS        how often expired requests, nonces, login challenges and response codes are removed,
                          10 minutes after they expire (default 30000; at most EXPIRY_SWEEP_LIMIT per run, default 500)
@@ -114,6 +115,7 @@ async function main() {
     notaries: new NotaryGate({ audience: identifier.did, issuerUrl: env.ISSUER_URL ?? "http://127.0.0.1:3001", issuerDid: trustedIssuers[0] }),
     rateLimit: { max: Number(env.RATE_LIMIT_PER_MINUTE ?? 1200), windowMs: 60_000 },
     status: new StatusListResolver({ maxCacheSeconds: Number(env.STATUS_CACHE_SECONDS ?? DEFAULT_STATUS_MAX_AGE_SECONDS) }),
+    trustRegistry: new TrustRegistryResolver({ issuerUrl: env.ISSUER_URL ?? "http://127.0.0.1:3001", issuerDid: trustedIssuers[0]!, cacheSeconds: Number(env.TRUST_REGISTRY_CACHE_SECONDS ?? 60) }),
     requestValiditySeconds: Number(env.REQUEST_VALIDITY_SECONDS ?? 300),
     responseCodeSeconds: Number(env.RESPONSE_CODE_SECONDS ?? 120),
     log,

@@ -48,6 +48,8 @@ export interface Deployment {
   blockNumber: number;
   deployedAt: string;
   anchorers: string[];
+  /** Issuer DIDs a notary trusts with this deployment (the demo records its issuer here; see notary/trust.ts). */
+  trustedIssuers?: string[];
 }
 
 export function readDeployment(file = DEFAULT_DEPLOYMENT_FILE): Deployment | undefined {

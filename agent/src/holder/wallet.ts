@@ -385,9 +385,19 @@ export class HolderWallet {
     if (g.anchors?.consent?.status !== "anchored" || g.anchors?.grant?.status !== "anchored") throw new AgentError("ERR_NOT_ANCHORED", "the receipts are not anchored yet; try again in a few seconds (wallet grants --wait)");
     const contract = (g.anchors.grant.anchor as { contract?: string } | undefined)?.contract;
     if (!contract) throw new AgentError("ERR_NOT_ANCHORED", "the merchant did not say where the receipts are anchored");
+    // A withdrawn grant's evidence says so: the withdrawal and the merchant's acknowledgement go in, anchored.
+    let withdrawal: { receipt: string; acknowledgement: string; proofs: { receipt?: InclusionProof; acknowledgement?: InclusionProof } } | undefined;
+    if (g.withdrawal) {
+      const origin = new URL(g.responseUri).origin;
+      const proofOf = async (jwt: string) => {
+        const record = await fetchJson<{ status: string; salt: string; proof?: string[]; root?: string }>(`${origin}/anchors/${receiptHash(jwt)}`);
+        return record.status === "anchored" ? { salt: record.salt, proof: record.proof ?? [], root: record.root ?? "" } : undefined;
+      };
+      withdrawal = { receipt: g.withdrawal.receipt, acknowledgement: g.withdrawal.acknowledgement, proofs: { receipt: await proofOf(g.withdrawal.receipt), acknowledgement: await proofOf(g.withdrawal.acknowledgement) } };
+    }
     const registry = await AnchorRegistryClient.connect({ rpcUrl: options.rpcUrl, address: contract });
     try {
-      return await buildEvidenceBundle({ consentReceipt: g.consentReceipt, grantReceipt: g.grantReceipt, proofs: { consent: g.anchors.consent, grant: g.anchors.grant }, registry, presentation: options.includePresentation ? this.presentationOf(g) : undefined });
+      return await buildEvidenceBundle({ consentReceipt: g.consentReceipt, grantReceipt: g.grantReceipt, proofs: { consent: g.anchors.consent, grant: g.anchors.grant }, registry, presentation: options.includePresentation ? this.presentationOf(g) : undefined, withdrawal });
     } finally {
       registry.close();
     }

@@ -4,6 +4,7 @@ import { AgentError } from "../errors.js";
 import { didKeyKid, publicKeyFromDidKey } from "../identity/did-key.js";
 import { GRANT_LEVELS } from "../sdjwt/identity-credential.js";
 import type { DocumentStore } from "../stores/document-store.js";
+import { sha256Hex } from "../encoding.js";
 
 export const TRUST_REGISTRY_TYP = "realname-trust-registry+jwt";
 
@@ -42,6 +43,11 @@ export class TrustRegistry {
     private readonly store: DocumentStore<Entry>,
     private readonly issuer: { did: string; signer: JwsSigner },
     private readonly clock: () => Date = () => new Date(),
+    /**
+     * Every registry JWT served is kept by its hash (`snapshots`) and handed to `onSigned` to be anchored, like
+     * status-list snapshots: a grant receipt names the registry the merchant relied on, and evidence carries it.
+     */
+    private readonly archive: { snapshots?: DocumentStore<{ jwt: string }>; onSigned?: (jwt: string) => Promise<void> } = {},
   ) {}
 
   async putMerchant(entry: MerchantEntry): Promise<void> {
@@ -85,8 +91,16 @@ export class TrustRegistry {
     const doc = await this.document();
     if (this.cached && this.cached.version === doc.version && doc.iat - this.cached.iat < 600) return this.cached.jwt;
     const jwt = await signJws({ alg: "EdDSA", typ: TRUST_REGISTRY_TYP, kid: didKeyKid(this.issuer.did) }, doc as unknown as Record<string, unknown>, this.issuer.signer);
+    // Kept and queued for anchoring before it is served, so any registry a merchant relied on can be proven later.
+    await this.archive.snapshots?.put(sha256Hex(jwt), { jwt });
+    await this.archive.onSigned?.(jwt);
     this.cached = { version: doc.version, jwt, iat: doc.iat };
     return jwt;
+  }
+
+  /** A registry JWT this issuer served, by the sha-256 (hex) of its exact bytes. */
+  async snapshot(hash: string): Promise<string | undefined> {
+    return (await this.archive.snapshots?.get(hash))?.jwt;
   }
 
   private async bump(): Promise<void> {

@@ -4,7 +4,8 @@ import type { Request, Response } from "express";
 import { z } from "zod";
 import { AgentError } from "../errors.js";
 import { createServiceApp, handle, notFound, parseInput } from "../http/service-kit.js";
-import { AnchorRegistryClient } from "../anchoring/registry-contract.js";
+import type { AnchorRegistryClient } from "../anchoring/registry-contract.js";
+import { connectTrustedRegistries, type TrustAnchors } from "./trust.js";
 import { html, type SafeHtml } from "../web/html.js";
 import { assets, notice, renderPage } from "../web/layout.js";
 import { LEVEL_LABELS, claimLabel } from "../web/labels.js";
@@ -15,6 +16,8 @@ import { renderEvidenceReport } from "./report.js";
 export interface NotaryConsoleDeps {
   /** The chain endpoint every bundle's roots are compared with. */
   rpcUrl: string;
+  /** What this notary trusts (chain, registry contracts, issuers); bundles are checked against these, never their own. */
+  trust: TrustAnchors;
   /** Host headers answered (the console's own address). */
   allowedHosts?: () => readonly string[];
   clock?: () => Date;
@@ -36,8 +39,23 @@ export const CHECK_WORDS: Record<string, string> = {
   "grant-leaf": "The grant receipt is the leaf that was anchored",
   "consent-merkle-path": "The consent receipt belongs to the anchored batch",
   "grant-merkle-path": "The grant receipt belongs to the anchored batch",
-  "consent-root-on-chain": "The chain shows the consent batch where the bundle says",
-  "grant-root-on-chain": "The chain shows the grant batch where the bundle says",
+  "consent-root-on-chain": "The trusted registry on chain shows the consent batch where the bundle says",
+  "grant-root-on-chain": "The trusted registry on chain shows the grant batch where the bundle says",
+  "trust-anchors": "The notary's own trust anchors (chain, registry contract, issuers) are configured",
+  "consent-signed-by-holder": "The consent is signed by the holder key the merchant's receipt names",
+  "merchant-registered": "The merchant is in the trusted issuer's signed registry it relied on",
+  "times-consistent": "The consent and the grant are dated before the blocks that anchored them",
+  "presentation-issuer-trusted": "The presented credential was issued by a trusted issuer to the consenting key",
+  "registry-snapshot-merkle-path": "The merchant registry belongs to the issuer's anchored batch",
+  "registry-snapshot-on-chain": "The trusted registry on chain shows the merchant registry's batch",
+  "withdrawal-receipt": "The person's withdrawal is signed by the key that consented",
+  "withdrawal-acknowledgement": "The merchant acknowledged the withdrawal",
+  "withdrawal-leaf": "The withdrawal is the leaf that was anchored",
+  "withdrawal-merkle-path": "The withdrawal belongs to the anchored batch",
+  "withdrawal-acknowledgement-leaf": "The acknowledgement is the leaf that was anchored",
+  "withdrawal-acknowledgement-merkle-path": "The acknowledgement belongs to the anchored batch",
+  "withdrawal-root-on-chain": "The trusted registry on chain shows the withdrawal's batch",
+  "withdrawal-acknowledgement-root-on-chain": "The trusted registry on chain shows the acknowledgement's batch",
   "presentation-matches-consent": "The included presentation is the one the person consented to send",
   "status-snapshot": "The issuer's status list the merchant relied on is authentic",
   "status-snapshot-merkle-path": "The status list belongs to the issuer's anchored batch",
@@ -72,6 +90,7 @@ export function createNotaryConsoleApp(deps: NotaryConsoleDeps) {
   app.get("/", (_req, res) => {
     send(res, "Verify an evidence bundle", html`<h1>Verify an evidence bundle</h1>
 <p>A bundle holds a grant's two signed receipts, their Merkle proofs and where their batches were anchored. Every signature, hash and path is recomputed here, and each root is compared with the chain at <code>${deps.rpcUrl}</code>.</p>
+${trustView(deps.trust)}
 <form method="post" action="/verify" enctype="multipart/form-data" class="card">
 <label for="bundle">Evidence bundle (a .json file)</label>
 <input type="file" id="bundle" name="bundle" accept=".json,application/json" required>
@@ -92,18 +111,20 @@ export function createNotaryConsoleApp(deps: NotaryConsoleDeps) {
     const parsed = evidenceBundleSchema.safeParse(input);
     if (!parsed.success) throw new AgentError("ERR_NOT_A_BUNDLE", "the file is not an evidence bundle");
     const bundle = parsed.data;
-    let registry: AnchorRegistryClient | undefined;
+    // Only the registries this notary trusts are asked, whatever contract the bundle names.
+    let registries: AnchorRegistryClient[] = [];
     let chainNote: string | undefined;
+    const trust = { ...deps.trust, rpcUrl: deps.rpcUrl };
     try {
-      registry = await AnchorRegistryClient.connect({ rpcUrl: deps.rpcUrl, address: bundle.anchors.grant.contract });
+      registries = await connectTrustedRegistries(trust);
     } catch {
       chainNote = `The chain at ${deps.rpcUrl} could not be reached, so the on-chain checks could not be made. Nothing here says the receipts were not anchored; check again when the chain answers.`;
     }
     let report: EvidenceReport;
     try {
-      report = await verifyEvidenceBundle(bundle, { registry });
+      report = await verifyEvidenceBundle(bundle, { trust, registry: registries });
     } finally {
-      registry?.close();
+      for (const r of registries) r.close();
     }
     const id = randomBytes(16).toString("base64url");
     reports.set(id, { bundle, report, verifiedAt: clock(), fileName: file.originalname.slice(0, 200), chainNote });
@@ -162,11 +183,15 @@ function reportView(stored: StoredReport, id: string, rpcUrl: string): SafeHtml 
     ["The person's consent receipt", bundle.anchors.consent],
     ["The merchant's grant receipt", bundle.anchors.grant],
     ...(bundle.statusSnapshot ? [["The issuer's status list", bundle.statusSnapshot.anchor] as const] : []),
+    ...(bundle.registrySnapshot ? [["The issuer's merchant registry", bundle.registrySnapshot.anchor] as const] : []),
+    ...(bundle.withdrawal ? [["The person's withdrawal", bundle.withdrawal.anchors.receipt] as const, ["The merchant's acknowledgement", bundle.withdrawal.anchors.acknowledgement] as const] : []),
   ] as const;
   const failed = report.checks.filter((c) => c.status === "fail");
   return html`<h1>${report.verified ? "Verified: every check passed" : failed.length ? "Not verified: a check failed" : "Not verified: some checks could not be made"}</h1>
 ${report.verified
-    ? notice("ok", "The receipts are authentic and unaltered, and the chain shows their batches anchored as stated below. Neither side can deny this grant.")
+    ? s?.withdrawal
+      ? notice("warn", `The receipts are authentic and unaltered, and the chain shows their batches anchored as stated below. The person WITHDREW this grant on ${s.withdrawal.withdrawnAt}${s.withdrawal.acknowledgedAt ? `; the merchant acknowledged it on ${s.withdrawal.acknowledgedAt}` : ""}. Neither side can deny the grant nor its withdrawal.`)
+      : notice("ok", "The receipts are authentic and unaltered, and the chain shows their batches anchored as stated below. Neither side can deny this grant.")
     : failed.length
       ? notice("error", html`${failed.length === 1 ? "One check failed" : `${failed.length} checks failed`}: ${failed.map((c) => checkWords(c)).join("; ")}. This bundle does not prove what it claims.`)
       : notice("warn", "Nothing failed, but some checks could not be made (see below).")}
@@ -183,11 +208,13 @@ ${s
 <dt>Consent given</dt><dd>${s.consentedAt}</dd>
 <dt>Counter-signed</dt><dd>${s.grantedAt}</dd>
 <dt>Person's key</dt><dd><code>${s.holder}</code></dd>
+${s.registeredAs ? html`<dt>Registered as</dt><dd>${s.registeredAs}</dd>` : ""}
+${s.withdrawal ? html`<dt>Withdrawn</dt><dd data-withdrawn="${s.withdrawal.withdrawnAt}">${s.withdrawal.withdrawnAt}${s.withdrawal.acknowledgedAt ? `, acknowledged by the merchant ${s.withdrawal.acknowledgedAt}` : ""}</dd>` : ""}
 </dl>`
     : html`<p>The receipts could not be read.</p>`}
 </section>
 <section aria-labelledby="anchor-h"><h2 id="anchor-h">Where it was anchored</h2>
-<p>Chain ${bundle.anchors.grant.chainId}, registry contract <code>${bundle.anchors.grant.contract}</code>.</p>
+<p>The bundle names chain ${bundle.anchors.grant.chainId}, registry contract <code>${bundle.anchors.grant.contract}</code>.</p>
 ${anchorRows.map(([label, a]) => html`<div class="card"><h3>${label}</h3><dl class="facts">
 <dt>Transaction</dt><dd><code>${a.txHash}</code></dd>
 <dt>Block</dt><dd>${a.blockNumber} <span class="muted">(hash <code>${a.blockHash}</code>)</span></dd>
@@ -195,12 +222,26 @@ ${anchorRows.map(([label, a]) => html`<div class="card"><h3>${label}</h3><dl cla
 <dt>Batch root</dt><dd><code>${a.root}</code></dd>
 </dl></div>`)}
 </section>
+<section aria-labelledby="trust-h"><h2 id="trust-h">What this notary trusts</h2>
+${trustView(report.trustAnchors)}
+</section>
 <section aria-labelledby="checks-h"><h2 id="checks-h">Every check</h2>
 <div class="table-wrap"><table>
 <thead><tr><th scope="col">What was checked</th><th scope="col">Result</th><th scope="col">Detail</th></tr></thead>
 <tbody>${report.checks.map((c) => html`<tr data-check="${c.check}"><td>${checkWords(c)}</td><td><span class="state ${c.status}">${STATUS_WORDS[c.status]}</span></td><td>${c.detail}</td></tr>`)}</tbody>
 </table></div>
 </section>`;
+}
+
+/** The trust anchors a verdict rests on, in words. */
+function trustView(t: { chainId?: string; rpcUrl?: string; contracts: string[]; issuers: string[]; source?: string; registrySnapshot?: { hash: string; issuer?: string; issuedAt?: string } }): SafeHtml {
+  return html`<dl class="facts" data-trust-anchors>
+<dt>Chain</dt><dd>${t.chainId ?? "the endpoint's"} at <code>${t.rpcUrl ?? "-"}</code></dd>
+<dt>Registry contract</dt><dd>${t.contracts.map((c) => html`<code>${c}</code> `)}</dd>
+<dt>Trusted issuers</dt><dd>${t.issuers.length ? t.issuers.map((d) => html`<code>${d}</code> `) : "none configured"}</dd>
+${t.registrySnapshot ? html`<dt>Merchant registry relied on</dt><dd><code>${t.registrySnapshot.hash}</code>, issued ${t.registrySnapshot.issuedAt ?? "?"}</dd>` : ""}
+${t.source ? html`<dt>Configured by</dt><dd>${t.source}</dd>` : ""}
+</dl>`;
 }
 
 const checkWords = (c: EvidenceCheck): string => CHECK_WORDS[c.check] ?? c.check.replace(/-/g, " ");

@@ -9,6 +9,7 @@ const esc = (s: unknown) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "
 export function renderEvidenceReport(bundle: EvidenceBundle, report: EvidenceReport, meta: { generatedAt: Date; notary?: string; rpcUrl?: string }): string {
   const s = report.summary;
   const a = bundle.anchors;
+  const t = report.trustAnchors;
   const row = (k: string, v: string) => `<tr><th scope="row">${esc(k)}</th><td>${v}</td></tr>`;
   const badge = (status: string) => `<span class="s ${esc(status)}">${esc(status === "pass" ? "passed" : status === "fail" ? "FAILED" : "could not be checked")}</span>`;
   return `<!doctype html>
@@ -30,6 +31,7 @@ export function renderEvidenceReport(bundle: EvidenceBundle, report: EvidenceRep
 <body>
 <h1>Evidence report on a graded identity grant</h1>
 <p class="verdict ${report.verified ? "ok" : "bad"}">${report.verified ? "Every check passed: the receipts are authentic, unaltered, and were anchored on chain as stated below." : "Not verified: at least one check failed or could not be made (see below)."}</p>
+${s?.withdrawal ? `<p class="verdict bad" data-withdrawn>This grant was WITHDRAWN by the person on ${esc(s.withdrawal.withdrawnAt)}${s.withdrawal.acknowledgedAt ? `; the merchant acknowledged the withdrawal on ${esc(s.withdrawal.acknowledgedAt)}${s.withdrawal.dataDeleted ? " and deleted its copy of the data" : ""}` : ""}. The consent below held only until then.</p>` : ""}
 <h2>What was granted</h2>
 <table>
 ${s ? [
@@ -40,6 +42,8 @@ ${s ? [
     row("Stated purpose", esc(s.purpose)),
     row("Consent given", esc(s.consentedAt)),
     row("Grant counter-signed", esc(s.grantedAt)),
+    ...(s.registeredAs ? [row("Registered with the issuer as", esc(s.registeredAs))] : []),
+    ...(s.withdrawal ? [row("Withdrawn", `${esc(s.withdrawal.withdrawnAt)}${s.withdrawal.acknowledgedAt ? `, acknowledged by the merchant ${esc(s.withdrawal.acknowledgedAt)}` : ""}`)] : []),
   ].join("\n") : row("Receipts", "could not be read")}
 </table>
 <h2>Where it was anchored</h2>
@@ -48,12 +52,21 @@ ${row("Chain id", esc(a.grant.chainId))}
 ${row("Registry contract", `<code>${esc(a.grant.contract)}</code>`)}
 ${row("Consent receipt root", `<code>${esc(a.consent.root)}</code> in block ${esc(a.consent.blockNumber)} at ${esc(new Date(a.consent.timestamp * 1000).toISOString())}, transaction <code>${esc(a.consent.txHash)}</code>`)}
 ${row("Grant receipt root", `<code>${esc(a.grant.root)}</code> in block ${esc(a.grant.blockNumber)} at ${esc(new Date(a.grant.timestamp * 1000).toISOString())}, transaction <code>${esc(a.grant.txHash)}</code>`)}
+${bundle.withdrawal ? row("Withdrawal root", `<code>${esc(bundle.withdrawal.anchors.receipt.root)}</code> in block ${esc(bundle.withdrawal.anchors.receipt.blockNumber)} at ${esc(new Date(bundle.withdrawal.anchors.receipt.timestamp * 1000).toISOString())}`) : ""}
+</table>
+<h2>What this notary trusts</h2>
+<table>
+${row("Trusted chain", `${esc(t.chainId ?? "the endpoint's")} at <code>${esc(t.rpcUrl ?? "-")}</code>`)}
+${row("Trusted registry contract", t.contracts.map((c) => `<code>${esc(c)}</code>`).join(", ") || "none")}
+${row("Trusted issuers", t.issuers.map((d) => `<code>${esc(d)}</code>`).join(", ") || "none configured")}
+${t.registrySnapshot ? row("Merchant registry relied on", `<code>${esc(t.registrySnapshot.hash)}</code>, signed by <code>${esc(t.registrySnapshot.issuer)}</code>, issued ${esc(t.registrySnapshot.issuedAt)}`) : ""}
+${t.source ? row("Configured by", esc(t.source)) : ""}
 </table>
 <h2>How each fact was checked</h2>
 <table>
 <thead><tr><th>Check</th><th>Result</th><th>Detail</th></tr></thead>
 <tbody>
-${report.checks.map((c) => `<tr><td>${esc(c.check)}</td><td>${badge(c.status)}</td><td>${esc(c.detail)}</td></tr>`).join("\n")}
+${report.checks.map((c) => `<tr><td>${esc(c.check)}</td><td>${badge(c.status)}</td><td>${c.code ? `<code>${esc(c.code)}</code> ` : ""}${esc(c.detail)}</td></tr>`).join("\n")}
 </tbody>
 </table>
 <h2>About this report</h2>
@@ -65,7 +78,8 @@ ${row("Bundle format", `${esc(bundle.format)} v${esc(bundle.version)}, created $
 </table>
 <p>The receipts are W3C Verifiable Credentials (JWT) signed by the person's key and the merchant's key; each is hashed with a
 secret salt into a Merkle tree whose root is written to the registry contract, so no personal data is on chain. The
-checks above recompute every signature, hash and Merkle path from the bundle and compare the roots with the chain.</p>
+checks above recompute every signature, hash and Merkle path from the bundle and compare the roots with the registry contract
+this notary trusts (never one the bundle names); the merchant must be in the signed registry of a trusted issuer.</p>
 </body>
 </html>
 `;

@@ -75,6 +75,8 @@ export interface GrantRecord {
   pseudonym?: string;
   /** The issuer's status list the merchant checked the credential against: where, and the hash of its exact JWT. */
   statusList?: { uri: string; hash: string };
+  /** The issuer's signed merchant registry the merchant relied on: where, and the hash of its exact JWT (anchored by the issuer). */
+  trustRegistry?: { uri: string; hash: string };
 }
 
 export interface ReceiptSigner {

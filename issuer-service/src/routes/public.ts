@@ -42,6 +42,12 @@ export function publicRoutes(deps: IssuerDeps): Router {
   r.get("/registry", handle(async (_req, res) => {
     res.set("cache-control", "public, max-age=300").type("application/jwt").send(await deps.trust.signed());
   }));
+  /** Every registry JWT ever served, by its hash: the registry a merchant relied on, for evidence. */
+  r.get("/registry/snapshots/:hash", handle(async (req, res) => {
+    const jwt = await deps.trust.snapshot(parseInput(z.string().regex(/^[0-9a-f]{64}$/), req.params.hash));
+    if (!jwt) throw new AgentError("ERR_NOT_FOUND", "no such registry snapshot");
+    res.type("application/jwt").set("cache-control", "public, max-age=31536000, immutable").send(jwt);
+  }));
   /** Inclusion proof of an anchored status-list version, by the hash of its signed JWT. */
   r.get("/anchors/:hash", handle(async (req, res) => {
     const record = await deps.queue.get(parseInput(z.string().regex(/^[0-9a-f]{64}$/), req.params.hash));
