@@ -182,6 +182,27 @@ describe("Verifier: counter-signs only its offer, shows values only to the answe
     }
   });
 
+  describe("expiry", () => {
+    it("an answer that arrives after the request expired is refused with ERR_REQUEST_EXPIRED; nothing stored, the nonce unspent", async () => {
+      const cred = await credential();
+      const o = await open("verified");
+      const before = await snapshot();
+      t += 301_000; // past the service's default validity (300 s)
+      const late = await answer(o, cred);
+      expect(late.status).to.equal(410);
+      expect(late.body.error.code).to.equal("ERR_REQUEST_EXPIRED");
+      expect(await snapshot()).to.deep.equal(before);
+      expect(await deps.nonces.get(o.request.nonce)).to.deep.equal({ requestId: o.requestId });
+    });
+    it("a front end may ask for a shorter life than the service's default, never a longer one", async () => {
+      const short = (await call(`${base}/requests`, { body: { level: "verified", purpose: "test verified", expiresInSeconds: 5 } })).body;
+      expect(Date.parse(short.expiresAt) - t).to.equal(5_000);
+      const long = (await call(`${base}/requests`, { body: { level: "verified", purpose: "test verified", expiresInSeconds: 3_600 } })).body;
+      expect(Date.parse(long.expiresAt) - t).to.equal(300_000);
+      expect((await call(`${base}/requests`, { body: { level: "verified", purpose: "test verified", expiresInSeconds: 0 } })).status).to.equal(400);
+    });
+  });
+
   describe("§4: a browser that did not complete an answer never sees personal data", () => {
     it("the transaction secret shows status and level only; the response code shows the values once, within minutes", async () => {
       // The attacker opens the request and keeps its secret; the victim's wallet answers it.

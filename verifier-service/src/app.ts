@@ -154,6 +154,8 @@ export const createRequestSchema = z
     retentionDays: z.number().int().min(0).max(3650).default(30),
     claims: z.array(z.enum(FULL_LEVEL_CLAIMS as [string, ...string[]])).max(FULL_LEVEL_CLAIMS.length).default([]),
     ageOver18: z.boolean().default(false),
+    /** A shorter life than the service's default (a till whose customer is standing there); never longer. */
+    expiresInSeconds: z.number().int().min(1).max(86_400).optional(),
   })
   .strict()
   .superRefine((v, ctx) => {
@@ -197,7 +199,7 @@ export function createApp(deps: VerifierDeps) {
       requestUri: `${base}/requests/${requestId}`,
       responseUri: `${base}/requests/${requestId}/response`,
       now: clock(),
-      validForSeconds: validity,
+      validForSeconds: Math.min(input.expiresInSeconds ?? validity, validity),
     });
     const payload = JSON.parse(Buffer.from(created.requestObject.split(".")[1]!, "base64url").toString()) as Record<string, unknown>;
     const transactionSecret = randomBytes(16).toString("base64url");
