@@ -7,6 +7,7 @@ export { KeyedMutex } from "./stores/document-store.js";
 export { MemoryDocumentStore } from "./stores/memory-store.js";
 export { LevelDatabase, LevelDocumentStore } from "./stores/level-store.js";
 export { ensurePrivateDir, writePrivateFile, restrictTree, privateUmask, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from "./stores/private-files.js";
+export { SpentTokens } from "./stores/spent-tokens.js";
 export { PassphraseBox } from "./crypto/passphrase-box.js";
 export { decodeJws, signJws, verifyEd25519, keyObjectSigner } from "./crypto/jws.js";
 export type { JwsSigner, DecodedJws } from "./crypto/jws.js";
@@ -98,6 +99,7 @@ export { RegistrationService, maskName, maskIdNumber, identityClaimsFor } from "
 export { IdentityIssuer } from "./issuer/identity-issuer.js";
 export { CredentialIssuance, CREDENTIAL_CONFIGURATION_ID } from "./issuer/credential-issuance.js";
 export type { HttpRequestLike } from "./issuer/credential-issuance.js";
+export { sweepIssuer } from "./issuer/sweep.js";
 export { redeemCredentialOffer } from "./holder/oid4vci-client.js";
 export { oid4vcCallbacks, allowHttpIfLoopback } from "./oid4vc/callbacks.js";
 export { connectAnchoring, connectAnchoringFromEnv } from "./anchoring/connect.js";

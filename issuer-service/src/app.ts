@@ -11,7 +11,7 @@ export type { IssuerDeps } from "./deps.js";
 
 /** The identity issuer's HTTP layer: registration, OpenID4VCI issuance, status, registries, admin. */
 export function createApp(deps: IssuerDeps) {
-  const app = createServiceApp({ log: deps.log, bodyLimit: "3mb" });
+  const app = createServiceApp({ log: deps.log, bodyLimit: "3mb", rateLimit: deps.rateLimit });
   app.use(publicRoutes(deps));
   app.use(oid4vciRoutes(deps));
   app.use(registrationRoutes(deps));

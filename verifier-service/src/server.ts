@@ -105,7 +105,7 @@ async function main() {
     challenges: db.store("login-challenges"),
     queue,
     seal: box,
-    notaries: new NotaryGate({ audience: identifier.did, issuerUrl: env.ISSUER_URL ?? "http://127.0.0.1:3001", issuerDid: trustedIssuers[0] }),
+    notaries: new NotaryGate({ audience: identifier.did, issuerUrl: env.ISSUER_URL ?? "http://127.0.0.1:3001", issuerDid: trustedIssuers[0], spentStore: db.store("notary-jtis") }),
     rateLimit: { max: Number(env.RATE_LIMIT_PER_MINUTE ?? 1200), windowMs: 60_000 },
     status: new StatusListResolver({ maxCacheSeconds: Number(env.STATUS_CACHE_SECONDS ?? 300) }),
     requestValiditySeconds: Number(env.REQUEST_VALIDITY_SECONDS ?? 300),
