@@ -69,6 +69,8 @@ export { lockDuration, LOCK_POLICY } from "./crypto/passphrase-box.js";
 export { FileIdentityRegistry, validateResidentIdNumber, withCheckDigit, sameName, ageOn } from "./registry/identity-registry.js";
 export type { IdentityRegistry, RegistryPerson } from "./registry/identity-registry.js";
 export { fetchJson } from "./http/json-client.js";
+export { boundedFetch, boundedFetcher, checkFetchUrl, isLoopbackHost, isPrivateHost, isLoopbackHttpUrl, withFetchPolicy, FETCH_DEFAULTS } from "./http/bounded-fetch.js";
+export type { FetchPolicy } from "./http/bounded-fetch.js";
 export { createServiceApp, requireJson, parseInput, handle, notFound, errorHandler, rateLimiter } from "./http/service-kit.js";
 export { DataKey } from "./issuer/data-key.js";
 export { IdentityVault } from "./issuer/identity-vault.js";

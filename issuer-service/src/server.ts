@@ -6,7 +6,6 @@ import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import {
   AgentError,
-  allowHttpIfLoopback,
   connectAnchoringFromEnv,
   createRoleAgent,
   CredentialIssuance,
@@ -144,7 +143,6 @@ async function main() {
     },
     beforeAnnounce: (p) => {
       baseUrl ||= `http://${host}:${p}`;
-      allowHttpIfLoopback(baseUrl);
     },
   });
   void actualPort;

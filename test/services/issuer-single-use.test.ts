@@ -170,7 +170,7 @@ describe("Issuer: single use under concurrency, uniform refusals, rate limit, pr
       }
     };
     // Each case its own picture (a flipped or mirrored live photo), so the duplicate-portrait rule stays out of it.
-    const unknown = await answer({ ...LI, idNumber: unknownIdNumber(), portrait: await sharp(portrait("impostor-live.jpg")).flip().jpeg().toBuffer() });
+    const unknown = await answer({ ...LI, idNumber: unknownIdNumber(), portrait: (await sharp(portrait("impostor-live.jpg")).flip().jpeg().toBuffer()) as typeof LI.portrait });
     const wrongName = await answer({ ...LI, fullName: "李五" });
     const wrongFace = await answer({ ...LI, portrait: portrait("impostor-live.jpg") });
     expect(JSON.parse(unknown).code).to.equal("ERR_IDENTITY_NOT_CONFIRMED");

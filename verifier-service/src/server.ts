@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { Wallet } from "ethers";
 import { sweepRetention } from "./retention.js";
-import { AgentError, NotaryGate, StatusListResolver, connectAnchoringFromEnv, createRoleAgent, DEFAULT_RPC_URL, ensureIdentifier, fetchJson, identifierKeyObjectSigner, LevelDatabase, REPO_ROOT } from "@realname/agent";
+import { AgentError, NotaryGate, StatusListResolver, connectAnchoringFromEnv, createRoleAgent, DEFAULT_RPC_URL, ensureIdentifier, fetchJson, identifierKeyObjectSigner, isLoopbackHttpUrl, LevelDatabase, privateUmask, REPO_ROOT } from "@realname/agent";
 import { createApp } from "./app.js";
 import { checkoutOffersSchema, DEFAULT_CHECKOUT_OFFERS, type CheckoutConfig } from "./checkout.js";
 
@@ -41,6 +41,8 @@ if (process.argv.includes("--help") || process.argv.includes("-h")) {
   process.exit(0);
 }
 
+// Every file this process creates (LevelDB's tables and logs) is private to its user (0600).
+privateUmask();
 const env = process.env;
 const port = Number(env.PORT ?? 3002);
 const host = env.HOST ?? "127.0.0.1";
@@ -105,9 +107,9 @@ async function main() {
     challenges: db.store("login-challenges"),
     queue,
     seal: box,
-    notaries: new NotaryGate({ audience: identifier.did, issuerUrl: env.ISSUER_URL ?? "http://127.0.0.1:3001", issuerDid: trustedIssuers[0], spentStore: db.store("notary-jtis") }),
+    notaries: new NotaryGate({ audience: identifier.did, issuerUrl: env.ISSUER_URL ?? "http://127.0.0.1:3001", issuerDid: trustedIssuers[0], spentStore: db.store("notary-jtis"), allowLoopbackHttp: isLoopbackHttpUrl(env.ISSUER_URL ?? "http://127.0.0.1:3001") }),
     rateLimit: { max: Number(env.RATE_LIMIT_PER_MINUTE ?? 1200), windowMs: 60_000 },
-    status: new StatusListResolver({ maxCacheSeconds: Number(env.STATUS_CACHE_SECONDS ?? 300) }),
+    status: new StatusListResolver({ maxCacheSeconds: Number(env.STATUS_CACHE_SECONDS ?? 300), allowLoopbackHttp: isLoopbackHttpUrl(env.ISSUER_URL ?? "http://127.0.0.1:3001") }),
     requestValiditySeconds: Number(env.REQUEST_VALIDITY_SECONDS ?? 300),
     log,
     checkout,

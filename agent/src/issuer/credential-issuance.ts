@@ -8,6 +8,7 @@ import { jwkFromDidKey, publicKeyFromJwk, type Ed25519PublicJwk } from "../ident
 import { IDENTITY_VCT } from "../sdjwt/identity-credential.js";
 import type { DocumentStore } from "../stores/document-store.js";
 import { oid4vcCallbacks } from "../oid4vc/callbacks.js";
+import { boundedFetch } from "../http/bounded-fetch.js";
 
 export const CREDENTIAL_CONFIGURATION_ID = "RealNameIdentity_dc_sd_jwt";
 /** Lifetime of an access token from the token endpoint. */
@@ -60,7 +61,7 @@ export class CredentialIssuance {
       fetch: async (input, init) => {
         const url = String(input instanceof Request ? input.url : input);
         if (url === `${this.deps.baseUrl()}/.well-known/jwks.json`) return Response.json(this.jwks(), { headers: { "content-type": "application/jwk-set+json" } });
-        return fetch(input, init);
+        return boundedFetch(input, init);
       },
     });
     this.issuerLib = new Openid4vciIssuer({ callbacks: callbacks as never });

@@ -40,6 +40,8 @@ export class NotaryGate {
       issuerDid?: string;
       clock?: () => Date;
       cacheSeconds?: number;
+      /** Fetch the registry over plain http from a loopback issuer (development). */
+      allowLoopbackHttp?: boolean;
       /** Where spent `jti`s are kept (a LevelDB store in the service); in memory if not given. */
       spentStore?: DocumentStore<{ expiresAt: number }>;
     },
@@ -56,7 +58,7 @@ export class NotaryGate {
     const t = now.getTime();
     if (!refresh && this.cache && this.cache.until > t) return this.cache.notaries;
     if (!this.options.issuerUrl || !this.options.issuerDid) throw new AgentError("ERR_FORBIDDEN", "this service does not know the notary registry");
-    const jwt = await fetchJson<string>(new URL("/registry", this.options.issuerUrl).href, { accept: "application/jwt" });
+    const jwt = await fetchJson<string>(new URL("/registry", this.options.issuerUrl).href, { accept: "application/jwt", allowLoopbackHttp: this.options.allowLoopbackHttp ?? false });
     const doc = verifyTrustRegistry(typeof jwt === "string" ? jwt.trim() : jwt, this.options.issuerDid, now);
     this.cache = { notaries: new Set(doc.notaries.map((n) => n.did)), until: t + (this.options.cacheSeconds ?? 60) * 1000 };
     return this.cache.notaries;

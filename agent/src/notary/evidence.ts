@@ -8,6 +8,7 @@ import { receiptLeaf, verifyMerkleInclusion } from "../merkle/merkle.js";
 import { CONSENT_RECEIPT_TYPE, GRANT_RECEIPT_TYPE, receiptHash, verifyReceipt, type ConsentRecord, type GrantRecord } from "../receipts/receipts.js";
 import { ANCHOR_REGISTRY_ABI, type AnchorRegistryClient } from "../anchoring/registry-contract.js";
 import { AgentError } from "../errors.js";
+import { boundedFetcher, isLoopbackHttpUrl } from "../http/bounded-fetch.js";
 
 /** Evidence bundle format, version 1. The JSON schema in agent/schemas/evidence-bundle-v1.json says the same. */
 export const EVIDENCE_FORMAT = "realname-evidence-bundle";
@@ -79,7 +80,7 @@ export async function buildEvidenceBundle(args: {
   }
   const consent = await verifyReceipt<ConsentRecord>(args.consentReceipt, CONSENT_RECEIPT_TYPE);
   const grant = await verifyReceipt<GrantRecord>(args.grantReceipt, GRANT_RECEIPT_TYPE);
-  const statusSnapshot = grant.record?.statusList ? await fetchStatusSnapshot(grant.record.statusList, args.registry, args.fetch ?? fetch, args.waitMs ?? 15_000) : undefined;
+  const statusSnapshot = grant.record?.statusList ? await fetchStatusSnapshot(grant.record.statusList, args.registry, args.fetch ?? boundedFetcher({ timeoutMs: 5000, maxBytes: 1_000_000, allowLoopbackHttp: isLoopbackHttpUrl(grant.record.statusList.uri) }), args.waitMs ?? 15_000) : undefined;
   const snapshotIssuer = statusSnapshot ? (decodeJws(statusSnapshot.jwt)?.payload.iss as string | undefined) : undefined;
   const dids = [consent.issuer, grant.issuer, consent.record?.pseudonym, snapshotIssuer].filter((d): d is string => typeof d === "string");
   return {
