@@ -1,5 +1,6 @@
 import { Command, Option } from "commander";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { ensurePrivateDir, privateUmask, writePrivateFile } from "../stores/private-files.js";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { createRoleAgent, ensureIdentifier, identifierSigner, type RoleAgent } from "../identity/agent.js";
@@ -17,6 +18,8 @@ import { receiptHash } from "../receipts/receipts.js";
 import { fetchJson } from "../http/json-client.js";
 import { ask, c, EXIT, fail, out, table } from "./common.js";
 
+// Everything this command writes (LevelDB files, bundles, reports, backups) is private to its user.
+privateUmask();
 const program = new Command("notary")
   .description("The notary: turns receipts into evidence bundles and verifies them offline and against the chain.")
   .option("--rpc <url>", "chain endpoint (env CHAIN_RPC_URL)", process.env.CHAIN_RPC_URL ?? DEFAULT_RPC_URL)
@@ -86,7 +89,7 @@ program
     const registry = await AnchorRegistryClient.connect({ rpcUrl: globals().rpc, address });
     try {
       const bundle = await buildEvidenceBundle({ consentReceipt: input.consentReceipt, grantReceipt: input.grantReceipt, proofs, registry });
-      writeFileSync(opts.out, JSON.stringify(bundle, null, 2));
+      writePrivateFile(opts.out, JSON.stringify(bundle, null, 2));
       out(globals().json ? JSON.stringify({ written: opts.out }) : `${c.green("evidence bundle")} written to ${opts.out}`);
     } finally {
       registry.close();
@@ -148,7 +151,7 @@ program
     try {
       const report = await verifyEvidenceBundle(bundle, { registry });
       if (!evidenceBundleSchema.safeParse(bundle).success) throw new AgentError("ERR_INVALID_INPUT", `${file} is not an evidence bundle`);
-      writeFileSync(opts.out, renderEvidenceReport(bundle, report, { generatedAt: new Date(), rpcUrl: registry ? globals().rpc : undefined }));
+      writePrivateFile(opts.out, renderEvidenceReport(bundle, report, { generatedAt: new Date(), rpcUrl: registry ? globals().rpc : undefined }));
       out(globals().json ? JSON.stringify({ written: opts.out, verified: report.verified }) : `report written to ${opts.out} (${report.verified ? c.green("verified") : c.red("not verified")})`);
     } finally {
       registry?.close();
@@ -182,7 +185,7 @@ program
       const merchant = await fetchJson<{ did: string }>(new URL("/.well-known/merchant", opts.verifier).href);
       const authorization = await notaryAuthorization({ did: id.did, signer: identifierSigner(agent, id) }, merchant.did, "GET", path);
       const answer = await fetchJson<{ receipts: Array<{ grantId: string; consentReceipt: string; grantReceipt: string; anchors: { consent: InclusionProof & { status: string; anchor?: { contract: string } } | null; grant: (InclusionProof & { status: string; anchor?: { contract: string } }) | null } }> }>(new URL(path, opts.verifier).href, { headers: { authorization } });
-      mkdirSync(opts.outDir, { recursive: true });
+      ensurePrivateDir(opts.outDir);
       for (const r of answer.receipts) {
         const { consent, grant } = r.anchors;
         if (consent?.status !== "anchored" || grant?.status !== "anchored" || !grant.anchor) {
@@ -193,7 +196,7 @@ program
         try {
           const bundle = await buildEvidenceBundle({ consentReceipt: r.consentReceipt, grantReceipt: r.grantReceipt, proofs: { consent, grant }, registry });
           const file = join(opts.outDir, `${r.grantId}.json`);
-          writeFileSync(file, JSON.stringify(bundle, null, 2));
+          writePrivateFile(file, JSON.stringify(bundle, null, 2));
           written.push(file);
         } finally {
           registry.close();
