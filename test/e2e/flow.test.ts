@@ -534,7 +534,7 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
       expect(creds.out[0]).to.not.have.property("credential");
       const { requestId, requestUri } = await ask(shopA, "verified");
       const answered = await cli(["answer", requestUri, "--yes"], env);
-      expect(answered.code).to.equal(0);
+      expect(answered.code, JSON.stringify(answered.out)).to.equal(0);
       expect(answered.out.claimNames).to.deep.equal(["real_name_verified"]);
       expect((await result(shopA, requestId)).status).to.equal("accepted");
       const listed = await cli(["grants"], env);
@@ -609,12 +609,12 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
       const file = join(work, "presentation.txt");
       writeFileSync(file, body.presentation);
       const bin = join(REPO_ROOT, "node_modules", ".bin", "verify");
-      const ok = await exec(bin, ["--presentation", file, "--trusted-issuer", issuer.did, "--audience", shopA.did, "--nonce", preview.request.nonce, "--json"], { cwd: REPO_ROOT });
+      const ok = await exec(bin, ["--presentation", file, "--trusted-issuer", issuer.did, "--audience", shopA.did, "--nonce", preview.request.nonce, "--json", "--allow-loopback-http"], { cwd: REPO_ROOT });
       const verdict = JSON.parse(ok.stdout);
       expect(verdict.verified).to.equal(true);
       expect(verdict.claims).to.deep.equal({ real_name_verified: true });
       try {
-        await exec(bin, ["--presentation", file, "--trusted-issuer", issuer.did, "--audience", shopB.did, "--nonce", "someone-elses-nonce-123", "--json"], { cwd: REPO_ROOT });
+        await exec(bin, ["--presentation", file, "--trusted-issuer", issuer.did, "--audience", shopB.did, "--nonce", "someone-elses-nonce-123", "--json", "--allow-loopback-http"], { cwd: REPO_ROOT });
         expect.fail("verified for the wrong audience");
       } catch (error) {
         const e = error as { code: number; stdout: string };
