@@ -1,7 +1,8 @@
 import { expect } from "chai";
 import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { boundedFetch, fetchJson, isPrivateHost } from "@realname/agent";
+import { getGlobalConfig } from "@openid4vc/utils";
+import { allowHttpIfLoopback, boundedFetch, fetchJson, isPrivateHost, withFetchPolicy } from "@realname/agent";
 
 /**
  * Every outbound fetch is bounded (issue 12 §5): real HTTP servers on loopback play the hostile side — a
@@ -123,6 +124,27 @@ describe("boundedFetch: https only, no redirect elsewhere, a time limit, a size 
   it("follows a redirect within the same origin, a bounded number of times", async () => {
     expect(await (await boundedFetch(`${base}/same-origin`, {}, dev)).json()).to.deep.equal({ ok: true });
     expect(await codeOf(boundedFetch(`${base}/loop`, {}, dev))).to.equal("ERR_FETCH_TOO_MANY_REDIRECTS");
+  });
+
+  it("fetchJson (wallet, verifier, notary) goes through it: an endless body stops at the cap, a redirect elsewhere is not followed", async () => {
+    expect(await codeOf(fetchJson(`${base}/endless`, { maxBytes: 64 * 1024, timeoutMs: 5000 }))).to.equal("ERR_FETCH_TOO_LARGE");
+    expect(await codeOf(fetchJson(`${base}/to-other-host`, { timeoutMs: 5000 }))).to.equal("ERR_FETCH_REDIRECT_CROSS_HOST");
+    expect(await codeOf(fetchJson(`${base}/to-metadata`, { timeoutMs: 5000 }))).to.equal("ERR_FETCH_REDIRECT_PRIVATE");
+  });
+
+  it("the OpenID4VC libraries' http permission is per call: a call allowed on loopback leaves every other call https-only", async () => {
+    // A call elsewhere (its own async context) is granted loopback http, as the wallet does for a local link...
+    await new Promise<void>((resolve) =>
+      setImmediate(() => {
+        allowHttpIfLoopback(`${base}/request`);
+        expect(getGlobalConfig().allowInsecureUrls).to.equal(true);
+        resolve();
+      }),
+    );
+    // ...and this one, which was not, still sees the libraries' https-only rule (before: flipped for the process).
+    expect(getGlobalConfig().allowInsecureUrls).to.equal(false);
+    expect(await withFetchPolicy({ allowLoopbackHttp: true }, async () => getGlobalConfig().allowInsecureUrls)).to.equal(true);
+    expect(getGlobalConfig().allowInsecureUrls).to.equal(false);
   });
 
   it("classifies private addresses", () => {
