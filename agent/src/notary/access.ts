@@ -12,6 +12,7 @@ export const NOTARY_AUTH_TYP = "notary-auth+jwt";
 export const NOTARY_AUTH_SCHEME = "NotaryDID";
 /** How far a notary signature's `iat` may be from now. */
 const MAX_SKEW_SECONDS = 120;
+const SWEEP_EVERY_MS = 60_000;
 
 /**
  * A notary authenticates to a merchant's service by signing, with its DID, a short-lived token bound to the
@@ -32,6 +33,7 @@ export class NotaryGate {
   private cache?: { notaries: Set<string>; until: number };
 
   private readonly spent: SpentTokens;
+  private lastSweep = 0;
 
   constructor(
     private readonly options: {
@@ -88,6 +90,11 @@ export class NotaryGate {
     // Last, once everything else holds: a signature is spent once, so a captured header cannot be replayed
     // (of concurrent uses exactly one passes). Kept as long as `iat` could still count as fresh.
     await this.spent.spend(String(iss), jws.payload.jti, (iat as number) + MAX_SKEW_SECONDS + 1);
+    // The gate sweeps its own spent jtis now and then, so the service needs no timer for it.
+    if (now.getTime() - this.lastSweep > SWEEP_EVERY_MS) {
+      this.lastSweep = now.getTime();
+      void this.spent.sweep(now).catch(() => undefined);
+    }
     return String(iss);
   }
 }
