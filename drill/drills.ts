@@ -430,3 +430,86 @@ export async function consentTermsAndResultDrill(s: Stack, report: AttackReport)
     else report.refusedWithCode++;
   }
 }
+
+export interface SingleUseReport {
+  /** N simultaneous uses of one single-use thing: exactly one may succeed, the rest refused with a code (4xx). */
+  doubleSpends: Array<{ name: string; attempts: number; succeeded: number; refusedWithCode: number }>;
+  /** Hostile servers against the bounded fetch: each refused with its code. */
+  fetches: Array<{ name: string; expected: string; got: string }>;
+  held: boolean;
+}
+
+/** Concurrent double-spends (attestation jti, pre-authorized code, access token, notary signature) and the bounded fetch. */
+export async function singleUseDrill(s: Stack, attempts = 10): Promise<SingleUseReport> {
+  const { boundedFetch, notaryAuthorization } = await import("@realname/agent");
+  const { createServer } = await import("node:http");
+  const { generateKeyPairSync, randomUUID } = await import("node:crypto");
+  const { didKeyFromPublicKey, keyObjectSigner } = await import("@realname/agent");
+  const { privateKey, publicKey } = generateKeyPairSync("ed25519");
+  const notary = { did: didKeyFromPublicKey(fromB64url(publicKey.export({ format: "jwk" }).x as string)), signer: keyObjectSigner(privateKey) };
+  await s.admin("/admin/notaries", { did: notary.did, name: "Drill Notary" }, "PUT");
+  const i = s.issuer.url;
+  const doubleSpends: SingleUseReport["doubleSpends"] = [];
+  const race = async (name: string, ok: number, fire: () => Promise<{ status: number; json: any }>) => {
+    const results = await Promise.all(Array.from({ length: attempts }, fire));
+    const succeeded = results.filter((r) => r.status === ok).length;
+    const refusedWithCode = results.filter((r) => r.status >= 400 && r.status < 500 && typeof (r.json?.error?.code ?? r.json?.code) === "string").length;
+    doubleSpends.push({ name, attempts, succeeded, refusedWithCode });
+    return results.find((r) => r.status === ok);
+  };
+  const person = { idNumber: PERSON.idNumber, fullName: PERSON.fullName, familyName: PERSON.fullName.slice(0, 1), givenName: PERSON.fullName.slice(1), birthDate: `${PERSON.idNumber.slice(6, 10)}-${PERSON.idNumber.slice(10, 12)}-${PERSON.idNumber.slice(12, 14)}` };
+  const attestation = await signJws({ typ: "identity-attestation+jwt", alg: "EdDSA" }, { iss: notary.did, aud: s.issuer.did, iat: Math.floor(Date.now() / 1000), jti: randomUUID(), person }, notary.signer);
+  const attested = await race("notary attestation (jti)", 201, () => send(`${i}/attested-identities`, { body: JSON.stringify({ attestation }), type: "application/json" }));
+  const offerUri = new URL(String(attested?.json?.credentialOffer ?? "x://?credential_offer_uri=x").replace(/^[a-z-]+:\/\//, "https://x/")).searchParams.get("credential_offer_uri") ?? "";
+  const code = (await send(offerUri)).json?.grants?.["urn:ietf:params:oauth:grant-type:pre-authorized_code"]?.["pre-authorized_code"] ?? "none";
+  const form = new URLSearchParams({ grant_type: "urn:ietf:params:oauth:grant-type:pre-authorized_code", "pre-authorized_code": code }).toString();
+  const token = await race("pre-authorized code", 200, () => send(`${i}/token`, { body: form, type: "application/x-www-form-urlencoded" }));
+  const accessToken = token?.json?.access_token ?? "none";
+  await race("access token", 200, async () => {
+    const nonce = (await send(`${i}/nonce`, { method: "POST" })).json?.c_nonce;
+    const k = generateKeyPairSync("ed25519");
+    const proof = await signJws({ typ: "openid4vci-proof+jwt", alg: "EdDSA", jwk: { kty: "OKP", crv: "Ed25519", x: k.publicKey.export({ format: "jwk" }).x } }, { aud: i, iat: Math.floor(Date.now() / 1000), nonce }, keyObjectSigner(k.privateKey));
+    return send(`${i}/credential`, { body: JSON.stringify({ credential_configuration_id: "RealNameIdentity_dc_sd_jwt", proofs: { jwt: [proof] } }), type: "application/json", headers: { authorization: `Bearer ${accessToken}` } });
+  });
+  const path = `/notary/receipts?from=2020-01-01T00:00:00Z`;
+  const authorization = await notaryAuthorization(notary, s.verifier.did, "GET", path);
+  await race("notary request signature (jti)", 200, () => send(`${s.verifier.url}${path}`, { headers: { authorization } }));
+
+  // Hostile servers on loopback against the one bounded fetch.
+  const hanging: Array<import("node:http").ServerResponse> = [];
+  const server = createServer((req, res) => {
+    if (req.url === "/slow") return void hanging.push(res);
+    if (req.url === "/endless") {
+      res.writeHead(200);
+      const chunk = Buffer.alloc(16_384, 0x61);
+      const pump = () => {
+        while (!res.destroyed && res.write(chunk));
+      };
+      res.on("drain", pump);
+      return void pump();
+    }
+    if (req.url === "/other-host") return void res.writeHead(302, { location: "https://example.com/" }).end();
+    if (req.url === "/private") return void res.writeHead(302, { location: "http://192.168.0.1/" }).end();
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const codeOf = (p: Promise<unknown>) => p.then(() => "fetched", (e: { code?: string }) => e.code ?? String(e));
+  const dev = { allowLoopbackHttp: true, timeoutMs: 500, maxBytes: 64 * 1024 };
+  const fetches: SingleUseReport["fetches"] = [];
+  for (const [name, url, expected, policy] of [
+    ["slow server", `${base}/slow`, "ERR_FETCH_TIMEOUT", dev],
+    ["endless body", `${base}/endless`, "ERR_FETCH_TOO_LARGE", { ...dev, timeoutMs: 10_000 }],
+    ["redirect to another host", `${base}/other-host`, "ERR_FETCH_REDIRECT_CROSS_HOST", dev],
+    ["redirect to a private address", `${base}/private`, "ERR_FETCH_REDIRECT_PRIVATE", dev],
+    ["plain http to a non-loopback host", "http://example.com/", "ERR_FETCH_INSECURE", dev],
+    ["plain http to loopback without the development permission", `${base}/slow`, "ERR_FETCH_INSECURE", {}],
+  ] as const) {
+    fetches.push({ name, expected, got: await codeOf(boundedFetch(url, {}, policy)) });
+  }
+  for (const res of hanging) res.destroy();
+  server.closeAllConnections();
+  server.close();
+  const held = doubleSpends.length === 4 && doubleSpends.every((d) => d.succeeded === 1 && d.refusedWithCode === d.attempts - 1) && fetches.every((f) => f.got === f.expected);
+  return { doubleSpends, fetches, held };
+}

@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { REPO_ROOT } from "@realname/agent";
 import { startStack } from "./stack.js";
-import { attackDrill, faultDrill, loadDrill, privacyScan } from "./drills.js";
+import { attackDrill, faultDrill, loadDrill, privacyScan, singleUseDrill } from "./drills.js";
 
 const quick = process.argv.includes("--quick");
 const stack = await startStack();
@@ -35,6 +35,11 @@ try {
   results.privacy = privacy;
   console.log(`privacy: ${privacy.blocksScanned} blocks, ${privacy.transactionsScanned} transactions, ${privacy.logLines} log lines scanned: ${privacy.findings.length} findings → ${privacy.findings.length === 0 ? "held" : "FAILED"}`);
   ok &&= privacy.findings.length === 0;
+
+  const singleUse = await singleUseDrill(stack, quick ? 8 : 32);
+  results.singleUse = singleUse;
+  console.log(`single use: ${singleUse.doubleSpends.map((d) => `${d.name} ${d.succeeded}/${d.attempts}`).join(", ")}; bounded fetch: ${singleUse.fetches.filter((f) => f.got === f.expected).length}/${singleUse.fetches.length} refused with their code → ${singleUse.held ? "held" : "FAILED"}`);
+  ok &&= singleUse.held;
 } finally {
   await stack.stop();
 }

@@ -55,6 +55,7 @@ export function httpStatusFor(code: string): number {
   if (code === "ERR_RATE_LIMITED") return 429;
   if (code === "ERR_CHAIN_UNAVAILABLE" || code === "ERR_UPSTREAM" || code === "ERR_STORAGE_UNAVAILABLE") return 503;
   if (code === "ERR_CONFLICT" || code === "ERR_NONCE_REUSED" || code === "ERR_STORE_IN_USE") return 409;
+  if (code === "ERR_REPLAYED") return 409;
   if (code === "ERR_IDENTITY_NOT_CONFIRMED" || code === "ERR_FACE_NOT_CONFIRMED") return 422;
   if (code === "ERR_REQUEST_EXPIRED") return 410;
   if (code.startsWith("ERR_")) return 400;

@@ -1,4 +1,4 @@
-import { createServiceApp, errorHandler, notFound } from "@realname/agent";
+import { createServiceApp, errorHandler, isLoopbackHttpUrl, notFound, withFetchPolicy } from "@realname/agent";
 import type { IssuerDeps } from "./deps.js";
 import { publicRoutes } from "./routes/public.js";
 import { registrationRoutes } from "./routes/registration.js";
@@ -11,7 +11,10 @@ export type { IssuerDeps } from "./deps.js";
 
 /** The identity issuer's HTTP layer: registration, OpenID4VCI issuance, status, registries, admin. */
 export function createApp(deps: IssuerDeps) {
-  const app = createServiceApp({ log: deps.log, bodyLimit: "3mb" });
+  const app = createServiceApp({ log: deps.log, bodyLimit: "3mb", rateLimit: deps.rateLimit });
+  // Plain http on loopback (the libraries' URL checks and fetches) only when the issuer itself is served so:
+  // a developer's machine. Decided per request, not by a process-wide switch.
+  app.use((_req, _res, next) => withFetchPolicy({ allowLoopbackHttp: isLoopbackHttpUrl(deps.baseUrl()) }, next));
   app.use(publicRoutes(deps));
   app.use(oid4vciRoutes(deps));
   app.use(registrationRoutes(deps));

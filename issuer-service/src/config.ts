@@ -18,8 +18,11 @@ Environment:
   ISSUER_NAME              display name
   IDENTITY_REGISTRY_FILE   the local identity registry (default issuer-service/fixtures/identity-registry.json)
   CREDENTIAL_BATCH_SIZE    credentials per redemption (default 10)
+  RISK_MAX_PER_DEVICE      registration attempts per capture device per hour (default 30)
   RISK_MAX_PER_ADDRESS     registration attempts per client address per hour (default 10)
   RISK_MAX_PER_ID_NUMBER   registration attempts per ID number per day (default 5)
+  RATE_LIMIT_PER_MINUTE    requests per client address per minute (default 1200; 429 beyond)
+  SWEEP_INTERVAL_MS        how often expired offers, nonces, registrations and spent jtis are deleted (default 60000)
 `;
 
 export function printHelpIfAsked(): void {

@@ -7,6 +7,7 @@ import type {
   JwsSigner,
   RegistrationService,
   RiskEngine,
+  SpentTokens,
   StatusListService,
   TrustRegistry,
 } from "@realname/agent";
@@ -27,6 +28,10 @@ export interface IssuerDeps {
   queue: AnchorQueue;
   /** Bearer token for the admin endpoints. */
   adminToken: string;
+  /** Single-use `jti`s of notary attestations. */
+  spentTokens: SpentTokens;
+  /** Requests per client address and window (429 ERR_RATE_LIMITED beyond). */
+  rateLimit?: { max: number; windowMs: number };
   clock?: () => Date;
   log?: (line: string) => void;
 }

@@ -3,10 +3,9 @@
  */
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import {
   AgentError,
-  allowHttpIfLoopback,
   connectAnchoringFromEnv,
   createRoleAgent,
   CredentialIssuance,
@@ -20,18 +19,24 @@ import {
   identifierKeyObjectSigner,
   LevelDatabase,
   PerceptualFaceMatcher,
+  privateUmask,
   receiptHash,
   RegistrationService,
   REPO_ROOT,
   RiskEngine,
   RiskState,
+  SpentTokens,
   StatusListService,
+  sweepIssuer,
   TrustRegistry,
+  writePrivateFile,
 } from "@realname/agent";
 import { createApp } from "./app.js";
 import { listen, printHelpIfAsked } from "./config.js";
 
 printHelpIfAsked();
+// Every file this process creates (LevelDB's tables and logs, demo secrets) is private to its user (0600).
+privateUmask();
 const env = process.env;
 const port = Number(env.PORT ?? 3001);
 const host = env.HOST ?? "127.0.0.1";
@@ -45,7 +50,7 @@ function secret(name: string, file: string, bytes: number): string {
   if (value) return value;
   if (!demoMode) throw new AgentError("ERR_CONFIG", `${name} must be set (or run with ISSUER_DEMO_MODE=1 for a local demo)`);
   const path = join(dataDir, file);
-  if (!existsSync(path)) writeFileSync(path, randomBytes(bytes).toString("hex"), { mode: 0o600 });
+  if (!existsSync(path)) writePrivateFile(path, randomBytes(bytes).toString("hex"));
   process.stderr.write(`warning: ${name} not set; demo mode uses ${path}\n`);
   return readFileSync(path, "utf8").trim();
 }
@@ -74,36 +79,40 @@ async function main() {
   const risk = new RiskEngine(
     new RiskState(db.store("risk-state"), {
       ...DEFAULT_RISK_LIMITS,
+      perDevice: { max: Number(env.RISK_MAX_PER_DEVICE ?? DEFAULT_RISK_LIMITS.perDevice.max), windowSeconds: DEFAULT_RISK_LIMITS.perDevice.windowSeconds },
       perAddress: { max: Number(env.RISK_MAX_PER_ADDRESS ?? DEFAULT_RISK_LIMITS.perAddress.max), windowSeconds: DEFAULT_RISK_LIMITS.perAddress.windowSeconds },
       perPerson: { max: Number(env.RISK_MAX_PER_ID_NUMBER ?? DEFAULT_RISK_LIMITS.perPerson.max), windowSeconds: DEFAULT_RISK_LIMITS.perPerson.windowSeconds },
     }),
     db.store("risk-log"),
   );
   const identityIssuer = new IdentityIssuer({ issuer, vault, status, validForSeconds: Number(env.CREDENTIAL_VALIDITY_DAYS ?? 365) * 86_400 });
+  const registration = new RegistrationService({
+    audience: issuer.did,
+    registry: new FileIdentityRegistry(env.IDENTITY_REGISTRY_FILE ?? join(REPO_ROOT, "issuer-service", "fixtures", "identity-registry.json")),
+    faces: new PerceptualFaceMatcher(),
+    devices,
+    risk,
+    vault,
+    key: dataKey,
+    nonces: db.store("registration-nonces"),
+    pending: db.store("pending-registrations"),
+  });
+  const issuance = new CredentialIssuance({
+    baseUrl: () => baseUrl,
+    issuer,
+    offers: db.store("offers"),
+    nonces: db.store("c-nonces"),
+    batchSize: Number(env.CREDENTIAL_BATCH_SIZE ?? 10),
+    issue: (ref, keys) => identityIssuer.issue(ref, keys),
+  });
+  const spentTokens = new SpentTokens(db.store("spent-jtis"));
   const app = createApp({
     issuer,
     baseUrl: () => baseUrl,
-    registration: new RegistrationService({
-      audience: issuer.did,
-      registry: new FileIdentityRegistry(env.IDENTITY_REGISTRY_FILE ?? join(REPO_ROOT, "issuer-service", "fixtures", "identity-registry.json")),
-      faces: new PerceptualFaceMatcher(),
-      devices,
-      risk,
-      vault,
-      key: dataKey,
-      nonces: db.store("registration-nonces"),
-      pending: db.store("pending-registrations"),
-    }),
+    registration,
     devices,
     risk,
-    issuance: new CredentialIssuance({
-      baseUrl: () => baseUrl,
-      issuer,
-      offers: db.store("offers"),
-      nonces: db.store("c-nonces"),
-      batchSize: Number(env.CREDENTIAL_BATCH_SIZE ?? 10),
-      issue: (ref, keys) => identityIssuer.issue(ref, keys),
-    }),
+    issuance,
     identityIssuer,
     status,
     // Every registry JWT served is kept and anchored, like the status list (evidence names the one a merchant relied on).
@@ -111,21 +120,30 @@ async function main() {
     vault,
     queue,
     adminToken,
+    spentTokens,
+    rateLimit: { max: Number(env.RATE_LIMIT_PER_MINUTE ?? 1200), windowMs: 60_000 },
     log,
   });
+  // Expired offers, c_nonces, registration nonces, unconfirmed registrations and spent jtis are swept.
+  const sweeper = setInterval(() => {
+    void sweepIssuer({ issuance, registration, spentTokens }, new Date())
+      .then((n) => n.total && log(JSON.stringify({ t: new Date().toISOString(), event: "issuer-sweep", ...n })))
+      .catch((e) => log(JSON.stringify({ t: new Date().toISOString(), level: "warn", event: "issuer-sweep-failed", reason: String(e).slice(0, 200) })));
+  }, Number(env.SWEEP_INTERVAL_MS ?? 60_000));
+  sweeper.unref();
   const actualPort = await listen(app, {
     port,
     host,
     role: "issuer",
     did: identifier.did,
     onClose: async () => {
+      clearInterval(sweeper);
       await queue.stop();
       registry.close();
       await db.close();
     },
     beforeAnnounce: (p) => {
       baseUrl ||= `http://${host}:${p}`;
-      allowHttpIfLoopback(baseUrl);
     },
   });
   void actualPort;

@@ -16,7 +16,7 @@ describe("StatusListResolver (verifier side of the Token Status List)", () => {
   const ref = (idx: number) => ({ status_list: { idx, uri } });
 
   it("valid, revoked and suspended entries; the list is cached within its ttl and refetched after", async () => {
-    const resolver = new StatusListResolver({ fetch: fakeFetch });
+    const resolver = new StatusListResolver({ allowLoopbackHttp: true, fetch: fakeFetch });
     await service.setStatus([5], "revoked");
     await service.setStatus([6], "suspended");
     expect(await resolver.check(ref(4), issuer.did, now)).to.deep.equal([]);
@@ -30,17 +30,17 @@ describe("StatusListResolver (verifier side of the Token Status List)", () => {
     expect(fetches).to.equal(2);
   });
   it("refuses an index outside the list, a malformed reference, a list signed by someone else, an oversized answer", async () => {
-    const resolver = new StatusListResolver({ fetch: fakeFetch, maxBytes: 100_000 });
+    const resolver = new StatusListResolver({ allowLoopbackHttp: true, fetch: fakeFetch, maxBytes: 100_000 });
     expect((await resolver.check(ref(5000), issuer.did, now))[0]!.code).to.equal("ERR_STATUS_INDEX_OUT_OF_RANGE");
     expect((await resolver.check({ status_list: { idx: -1, uri } }, issuer.did, now))[0]!.code).to.equal("ERR_STATUS_MALFORMED");
     expect((await resolver.check(undefined, issuer.did, now))[0]!.code).to.equal("ERR_STATUS_MALFORMED");
-    expect((await new StatusListResolver({ fetch: fakeFetch }).check(ref(1), newTestKey().did, now))[0]!.code).to.equal("ERR_STATUS_UNAVAILABLE");
+    expect((await new StatusListResolver({ allowLoopbackHttp: true, fetch: fakeFetch }).check(ref(1), newTestKey().did, now))[0]!.code).to.equal("ERR_STATUS_UNAVAILABLE");
     body = async () => "x".repeat(200_000);
-    expect((await new StatusListResolver({ fetch: fakeFetch, maxBytes: 100_000 }).check(ref(1), issuer.did, now))[0]!.code).to.equal("ERR_STATUS_UNAVAILABLE");
+    expect((await new StatusListResolver({ allowLoopbackHttp: true, fetch: fakeFetch, maxBytes: 100_000 }).check(ref(1), issuer.did, now))[0]!.code).to.equal("ERR_STATUS_UNAVAILABLE");
     const down = (async () => {
       throw new Error("connection refused");
     }) as unknown as typeof fetch;
-    expect((await new StatusListResolver({ fetch: down }).check(ref(1), issuer.did, now))[0]!.code).to.equal("ERR_STATUS_UNAVAILABLE");
-    expect((await new StatusListResolver({ fetch: fakeFetch }).check({ status_list: { idx: 1, uri: "http://evil.example/list" } }, issuer.did, now))[0]!.code).to.equal("ERR_STATUS_UNAVAILABLE");
+    expect((await new StatusListResolver({ allowLoopbackHttp: true, fetch: down }).check(ref(1), issuer.did, now))[0]!.code).to.equal("ERR_STATUS_UNAVAILABLE");
+    expect((await new StatusListResolver({ allowLoopbackHttp: true, fetch: fakeFetch }).check({ status_list: { idx: 1, uri: "http://evil.example/list" } }, issuer.did, now))[0]!.code).to.equal("ERR_STATUS_UNAVAILABLE");
   });
 });

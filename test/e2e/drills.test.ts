@@ -2,7 +2,7 @@ import { expect } from "chai";
 import type { AddressInfo } from "node:net";
 import { AnchorQueue, createServiceApp, errorHandler, MemoryDocumentStore, receiptHash, type AnchorRegistryClient } from "@realname/agent";
 import { startStack, type Stack } from "../../drill/stack.js";
-import { attackDrill, faultDrill, loadDrill, privacyScan } from "../../drill/drills.js";
+import { attackDrill, faultDrill, loadDrill, privacyScan, singleUseDrill } from "../../drill/drills.js";
 
 describe("Drills (short form of `npm run drill`)", function () {
   this.timeout(300_000);
@@ -35,6 +35,12 @@ describe("Drills (short form of `npm run drill`)", function () {
     expect(r.missing).to.equal(0);
     expect(r.anchoredOnce).to.equal(r.acknowledged);
     expect(r.degradedAnswersAccepted).to.be.greaterThan(0);
+  });
+  it("single use under concurrency and the bounded fetch: one success per double-spend, every hostile server refused with its code", async () => {
+    const r = await singleUseDrill(stack, 8);
+    for (const d of r.doubleSpends) expect(d, d.name).to.include({ succeeded: 1, refusedWithCode: d.attempts - 1 });
+    for (const f of r.fetches) expect(f.got, f.name).to.equal(f.expected);
+    expect(r.held).to.equal(true);
   });
   it("privacy: nothing on chain and nothing in the logs contains a claim value", async () => {
     const r = await privacyScan(stack);

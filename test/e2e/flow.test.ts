@@ -635,12 +635,12 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
       const file = join(work, "presentation.txt");
       writeFileSync(file, body.presentation);
       const bin = join(REPO_ROOT, "node_modules", ".bin", "verify");
-      const ok = await exec(bin, ["--presentation", file, "--trusted-issuer", issuer.did, "--audience", shopA.did, "--nonce", preview.request.nonce, "--json"], { cwd: REPO_ROOT });
+      const ok = await exec(bin, ["--presentation", file, "--trusted-issuer", issuer.did, "--audience", shopA.did, "--nonce", preview.request.nonce, "--json", "--allow-loopback-http"], { cwd: REPO_ROOT });
       const verdict = JSON.parse(ok.stdout);
       expect(verdict.verified).to.equal(true);
       expect(verdict.claims).to.deep.equal({ real_name_verified: true });
       try {
-        await exec(bin, ["--presentation", file, "--trusted-issuer", issuer.did, "--audience", shopB.did, "--nonce", "someone-elses-nonce-123", "--json"], { cwd: REPO_ROOT });
+        await exec(bin, ["--presentation", file, "--trusted-issuer", issuer.did, "--audience", shopB.did, "--nonce", "someone-elses-nonce-123", "--json", "--allow-loopback-http"], { cwd: REPO_ROOT });
         expect.fail("verified for the wrong audience");
       } catch (error) {
         const e = error as { code: number; stdout: string };

@@ -1,8 +1,8 @@
 import { expect } from "chai";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { LevelDatabase, MemoryDocumentStore, type DocumentStore } from "@realname/agent";
+import { ensurePrivateDir, LevelDatabase, MemoryDocumentStore, writePrivateFile, type DocumentStore } from "@realname/agent";
 
 /** One suite, every backend (after abstract-level's shared tests). */
 function documentStoreSuite(name: string, open: () => Promise<{ store: DocumentStore<{ n: number }>; close: () => Promise<void> }>) {
@@ -38,6 +38,20 @@ function documentStoreSuite(name: string, open: () => Promise<{ store: DocumentS
       const results = await Promise.all(Array.from({ length: 20 }, () => store.take("nonce")));
       expect(results.filter((r) => r !== undefined)).to.deep.equal([{ n: 7 }]);
       expect(await store.get("nonce")).to.equal(undefined);
+    });
+    it("update is an atomic increment: 50 concurrent updates lose none", async () => {
+      const results = await Promise.all(Array.from({ length: 50 }, () => store.update("counter", (c) => ({ n: (c?.n ?? 0) + 1 }))));
+      expect(await store.get("counter")).to.deep.equal({ n: 50 });
+      expect(results.map((r) => r!.n).sort((a, b) => a - b)).to.deep.equal(Array.from({ length: 50 }, (_, i) => i + 1));
+    });
+    it("update returning undefined deletes; a take and updates of one key do not interleave", async () => {
+      await store.put("k", { n: 1 });
+      expect(await store.update("k", () => undefined)).to.equal(undefined);
+      expect(await store.get("k")).to.equal(undefined);
+      await store.put("k", { n: 0 });
+      const [, , taken] = await Promise.all([store.update("k", (c) => c && { n: c.n + 1 }), store.update("k", (c) => c && { n: c.n + 1 }), store.take("k")]);
+      expect(taken).to.deep.equal({ n: 2 });
+      expect(await store.get("k")).to.equal(undefined);
     });
     it("applies a batch of puts and deletes", async () => {
       await store.put("old", { n: 0 });
@@ -75,5 +89,46 @@ describe("LevelDB persistence", () => {
     expect(await db.store<{ n: number }>("other").get("k")).to.equal(undefined);
     await db.close();
     rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe("data folders are private whatever the umask", () => {
+  it("a LevelDB folder (and its missing parents) is 0700 and its files 0600, with umask 022", async () => {
+    const root = mkdtempSync(join(tmpdir(), "store-mode-"));
+    const previous = process.umask(0o022);
+    try {
+      const dir = join(root, "parent", "db");
+      const db = await LevelDatabase.open(dir);
+      await db.store<{ n: number }>("s").put("k", { n: 1 });
+      await db.close();
+      expect(statSync(dir).mode & 0o777).to.equal(0o700);
+      expect(statSync(join(root, "parent")).mode & 0o777).to.equal(0o700);
+      // Reopening (as every service start does) makes whatever LevelDB wrote since private too.
+      const again = await LevelDatabase.open(dir);
+      await again.close();
+      const files = readdirSync(dir);
+      expect(files.length).to.be.greaterThan(0);
+      for (const f of files) expect(statSync(join(dir, f)).mode & 0o777, f).to.equal(0o600);
+    } finally {
+      process.umask(previous);
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+  it("writePrivateFile is 0600 and ensurePrivateDir narrows an existing 0755 folder", () => {
+    const root = mkdtempSync(join(tmpdir(), "store-mode-"));
+    const previous = process.umask(0o022);
+    try {
+      const dir = join(root, "wide");
+      mkdirSync(dir, { mode: 0o755 });
+      ensurePrivateDir(dir);
+      expect(statSync(dir).mode & 0o777).to.equal(0o700);
+      const file = join(dir, "secret");
+      writeFileSync(file, "x", { mode: 0o644 });
+      writePrivateFile(file, "y");
+      expect(statSync(file).mode & 0o777).to.equal(0o600);
+    } finally {
+      process.umask(previous);
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { Wallet } from "ethers";
 import { sweepRetention } from "./retention.js";
 import { sweepExpired } from "./sweep.js";
-import { AgentError, DEFAULT_STATUS_MAX_AGE_SECONDS, NotaryGate, StatusListResolver, TrustRegistryResolver, connectAnchoringFromEnv, createRoleAgent, DEFAULT_RPC_URL, ensureIdentifier, fetchJson, identifierKeyObjectSigner, LevelDatabase, REPO_ROOT } from "@realname/agent";
+import { AgentError, DEFAULT_STATUS_MAX_AGE_SECONDS, NotaryGate, StatusListResolver, TrustRegistryResolver, connectAnchoringFromEnv, createRoleAgent, DEFAULT_RPC_URL, ensureIdentifier, fetchJson, identifierKeyObjectSigner, isLoopbackHttpUrl, LevelDatabase, privateUmask, REPO_ROOT } from "@realname/agent";
 import { createApp } from "./app.js";
 import { checkoutOffersSchema, DEFAULT_CHECKOUT_OFFERS, type CheckoutConfig } from "./checkout.js";
 
@@ -47,6 +47,8 @@ if (process.argv.includes("--help") || process.argv.includes("-h")) {
   process.exit(0);
 }
 
+// Every file this process creates (LevelDB's tables and logs) is private to its user (0600).
+privateUmask();
 const env = process.env;
 const port = Number(env.PORT ?? 3002);
 const host = env.HOST ?? "127.0.0.1";
@@ -112,9 +114,9 @@ async function main() {
     expiries: db.store("expiries"),
     queue,
     seal: box,
-    notaries: new NotaryGate({ audience: identifier.did, issuerUrl: env.ISSUER_URL ?? "http://127.0.0.1:3001", issuerDid: trustedIssuers[0] }),
+    notaries: new NotaryGate({ audience: identifier.did, issuerUrl: env.ISSUER_URL ?? "http://127.0.0.1:3001", issuerDid: trustedIssuers[0], spentStore: db.store("notary-jtis"), allowLoopbackHttp: isLoopbackHttpUrl(env.ISSUER_URL ?? "http://127.0.0.1:3001") }),
     rateLimit: { max: Number(env.RATE_LIMIT_PER_MINUTE ?? 1200), windowMs: 60_000 },
-    status: new StatusListResolver({ maxCacheSeconds: Number(env.STATUS_CACHE_SECONDS ?? DEFAULT_STATUS_MAX_AGE_SECONDS) }),
+    status: new StatusListResolver({ maxCacheSeconds: Number(env.STATUS_CACHE_SECONDS ?? DEFAULT_STATUS_MAX_AGE_SECONDS), allowLoopbackHttp: isLoopbackHttpUrl(env.ISSUER_URL ?? "http://127.0.0.1:3001") }),
     trustRegistry: new TrustRegistryResolver({ issuerUrl: env.ISSUER_URL ?? "http://127.0.0.1:3001", issuerDid: trustedIssuers[0]!, cacheSeconds: Number(env.TRUST_REGISTRY_CACHE_SECONDS ?? 60) }),
     requestValiditySeconds: Number(env.REQUEST_VALIDITY_SECONDS ?? 300),
     responseCodeSeconds: Number(env.RESPONSE_CODE_SECONDS ?? 120),

@@ -1,5 +1,6 @@
 import { Command, Option } from "commander";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { ensurePrivateDir, privateUmask, writePrivateFile } from "../stores/private-files.js";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { createRoleAgent, ensureIdentifier, identifierSigner, type RoleAgent } from "../identity/agent.js";
@@ -18,6 +19,8 @@ import { receiptHash } from "../receipts/receipts.js";
 import { fetchJson } from "../http/json-client.js";
 import { ask, c, EXIT, fail, out, table } from "./common.js";
 
+// Everything this command writes (LevelDB files, bundles, reports, backups) is private to its user.
+privateUmask();
 const program = new Command("notary")
   .description("The notary: turns receipts into evidence bundles and verifies them offline and against the chain.")
   .option("--rpc <url>", "chain endpoint (env CHAIN_RPC_URL)", process.env.CHAIN_RPC_URL ?? DEFAULT_RPC_URL)
@@ -112,7 +115,7 @@ withTrustOptions(program
     const registry = await AnchorRegistryClient.connect({ rpcUrl: globals().rpc, address: trustFrom(opts).contracts[0]! });
     try {
       const bundle = await buildEvidenceBundle({ consentReceipt: input.consentReceipt, grantReceipt: input.grantReceipt, proofs, registry });
-      writeFileSync(opts.out, JSON.stringify(bundle, null, 2));
+      writePrivateFile(opts.out, JSON.stringify(bundle, null, 2));
       out(globals().json ? JSON.stringify({ written: opts.out }) : `${c.green("evidence bundle")} written to ${opts.out}`);
     } finally {
       registry.close();
@@ -171,7 +174,7 @@ withTrustOptions(program
     const { registries } = await trustedClients(trust);
     try {
       const report = await verifyEvidenceBundle(bundle, { trust, registry: registries });
-      writeFileSync(opts.out, renderEvidenceReport(bundle, report, { generatedAt: new Date(), rpcUrl: registries.length ? globals().rpc : undefined }));
+      writePrivateFile(opts.out, renderEvidenceReport(bundle, report, { generatedAt: new Date(), rpcUrl: registries.length ? globals().rpc : undefined }));
       out(globals().json ? JSON.stringify({ written: opts.out, verified: report.verified }) : `report written to ${opts.out} (${report.verified ? c.green("verified") : c.red("not verified")})`);
     } finally {
       for (const r of registries) r.close();
@@ -206,7 +209,7 @@ withTrustOptions(program
       const authorization = await notaryAuthorization({ did: id.did, signer: identifierSigner(agent, id) }, merchant.did, "GET", path);
       type Anchored = (InclusionProof & { status: string }) | null;
       const answer = await fetchJson<{ receipts: Array<{ grantId: string; consentReceipt: string; grantReceipt: string; anchors: { consent: Anchored; grant: Anchored }; withdrawal?: { receipt: string; acknowledgement: string; anchors: { receipt: Anchored; acknowledgement: Anchored } } }> }>(new URL(path, opts.verifier).href, { headers: { authorization } });
-      mkdirSync(opts.outDir, { recursive: true });
+      ensurePrivateDir(opts.outDir);
       // Roots are looked up on the registry this notary trusts, never the one the merchant names.
       const registry = await AnchorRegistryClient.connect({ rpcUrl: globals().rpc, address: trustFrom(opts).contracts[0]! });
       try {
@@ -220,7 +223,7 @@ withTrustOptions(program
           const withdrawal = w ? { receipt: w.receipt, acknowledgement: w.acknowledgement, proofs: { receipt: w.anchors.receipt!, acknowledgement: w.anchors.acknowledgement! } } : undefined;
           const bundle = await buildEvidenceBundle({ consentReceipt: r.consentReceipt, grantReceipt: r.grantReceipt, proofs: { consent, grant }, registry, withdrawal });
           const file = join(opts.outDir, `${r.grantId}.json`);
-          writeFileSync(file, JSON.stringify(bundle, null, 2));
+          writePrivateFile(file, JSON.stringify(bundle, null, 2));
           written.push(file);
         }
       } finally {

@@ -15,9 +15,10 @@ const program = new Command("verify")
   .option("--allowed-claims <names>", "comma-separated: disclosing anything else is refused")
   .option("--required-claims <names>", "comma-separated: each must be disclosed")
   .option("--no-status", "skip the status-list check")
+  .option("--allow-loopback-http", "development: fetch a status list over plain http from a loopback address")
   .option("--json", "machine-readable output", false)
   .addHelpText("after", "\nExit codes: 0 verified, 1 refused (each reason printed with its code), 2 bad usage.")
-  .action(async (o: { presentation: string; trustedIssuer: string[]; audience: string; nonce: string; now?: string; allowedClaims?: string; requiredClaims?: string; status: boolean; json: boolean }) => {
+  .action(async (o: { presentation: string; trustedIssuer: string[]; audience: string; nonce: string; now?: string; allowedClaims?: string; requiredClaims?: string; status: boolean; json: boolean; allowLoopbackHttp?: boolean }) => {
     try {
       let text: string;
       try {
@@ -36,7 +37,7 @@ const program = new Command("verify")
         now: () => now,
         allowedClaims: list(o.allowedClaims),
         requiredClaims: list(o.requiredClaims),
-        status: o.status ? new StatusListResolver() : undefined,
+        status: o.status ? new StatusListResolver({ allowLoopbackHttp: o.allowLoopbackHttp === true }) : undefined,
       });
       if (o.json) out(JSON.stringify(r));
       else if (r.verified) out(`${c.green("VERIFIED")} issuer ${r.issuer}\n${table([["claim", "value"], ...Object.entries(r.claims!).map(([k, v]) => [k, JSON.stringify(v)])])}`);

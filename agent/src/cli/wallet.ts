@@ -1,5 +1,6 @@
 import { Command, Option } from "commander";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { privateUmask, writePrivateFile } from "../stores/private-files.js";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { HolderWallet, LOW_BATCH_THRESHOLD, type GrantEntry } from "../holder/wallet.js";
@@ -10,6 +11,8 @@ import { DEFAULT_RPC_URL } from "../anchoring/registry-contract.js";
 import { AgentError } from "../errors.js";
 import { ask, c, fail, out, table } from "./common.js";
 
+// Everything this command writes (LevelDB files, bundles, reports, backups) is private to its user.
+privateUmask();
 const program = new Command("wallet")
   .description("The person's identity wallet: register once, then grant merchants exactly the level you choose.")
   .option("--dir <path>", "wallet folder (env WALLET_DIR)", process.env.WALLET_DIR ?? join(homedir(), ".realname-wallet"))
@@ -242,7 +245,7 @@ program
   .action(run(async (grantId: string, opts: { out: string; rpc: string; includePresentation: boolean }) => {
     await withWallet(async (w) => {
       const bundle = await w.evidence(grantId, { rpcUrl: opts.rpc, includePresentation: opts.includePresentation });
-      writeFileSync(opts.out, JSON.stringify(bundle, null, 2));
+      writePrivateFile(opts.out, JSON.stringify(bundle, null, 2));
       out(globals().json ? JSON.stringify({ written: opts.out }) : `evidence bundle written to ${opts.out} (check it with: notary verify ${opts.out})`);
     });
   }));
@@ -266,7 +269,7 @@ program
   .action(run(async (opts: { out: string; passphrase?: string }) => {
     const passphrase = opts.passphrase ?? (await ask("Backup passphrase: ", true));
     const backup = await withWallet((w) => w.backup(passphrase));
-    writeFileSync(opts.out, JSON.stringify(backup), { mode: 0o600 });
+    writePrivateFile(opts.out, JSON.stringify(backup));
     out(globals().json ? JSON.stringify({ written: opts.out }) : `encrypted backup written to ${opts.out}`);
   }));
 

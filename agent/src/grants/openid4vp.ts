@@ -12,6 +12,7 @@ import { random128 } from "../encoding.js";
 import type { JwsSigner } from "../crypto/jws.js";
 import { didKeyKid, jwkFromDidKey } from "../identity/did-key.js";
 import { allowHttpIfLoopback, oid4vcCallbacks } from "../oid4vc/callbacks.js";
+import { boundedFetch } from "../http/bounded-fetch.js";
 import { claimsForLevel, IDENTITY_VCT } from "../sdjwt/identity-credential.js";
 import { grantTermsSchema, presentationRequestSchema, type PresentationRequest } from "./request.js";
 
@@ -103,7 +104,7 @@ export async function resolveAuthorizationRequest(link: string, now: Date): Prom
   try {
     if (!clientId) {
       // A bare request URI: read the client_id from the object; the signature check below still binds it.
-      const jwt = (await (await fetch(requestUri, { headers: { accept: "application/oauth-authz-req+jwt" }, signal: AbortSignal.timeout(10_000) })).text()).trim();
+      const jwt = (await (await boundedFetch(requestUri, { headers: { accept: "application/oauth-authz-req+jwt" } }, { timeoutMs: 10_000, maxBytes: 256_000 })).text()).trim();
       clientId = JSON.parse(Buffer.from(jwt.split(".")[1] ?? "", "base64url").toString() || "{}").client_id;
     }
   } catch {
@@ -147,6 +148,7 @@ export async function submitAuthorizationResponse(args: {
   consentReceipt: string;
   pairwiseProof?: string;
 }): Promise<Record<string, unknown>> {
+  allowHttpIfLoopback(String(args.payload.response_uri ?? ""));
   const { authorizationResponsePayload } = await createOpenid4vpAuthorizationResponse({
     authorizationRequestPayload: args.payload as never,
     authorizationResponsePayload: {

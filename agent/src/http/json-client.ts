@@ -1,20 +1,23 @@
 import { AgentError, UpstreamError } from "../errors.js";
+import { boundedFetch, isLoopbackHttpUrl } from "./bounded-fetch.js";
 
-/** JSON over HTTP with a timeout and a response size cap; a service's `{error:{code,message}}` becomes an AgentError. */
-export async function fetchJson<T>(url: string, init: { method?: string; body?: unknown; timeoutMs?: number; maxBytes?: number; accept?: string; headers?: Record<string, string> } = {}): Promise<T> {
-  let response: Response;
-  try {
-    response = await fetch(url, {
+/**
+ * JSON over HTTP through the bounded fetch (https only, redirects within the origin only, a time limit, a
+ * size cap while streaming); a service's `{error:{code,message}}` becomes an AgentError. Plain http is
+ * allowed when the caller says so (`allowLoopbackHttp`), or, by default, when the URL the caller passed is
+ * itself http on loopback (the caller named a local service: development); never for a redirect elsewhere.
+ */
+export async function fetchJson<T>(url: string, init: { method?: string; body?: unknown; timeoutMs?: number; maxBytes?: number; accept?: string; headers?: Record<string, string>; allowLoopbackHttp?: boolean } = {}): Promise<T> {
+  const response = await boundedFetch(
+    url,
+    {
       method: init.method ?? (init.body === undefined ? "GET" : "POST"),
       headers: { accept: init.accept ?? "application/json", ...(init.body === undefined ? {} : { "content-type": "application/json" }), ...init.headers },
       body: init.body === undefined ? undefined : JSON.stringify(init.body),
-      signal: AbortSignal.timeout(init.timeoutMs ?? 15_000),
-    });
-  } catch (cause) {
-    throw new UpstreamError("ERR_UPSTREAM", `${new URL(url).origin} cannot be reached`, undefined, { cause });
-  }
+    },
+    { timeoutMs: init.timeoutMs ?? 15_000, maxBytes: init.maxBytes ?? 2_000_000, allowLoopbackHttp: init.allowLoopbackHttp ?? (isLoopbackHttpUrl(url) || undefined) },
+  );
   const text = await response.text();
-  if (text.length > (init.maxBytes ?? 2_000_000)) throw new UpstreamError("ERR_UPSTREAM", "the response is too large");
   let body: unknown = text;
   if ((response.headers.get("content-type") ?? "").includes("json")) {
     try {

@@ -8,8 +8,11 @@ import { jwkFromDidKey, publicKeyFromJwk, type Ed25519PublicJwk } from "../ident
 import { IDENTITY_VCT } from "../sdjwt/identity-credential.js";
 import type { DocumentStore } from "../stores/document-store.js";
 import { oid4vcCallbacks } from "../oid4vc/callbacks.js";
+import { boundedFetch } from "../http/bounded-fetch.js";
 
 export const CREDENTIAL_CONFIGURATION_ID = "RealNameIdentity_dc_sd_jwt";
+/** Lifetime of an access token from the token endpoint. */
+const ACCESS_TOKEN_SECONDS = 300;
 
 interface OfferDoc {
   offerId: string;
@@ -58,7 +61,7 @@ export class CredentialIssuance {
       fetch: async (input, init) => {
         const url = String(input instanceof Request ? input.url : input);
         if (url === `${this.deps.baseUrl()}/.well-known/jwks.json`) return Response.json(this.jwks(), { headers: { "content-type": "application/jwk-set+json" } });
-        return fetch(input, init);
+        return boundedFetch(input, init);
       },
     });
     this.issuerLib = new Openid4vciIssuer({ callbacks: callbacks as never });
@@ -175,16 +178,55 @@ export class CredentialIssuance {
       clientAttestation: { required: false, ...parsed.clientAttestation },
       now: this.now(),
     } as never);
-    await this.deps.offers.put(`offer:${offer.offerId}`, { ...offer, state: "token-issued" });
+    // Only the holder of the code gets here (take above); the state moves on only from "offered".
+    if (!(await this.transition(offer.offerId, "offered", "token-issued"))) throw new AgentError("ERR_OAUTH_INVALID_GRANT", "the pre-authorized code is unknown, used or expired");
     return this.authServer.createAccessTokenResponse({
       audience: this.deps.baseUrl(),
       authorizationServer: this.deps.baseUrl(),
       signer: { method: "jwk", alg: "EdDSA", publicJwk: { ...this.issuerJwk, kid: "issuer-key" } as Jwk },
       subject: offer.offerId,
-      expiresInSeconds: 300,
+      expiresInSeconds: ACCESS_TOKEN_SECONDS,
       scope: "RealNameIdentity",
       now: this.now(),
     } as never) as Promise<Record<string, unknown>>;
+  }
+
+  /** Moves an offer from one state to the next atomically; false if it was not in `from` (someone else moved it). */
+  private async transition(offerId: string, from: OfferDoc["state"], to: OfferDoc["state"]): Promise<boolean> {
+    let moved = false;
+    await this.deps.offers.update(`offer:${offerId}`, (doc) => {
+      const offer = doc as OfferDoc | undefined;
+      if (!offer || offer.state !== from) return doc;
+      moved = true;
+      return { ...offer, state: to };
+    });
+    return moved;
+  }
+
+  /**
+   * Deletes what can no longer be used: offers (and their pre-authorized codes) past their expiry plus the
+   * access token's lifetime (a token issued just before the offer expired still finds its offer), and c_nonces
+   * past theirs. Returns how many entries went.
+   */
+  async sweep(now = this.now()): Promise<{ offers: number; nonces: number }> {
+    const t = Math.floor(now.getTime() / 1000);
+    let offers = 0;
+    for (const [key, doc] of await this.deps.offers.list({ prefix: "offer:" })) {
+      const offer = doc as OfferDoc;
+      if (offer.expiresAt + ACCESS_TOKEN_SECONDS > t) continue;
+      await this.deps.offers.batch([
+        { type: "del", key },
+        { type: "del", key: `code:${offer.preAuthorizedCode}` },
+      ]);
+      offers++;
+    }
+    let nonces = 0;
+    for (const [key, doc] of await this.deps.nonces.list()) {
+      if (doc.expiresAt > t) continue;
+      await this.deps.nonces.del(key);
+      nonces++;
+    }
+    return { offers, nonces };
   }
 
   /** Nonce endpoint: a fresh single-use `c_nonce` for proofs of possession. */
@@ -228,8 +270,16 @@ export class CredentialIssuance {
       holderJwks.push({ kty: "OKP", crv: "Ed25519", x: (jwk as { x: string }).x });
     }
     if (new Set(holderJwks.map((k) => k.x)).size !== holderJwks.length) throw new AgentError("ERR_PROOF_KEYS_REUSED", "each credential of the batch needs its own key");
-    await this.deps.offers.put(`offer:${offer.offerId}`, { ...offer, state: "redeemed" });
-    const credentials = await this.deps.issue(offer.identityRef, holderJwks);
+    // The access token is spent here, atomically: of concurrent requests with one token exactly one moves the
+    // offer from "token-issued" to "redeemed" and is issued a batch; the others are refused.
+    if (!(await this.transition(offer.offerId, "token-issued", "redeemed"))) throw new AgentError("ERR_OAUTH_INVALID_TOKEN", "this access token has already been used or belongs to no offer");
+    let credentials: string[];
+    try {
+      credentials = await this.deps.issue(offer.identityRef, holderJwks);
+    } catch (error) {
+      await this.transition(offer.offerId, "redeemed", "token-issued"); // nothing was issued: the token stays usable
+      throw error;
+    }
     return this.issuerLib.createCredentialResponse({ credentialRequest: parsed, credentials: credentials.map((credential) => ({ credential })) } as never) as Record<string, unknown>;
   }
 }

@@ -73,6 +73,21 @@ export class RegistrationService {
     return !!found && found.expiresAt > Math.floor(this.now().getTime() / 1000);
   }
 
+  /** Deletes expired registration nonces and pending (unconfirmed) registrations; returns how many went. */
+  async sweep(now = this.now()): Promise<{ nonces: number; pending: number }> {
+    const t = Math.floor(now.getTime() / 1000);
+    const expired = async (store: DocumentStore<{ expiresAt: number }>) => {
+      let n = 0;
+      for (const [key, doc] of await store.list()) {
+        if (doc.expiresAt > t) continue;
+        await store.del(key);
+        n++;
+      }
+      return n;
+    };
+    return { nonces: await expired(this.deps.nonces), pending: await expired(this.deps.pending) };
+  }
+
   async submit(materials: RegistrationMaterials, clientAddress: string): Promise<{ registrationId: string; masked: { name: string; idNumber: string }; confirmBy: string }> {
     const now = this.now();
     const nonce = await this.deps.nonces.take(materials.nonce);
@@ -91,21 +106,19 @@ export class RegistrationService {
     };
     await this.deps.risk.assess(ctx);
 
+    // One answer for every way the identity fails (unknown number, name that does not match, no registry
+    // photo, another person's face): the submitter learns neither who exists in the registry nor whether
+    // their face was the problem. The face comparison runs in every case (against the submitted portrait
+    // itself when there is no registry photo), so the time taken does not tell either. Only the risk log
+    // gets the actual reason.
     const person = await this.deps.registry.lookup(idNumber);
-    // One refusal for "unknown number" and "name does not match": the answer must not confirm who exists.
-    if (!person || !sameName(person.fullName, materials.fullName)) {
-      await this.deps.risk.recordFailure(ctx, "identity not confirmed by the registry");
-      throw new AgentError("ERR_IDENTITY_NOT_CONFIRMED", "the identity registry does not confirm this name and ID number");
-    }
-    const reference = await this.deps.registry.photo(idNumber);
-    if (!reference) {
-      await this.deps.risk.recordFailure(ctx, "no registry photo");
-      throw new AgentError("ERR_FACE_NOT_CONFIRMED", "the portrait could not be compared with the registry photo");
-    }
-    const face = await this.deps.faces.compare(materials.portrait, reference);
-    if (!face.match) {
-      await this.deps.risk.recordFailure(ctx, `face mismatch (${face.method})`);
-      throw new AgentError("ERR_FACE_NOT_CONFIRMED", "the portrait does not match the registry photo");
+    const nameConfirmed = !!person && sameName(person.fullName, materials.fullName);
+    const reference = person ? await this.deps.registry.photo(idNumber) : undefined;
+    const face = await this.deps.faces.compare(materials.portrait, reference ?? materials.portrait);
+    const failure = !person || !nameConfirmed ? "identity not confirmed by the registry" : !reference ? "no registry photo" : !face.match ? `face mismatch (${face.method})` : undefined;
+    if (failure || !person) {
+      await this.deps.risk.recordFailure(ctx, failure ?? "identity not confirmed by the registry");
+      throw new AgentError("ERR_IDENTITY_NOT_CONFIRMED", "the identity could not be confirmed: the name, ID number and portrait together do not match the identity registry");
     }
 
     const registrationId = randomUUID();

@@ -16,6 +16,8 @@ export interface RiskContext {
   /** Perceptual hash of the portrait. */
   portraitHash: string;
   now: Date;
+  /** Set by the engine: this attempt's place in each velocity window, counted atomically when it was recorded. */
+  attemptPlace?: Partial<Record<"device" | "address" | "person", number>>;
 }
 
 export interface RiskLogEntry {
@@ -74,10 +76,17 @@ export class RiskState {
     const times = (await this.store.get(`att:${kind}:${subject}`))?.times ?? [];
     return times.filter((t) => t > now.getTime() - windowSeconds * 1000).length;
   }
-  async recordAttempt(kind: string, subject: string, now: Date, keepSeconds: number): Promise<void> {
-    const key = `att:${kind}:${subject}`;
-    const times = ((await this.store.get(key))?.times ?? []).filter((t) => t > now.getTime() - keepSeconds * 1000);
-    await this.store.put(key, { times: [...times.slice(-999), now.getTime()] });
+  /**
+   * Atomic (store.update): concurrent attempts are all counted, none overwrites another's. Returns this
+   * attempt's place in the window (attempts within `windowSeconds` up to and including this one), so that of
+   * N concurrent attempts exactly `max` pass a velocity rule.
+   */
+  async recordAttempt(kind: string, subject: string, now: Date, keepSeconds: number, windowSeconds = keepSeconds): Promise<number> {
+    const doc = await this.store.update(`att:${kind}:${subject}`, (current) => {
+      const times = (current?.times ?? []).filter((t) => t > now.getTime() - keepSeconds * 1000);
+      return { times: [...times.slice(-999), now.getTime()] };
+    });
+    return doc!.times!.filter((t) => t > now.getTime() - windowSeconds * 1000).length;
   }
   /** Person refs that submitted this portrait (or one within the distance) before. */
   async portraitOwners(hash: string): Promise<string[]> {
@@ -88,18 +97,15 @@ export class RiskState {
     return [...owners];
   }
   async recordPortrait(hash: string, personRef: string): Promise<void> {
-    const key = `pf:${hash}`;
-    const refs = new Set((await this.store.get(key))?.refs ?? []);
-    refs.add(personRef);
-    await this.store.put(key, { hash, refs: [...refs] });
+    await this.store.update(`pf:${hash}`, (doc) => ({ hash, refs: [...new Set([...(doc?.refs ?? []), personRef])] }));
   }
   async deviceFailures(deviceId: string): Promise<number> {
     return (await this.store.get(`df:${deviceId}`))?.count ?? 0;
   }
+  /** Atomic increment: concurrent failures from one device all count. */
   async recordDeviceFailure(deviceId: string, now: Date): Promise<number> {
-    const count = (await this.deviceFailures(deviceId)) + 1;
-    await this.store.put(`df:${deviceId}`, { count, at: now.toISOString() });
-    return count;
+    const next = await this.store.update(`df:${deviceId}`, (doc) => ({ count: (doc?.count ?? 0) + 1, at: now.toISOString() }));
+    return next!.count!;
   }
 }
 
@@ -118,7 +124,7 @@ const velocity = (name: string, kind: "device" | "address" | "person", pick: (c:
   riskClass: "velocity",
   evaluate: async (ctx, s) => {
     const { max, windowSeconds } = limit(s.limits);
-    const n = await s.attempts(kind, pick(ctx), windowSeconds, ctx.now);
+    const n = ctx.attemptPlace?.[kind] ?? (await s.attempts(kind, pick(ctx), windowSeconds, ctx.now));
     return n > max ? `${n} attempts per ${kind} within ${windowSeconds}s (limit ${max})` : undefined;
   },
 });
@@ -158,9 +164,11 @@ export class RiskEngine {
   async assess(ctx: RiskContext): Promise<void> {
     const l = this.state.limits;
     const keep = Math.max(l.perDevice.windowSeconds, l.perAddress.windowSeconds, l.perPerson.windowSeconds);
-    await this.state.recordAttempt("device", ctx.deviceId, ctx.now, keep);
-    await this.state.recordAttempt("address", ctx.addressRef, ctx.now, keep);
-    await this.state.recordAttempt("person", ctx.personRef, ctx.now, keep);
+    ctx.attemptPlace = {
+      device: await this.state.recordAttempt("device", ctx.deviceId, ctx.now, keep, l.perDevice.windowSeconds),
+      address: await this.state.recordAttempt("address", ctx.addressRef, ctx.now, keep, l.perAddress.windowSeconds),
+      person: await this.state.recordAttempt("person", ctx.personRef, ctx.now, keep, l.perPerson.windowSeconds),
+    };
     for (const rule of this.rules) {
       const reason = await rule.evaluate(ctx, this.state);
       if (reason) {

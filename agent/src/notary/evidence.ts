@@ -12,6 +12,7 @@ import { TRUST_REGISTRY_TYP, type TrustRegistryDocument } from "../issuer/trust-
 import { GRANT_LEVELS } from "../sdjwt/identity-credential.js";
 import { AgentError } from "../errors.js";
 import { ANCHOR_TIME_SKEW_SECONDS, type TrustAnchors } from "./trust.js";
+import { boundedFetcher, isLoopbackHttpUrl } from "../http/bounded-fetch.js";
 
 /** Evidence bundle format, version 1. The JSON schema in agent/schemas/evidence-bundle-v1.json says the same. */
 export const EVIDENCE_FORMAT = "realname-evidence-bundle";
@@ -109,11 +110,12 @@ export async function buildEvidenceBundle(args: {
   }
   const consent = await verifyReceipt<ConsentRecord>(args.consentReceipt, CONSENT_RECEIPT_TYPE);
   const grant = await verifyReceipt<GrantRecord>(args.grantReceipt, GRANT_RECEIPT_TYPE);
-  const fetcher = args.fetch ?? fetch;
+  // Snapshots come from the issuer the receipts name: bounded (https; loopback http only for a loopback issuer).
+  const fetcherFor = (uri: string) => args.fetch ?? boundedFetcher({ timeoutMs: 5000, maxBytes: 1_000_000, allowLoopbackHttp: isLoopbackHttpUrl(uri) });
   const waitMs = args.waitMs ?? 15_000;
   const [statusSnapshot, registrySnapshot] = await Promise.all([
-    grant.record?.statusList ? fetchSnapshot(grant.record.statusList, args.registry, fetcher, waitMs) : undefined,
-    grant.record?.trustRegistry ? fetchSnapshot(grant.record.trustRegistry, args.registry, fetcher, waitMs) : undefined,
+    grant.record?.statusList ? fetchSnapshot(grant.record.statusList, args.registry, fetcherFor(grant.record.statusList.uri), waitMs) : undefined,
+    grant.record?.trustRegistry ? fetchSnapshot(grant.record.trustRegistry, args.registry, fetcherFor(grant.record.trustRegistry.uri), waitMs) : undefined,
   ]);
   const snapshotIssuers = [statusSnapshot, registrySnapshot].map((snap) => (snap ? (decodeJws(snap.jwt)?.payload.iss as string | undefined) : undefined));
   const dids = [...new Set([consent.issuer, grant.issuer, consent.record?.pseudonym, ...snapshotIssuers].filter((d): d is string => typeof d === "string"))];

@@ -3,6 +3,16 @@ import { createHash, randomBytes } from "node:crypto";
 import { clientAuthenticationNone, type CallbackContext, type Jwk, type JwtSigner } from "@openid4vc/oauth2";
 import { decodeJws, signJws, verifyEd25519, type JwsSigner } from "../crypto/jws.js";
 import { publicKeyFromDidKey, publicKeyFromJwk, jwkFromDidKey } from "../identity/did-key.js";
+import { allowLoopbackHttpForThisCall, boundedFetcher, currentFetchPolicy } from "../http/bounded-fetch.js";
+
+// The libraries read `allowInsecureUrls` at every URL check; it answers for the call in progress (its
+// AsyncLocalStorage policy), never for the whole process. Their fetches go through the bounded fetch, which
+// allows plain http only to loopback and only for such a call.
+setGlobalConfig({
+  get allowInsecureUrls() {
+    return currentFetchPolicy()?.allowLoopbackHttp === true;
+  },
+} as { allowInsecureUrls: boolean });
 
 /**
  * The crypto callbacks the @openid4vc libraries ask for, over our Ed25519 keys: signing goes to a signer
@@ -18,7 +28,7 @@ export function oid4vcCallbacks(args: { signerFor?: (publicJwk: Jwk) => JwsSigne
     hash: (data, alg) => createHash(String(alg).replace("-", "").toLowerCase()).update(data).digest(),
     generateRandom: (n) => randomBytes(n),
     clientAuthentication: clientAuthenticationNone({ clientId: args.clientId ?? "realname-wallet" }),
-    fetch: args.fetch ?? fetch,
+    fetch: args.fetch ?? boundedFetcher(),
     signJwt: async (signer, { header, payload }) => {
       const publicJwk = jwkOf(signer);
       const sign = args.signerFor?.(publicJwk);
@@ -40,15 +50,10 @@ export function oid4vcCallbacks(args: { signerFor?: (publicJwk: Jwk) => JwsSigne
 }
 
 /**
- * The OpenID4VC libraries insist on https. On one developer machine everything is http on loopback, so
- * http is allowed only when the URL in question is a loopback address; anything else keeps the rule.
+ * The OpenID4VC libraries insist on https. On one developer machine everything is http on loopback, so http
+ * is allowed when the URL in question is a loopback address, for the calling async chain only (see
+ * `allowLoopbackHttpForThisCall`); before, this flipped the libraries' global flag for every later call.
  */
 export function allowHttpIfLoopback(url: string): void {
-  let host: string;
-  try {
-    host = new URL(url).hostname;
-  } catch {
-    return;
-  }
-  if (["127.0.0.1", "localhost", "[::1]", "::1"].includes(host)) setGlobalConfig({ allowInsecureUrls: true });
+  allowLoopbackHttpForThisCall(url);
 }

@@ -2,6 +2,7 @@ import { getListFromStatusListJWT } from "@sd-jwt/jwt-status-list";
 import { decodeJws, verifyEd25519 } from "../crypto/jws.js";
 import type { VerificationIssue } from "../errors.js";
 import { publicKeyFromDidKey } from "../identity/did-key.js";
+import { boundedFetch, checkFetchUrl } from "../http/bounded-fetch.js";
 
 /** What a credential's `status` claim points at (IETF Token Status List). */
 export interface StatusReference {
@@ -36,6 +37,8 @@ export class StatusListResolver {
       maxBytes?: number;
       /** Upper bound on how long a list is trusted without refetching, seconds (default 60): the revocation delay. */
       maxCacheSeconds?: number;
+      /** Plain http to a loopback issuer (development); https only otherwise. */
+      allowLoopbackHttp?: boolean;
     } = {},
   ) {}
 
@@ -67,12 +70,13 @@ export class StatusListResolver {
     const t = Math.floor(now.getTime() / 1000);
     const cached = this.cache.get(uri);
     if (!fresh && cached && cached.issuer === issuer && cached.validUntil > t) return cached;
-    const url = new URL(uri);
-    if (url.protocol !== "https:" && !["127.0.0.1", "localhost", "[::1]"].includes(url.hostname)) throw new Error("status lists are fetched over https only");
-    const response = await (this.options.fetch ?? fetch)(uri, { headers: { accept: "application/statuslist+jwt" }, signal: AbortSignal.timeout(this.options.timeoutMs ?? 3000), redirect: "error" });
+    const policy = { allowLoopbackHttp: this.options.allowLoopbackHttp ?? false, timeoutMs: this.options.timeoutMs ?? 3000, maxBytes: this.options.maxBytes ?? 1_000_000 };
+    checkFetchUrl(new URL(uri), policy);
+    const init = { headers: { accept: "application/statuslist+jwt" } };
+    const response = this.options.fetch ? await this.options.fetch(uri, { ...init, signal: AbortSignal.timeout(policy.timeoutMs), redirect: "error" }) : await boundedFetch(uri, init, policy);
     if (!response.ok) throw new Error(`status list answered HTTP ${response.status}`);
     const declared = Number(response.headers.get("content-length") ?? 0);
-    const max = this.options.maxBytes ?? 1_000_000;
+    const max = policy.maxBytes;
     if (declared > max) throw new Error("status list too large");
     const text = await response.text();
     if (text.length > max) throw new Error("status list too large");

@@ -11,6 +11,12 @@ export interface DocumentStore<T> {
   putIfAbsent(key: string, value: T): Promise<boolean>;
   /** Removes `key` and returns what it held; of concurrent callers exactly one gets the value. Atomic. */
   take(key: string): Promise<T | undefined>;
+  /**
+   * Atomic read-modify-write (counters, attempt windows): `fn` gets the current value (undefined if absent)
+   * and returns the next (undefined deletes it). Concurrent updates of one key run one after another, so no
+   * update is lost. Resolves to what is stored afterwards.
+   */
+  update(key: string, fn: (current: T | undefined) => T | undefined): Promise<T | undefined>;
   /** Entries in key order, optionally only those whose key starts with `prefix`. */
   list(options?: { prefix?: string; limit?: number }): Promise<Array<[string, T]>>;
   /** Several puts and deletes applied all or nothing. */

@@ -1,6 +1,6 @@
 import { AgentError } from "../errors.js";
 import { Level } from "level";
-import { mkdirSync } from "node:fs";
+import { ensurePrivateDir, restrictTree } from "./private-files.js";
 import { KeyedMutex, type DocumentStore } from "./document-store.js";
 
 type Sub = ReturnType<Level<string, unknown>["sublevel"]>;
@@ -16,7 +16,7 @@ export class LevelDatabase {
   }
 
   static async open(location: string): Promise<LevelDatabase> {
-    mkdirSync(location, { recursive: true });
+    ensurePrivateDir(location);
     const database = new LevelDatabase(location);
     try {
       await database.db.open();
@@ -25,11 +25,18 @@ export class LevelDatabase {
       if ((error as { cause?: { code?: string } })?.cause?.code === "LEVEL_LOCKED") throw new AgentError("ERR_STORE_IN_USE", `${location} is in use by another process (is \`wallet serve\` or a service running on it?)`, undefined, { cause: error });
       throw error;
     }
+    // The files LevelDB just created (or an older folder's files) are made 0600; later ones follow the
+    // umask, which the servers and CLIs set to 077 (privateUmask), while the 0700 folder shields them anyway.
+    restrictTree(location);
     return database;
   }
 
+  private readonly mutexes = new Map<string, KeyedMutex>();
+
   store<T>(name: string): DocumentStore<T> {
-    return new LevelDocumentStore<T>(this.db.sublevel<string, T>(name, { valueEncoding: "json" }) as unknown as Sub);
+    let mutex = this.mutexes.get(name);
+    if (!mutex) this.mutexes.set(name, (mutex = new KeyedMutex()));
+    return new LevelDocumentStore<T>(this.db.sublevel<string, T>(name, { valueEncoding: "json" }) as unknown as Sub, mutex);
   }
 
   /** Puts and deletes across several stores of this database, applied all or nothing. */
@@ -55,8 +62,11 @@ export class LevelDatabase {
 }
 
 export class LevelDocumentStore<T> implements DocumentStore<T> {
-  private readonly mutex = new KeyedMutex();
-  constructor(private readonly sub: Sub) {}
+  constructor(
+    private readonly sub: Sub,
+    /** Shared by every handle on the same store, so two handles cannot interleave a take or an update. */
+    private readonly mutex: KeyedMutex = new KeyedMutex(),
+  ) {}
 
   async get(key: string): Promise<T | undefined> {
     return (await this.sub.get(key)) as T | undefined;
@@ -79,6 +89,14 @@ export class LevelDocumentStore<T> implements DocumentStore<T> {
       const value = (await this.sub.get(key)) as T | undefined;
       if (value !== undefined) await this.sub.del(key);
       return value;
+    });
+  }
+  update(key: string, fn: (current: T | undefined) => T | undefined): Promise<T | undefined> {
+    return this.mutex.run(key, async () => {
+      const next = fn((await this.sub.get(key)) as T | undefined);
+      if (next === undefined) await this.sub.del(key);
+      else await this.sub.put(key, next);
+      return next;
     });
   }
   async list(options: { prefix?: string; limit?: number } = {}): Promise<Array<[string, T]>> {

@@ -29,6 +29,14 @@ export class MemoryDocumentStore<T> implements DocumentStore<T> {
       return value;
     });
   }
+  update(key: string, fn: (current: T | undefined) => T | undefined): Promise<T | undefined> {
+    return this.mutex.run(key, async () => {
+      const next = fn(await this.get(key));
+      if (next === undefined) this.map.delete(key);
+      else this.map.set(key, JSON.stringify(next));
+      return next;
+    });
+  }
   async list(options: { prefix?: string; limit?: number } = {}): Promise<Array<[string, T]>> {
     const keys = [...this.map.keys()].filter((k) => !options.prefix || k.startsWith(options.prefix)).sort();
     return keys.slice(0, options.limit ?? Infinity).map((k) => [k, JSON.parse(this.map.get(k)!) as T]);

@@ -4,6 +4,7 @@ import { AgentError, CredentialIssuance, decodeJws, handle, parseInput, publicKe
 import type { IssuerDeps } from "../deps.js";
 
 export const ATTESTATION_TYP = "identity-attestation+jwt";
+const ATTESTATION_MAX_SKEW_SECONDS = 300;
 
 const personSchema = z
   .object({
@@ -17,7 +18,7 @@ const personSchema = z
 
 /**
  * A registered notary uploads an identity it verified in person: a JWT signed by the notary's DID, for this
- * issuer, fresh. The stored record says who attested it and when; the answer is a credential offer the
+ * issuer, fresh, with a `jti` spent once. The stored record says who attested it and when; the answer is a credential offer the
  * notary hands to the person.
  */
 export function notaryRoutes(deps: IssuerDeps): Router {
@@ -31,10 +32,12 @@ export function notaryRoutes(deps: IssuerDeps): Router {
     if (!notary) throw new AgentError("ERR_FORBIDDEN", "only registered notaries may attest identities");
     if (!verifyEd25519(jws.signingInput, jws.signature, publicKeyFromDidKey(notaryDid))) throw new AgentError("ERR_ATTESTATION_INVALID", "the attestation's signature is not the notary's");
     const t = Math.floor((deps.clock ?? (() => new Date()))().getTime() / 1000);
-    if (jws.payload.aud !== deps.issuer.did || typeof jws.payload.iat !== "number" || Math.abs(t - jws.payload.iat) > 300) {
+    if (jws.payload.aud !== deps.issuer.did || typeof jws.payload.iat !== "number" || Math.abs(t - jws.payload.iat) > ATTESTATION_MAX_SKEW_SECONDS) {
       throw new AgentError("ERR_ATTESTATION_INVALID", "the attestation is not for this issuer or not fresh");
     }
     const person = parseInput(personSchema, jws.payload.person);
+    // Spent once (atomically): a captured attestation replayed, even concurrently, yields no second offer.
+    await deps.spentTokens.spend(`attestation|${notaryDid}`, jws.payload.jti, jws.payload.iat + ATTESTATION_MAX_SKEW_SECONDS + 1);
     const { identityRef } = await deps.registration.storeAttested(person, notaryDid);
     const offer = await deps.issuance.createOffer(identityRef);
     res.status(201).json({ attestedBy: notaryDid, credentialOffer: offer.credentialOffer, expiresAt: offer.expiresAt, qrText: await CredentialIssuance.qrTerminal(offer.credentialOffer) });
