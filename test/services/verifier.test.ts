@@ -83,7 +83,8 @@ describe("Verifier: counter-signs only its offer, shows values only to the answe
       seal: { encrypt: (p) => Buffer.from(p).toString("base64url"), decrypt: (s) => Buffer.from(s, "base64url").toString() },
       notaries: new NotaryGate({ audience: merchant.did }),
       rateLimit: { max: 100_000, windowMs: 60_000 },
-      status: new StatusListResolver(),
+      // The issuer's list is served on loopback http here: allowed for this resolver only (development).
+      status: new StatusListResolver({ allowLoopbackHttp: true }),
       clock,
       checkout: { offers: [{ id: "invoice", title: "Invoice", level: "full", purpose: "Issue an invoice", retentionDays: 180, claims: ["full_name"], ageOver18: false }] },
     };
