@@ -79,7 +79,18 @@ async function main() {
     }),
     db.store("risk-log"),
   );
-  const identityIssuer = new IdentityIssuer({ issuer, vault, status, validForSeconds: Number(env.CREDENTIAL_VALIDITY_DAYS ?? 365) * 86_400 });
+  const trust = new TrustRegistry(db.store("trust-registry"), issuer);
+  const identityIssuer = new IdentityIssuer({
+    issuer,
+    vault,
+    status,
+    validForSeconds: Number(env.CREDENTIAL_VALIDITY_DAYS ?? 365) * 86_400,
+    // One pseudonym per person per merchant that may open accounts: the merchant enforces "one account each" with it.
+    pseudonyms: {
+      merchants: async () => (await trust.document()).merchants.filter((m) => m.maxLevel !== "verified").map((m) => m.did),
+      value: (ref, merchantDid) => dataKey.index("merchant-pseudonym", `${ref}\u0000${merchantDid}`),
+    },
+  });
   const app = createApp({
     issuer,
     baseUrl: () => baseUrl,
@@ -106,7 +117,7 @@ async function main() {
     }),
     identityIssuer,
     status,
-    trust: new TrustRegistry(db.store("trust-registry"), issuer),
+    trust,
     vault,
     queue,
     adminToken,

@@ -4,6 +4,8 @@ import { sha256B64url } from "../encoding.js";
 import type { JwsSigner } from "../crypto/jws.js";
 import type { Ed25519PublicJwk } from "../identity/did-key.js";
 import { issueIdentityCredential } from "../sdjwt/issue.js";
+import { batchCredentialTimes } from "../sdjwt/credential-times.js";
+import { merchantPseudonymClaim } from "../sdjwt/merchant-pseudonym.js";
 import type { IdentityVault, VerificationEvidence } from "./identity-vault.js";
 import { identityClaimsFor } from "./registration.js";
 import type { StatusListService } from "./status-list.js";
@@ -21,6 +23,11 @@ export class IdentityIssuer {
       status: StatusListService;
       validForSeconds: number;
       clock?: () => Date;
+      /**
+       * Per-merchant pseudonyms: the DIDs of merchants registered at `pseudonymous` or above, and the issuer's
+       * keyed hash of (person, merchant). Every credential carries one disclosable claim per merchant.
+       */
+      pseudonyms?: { merchants: () => Promise<string[]>; value: (identityRef: string, merchantDid: string) => string };
     },
   ) {}
 
@@ -34,12 +41,16 @@ export class IdentityIssuer {
     const now = (this.deps.clock ?? (() => new Date()))();
     const salt = (identity.evidence as VerificationEvidence & { commitmentSalt?: string }).commitmentSalt ?? randomBytes(16).toString("base64url");
     const claims = { ...identityClaimsFor(identity.person, now), verification_commitment: IdentityIssuer.commitment(identity.evidence, salt) };
+    const merchants = (await this.deps.pseudonyms?.merchants()) ?? [];
+    const pseudonyms = Object.fromEntries(merchants.map((did) => [merchantPseudonymClaim(did), this.deps.pseudonyms!.value(identityRef, did)]));
+    // Each credential its own iat/exp (and its own key, salts, status index): nothing plain repeats in a batch.
+    const times = batchCredentialTimes(now, this.deps.validForSeconds, holderJwks.length);
     const credentials: string[] = [];
     const indexes: number[] = [];
-    for (const holderJwk of holderJwks) {
+    for (const [i, holderJwk] of holderJwks.entries()) {
       const status = await this.deps.status.allocate();
       indexes.push(status.idx);
-      credentials.push(await issueIdentityCredential({ issuerDid: this.deps.issuer.did, signer: this.deps.issuer.signer, holderJwk, claims, now, validForSeconds: this.deps.validForSeconds, status }));
+      credentials.push(await issueIdentityCredential({ issuerDid: this.deps.issuer.did, signer: this.deps.issuer.signer, holderJwk, claims, now, validForSeconds: this.deps.validForSeconds, times: times[i], pseudonyms, status }));
     }
     await this.deps.vault.update(identityRef, (current) => ({ ...current, evidence: { ...current.evidence, commitmentSalt: salt } as VerificationEvidence, statusIndexes: [...current.statusIndexes, ...indexes] }));
     return credentials;
