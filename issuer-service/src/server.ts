@@ -69,7 +69,11 @@ async function main() {
     ttlSeconds: Number(env.STATUS_TTL_SECONDS ?? 300),
     // Every change of the list is anchored: "was this credential valid when the grant was made?" has an answer.
     onChange: async (jwt) => void (await queue.enqueue(receiptHash(jwt))),
+    // Status changes are published on fixed slots, a person's spread over several (see StatusListService).
+    schedule: { intervalSeconds: Number(env.STATUS_PUBLISH_INTERVAL_SECONDS ?? 5), spreadSlots: Number(env.STATUS_SPREAD_SLOTS ?? 6) },
   });
+  const publisher = setInterval(() => void status.publishDue().catch((error) => log(JSON.stringify({ event: "status-publish-failed", code: (error as AgentError).code ?? "ERR_INTERNAL" }))), Number(env.STATUS_PUBLISH_INTERVAL_SECONDS ?? 5) * 1000);
+  publisher.unref();
   const devices = new DeviceRegistry(db.store("devices"));
   const risk = new RiskEngine(
     new RiskState(db.store("risk-state"), {
@@ -129,6 +133,7 @@ async function main() {
     role: "issuer",
     did: identifier.did,
     onClose: async () => {
+      clearInterval(publisher);
       await queue.stop();
       registry.close();
       await db.close();

@@ -69,6 +69,7 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
       ISSUER_DATA_KEY: "11".repeat(32),
       ADMIN_TOKEN,
       ANCHOR_DEV_ACCOUNT: "2",
+      STATUS_PUBLISH_INTERVAL_SECONDS: "0.2",
     });
     const verifierEnv = (key: string, account: string) => ({
       DATA_DIR: join(work, key),
@@ -704,7 +705,9 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
       let captured!: { url: string; body: { presentation: string; consentReceipt: string } };
       await wallet.answer(preview, { transport: async (url, b) => { captured = { url, body: b }; throw Object.assign(new Error("held"), { code: "HELD" }); } }).catch(() => undefined);
       const idx = JSON.parse(Buffer.from(captured.body.presentation.split(".")[1]!, "base64url").toString()).status.status_list.idx;
-      await admin("/admin/status", { indexes: [idx], status: "revoked" });
+      const { effectiveBy } = (await admin("/admin/status", { indexes: [idx], status: "revoked" })) as { effectiveBy: string };
+      // Published on the issuer's schedule: by `effectiveBy` at the latest (the list is then due when fetched).
+      await new Promise((r) => setTimeout(r, Math.max(0, new Date(effectiveBy).getTime() - Date.now()) + 50));
       const r = await post(captured.url, captured.body);
       expect(r.status).to.equal(400);
       expect(r.body.error.code).to.equal("ERR_CREDENTIAL_REVOKED");

@@ -56,12 +56,17 @@ export class IdentityIssuer {
     return credentials;
   }
 
-  /** Revokes every credential of the identity (e.g. the ID document changed or was lost). */
-  async revokeAll(identityRef: string): Promise<number> {
+  /**
+   * Revokes every credential of the identity (e.g. the ID document changed or was lost). The indexes are
+   * scheduled, not flipped together: each lands in its own future version of the status list (see
+   * StatusListService), so no version shows one person's credentials changing at once. `effectiveBy` is when
+   * the last of them is published at the latest; the issuer itself treats them as revoked from now on.
+   */
+  async revokeAll(identityRef: string): Promise<{ revoked: number; effectiveBy?: string }> {
     const identity = await this.deps.vault.get(identityRef);
     if (!identity) throw new AgentError("ERR_IDENTITY_NOT_FOUND", "no such identity");
-    if (identity.statusIndexes.length) await this.deps.status.setStatus(identity.statusIndexes, "revoked");
+    const scheduled = identity.statusIndexes.length ? await this.deps.status.schedule(identity.statusIndexes, "revoked") : undefined;
     await this.deps.vault.update(identityRef, (current) => ({ ...current, statusIndexes: [] }));
-    return identity.statusIndexes.length;
+    return { revoked: identity.statusIndexes.length, ...(scheduled ? { effectiveBy: scheduled.effectiveBy.toISOString() } : {}) };
   }
 }
