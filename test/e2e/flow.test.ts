@@ -54,6 +54,8 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
   let wallet: HolderWallet;
   let work: string;
   const grants: Record<string, GrantEntry> = {};
+  /** The account shop A keeps for PERSON (the issuer-signed pseudonym it is keyed by). */
+  let memberAtA: string;
 
   before(async () => {
     work = mkdtempSync(join(tmpdir(), "e2e-"));
@@ -70,6 +72,7 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
       ADMIN_TOKEN,
       ANCHOR_DEV_ACCOUNT: "2",
       STATUS_PUBLISH_INTERVAL_SECONDS: "0.2",
+      RISK_MAX_PER_ADDRESS: "1000",
     });
     const verifierEnv = (key: string, account: string) => ({
       DATA_DIR: join(work, key),
@@ -136,7 +139,8 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
       expect(first.learned.account.returning).to.equal(false);
       expect(again.learned.account.pseudonym).to.equal(first.learned.account.pseudonym);
       expect(again.learned.account.returning).to.equal(true);
-      expect(other.learned.account.pseudonym).to.match(/^did:key:/);
+      memberAtA = first.learned.account.pseudonym;
+      expect(other.learned.account.pseudonym).to.match(/^[A-Za-z0-9_-]{32}$/);
       expect(other.learned.account.pseudonym).to.not.equal(first.learned.account.pseudonym);
     });
     it("full: exactly the claims asked for, nothing else", async () => {
@@ -227,7 +231,7 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
     it("logs in to a pseudonymous account by proving the pseudonym, once per challenge", async () => {
       const { challengeUri, challengeId } = await fetchJson<{ challengeUri: string; challengeId: string }>(`${shopA.url}/login/challenges`, { method: "POST", body: {} });
       const { pseudonym, account } = await wallet.login(challengeUri);
-      expect((account as { pseudonym: string }).pseudonym).to.equal(pseudonym);
+      expect((account as { pseudonym: string }).pseudonym).to.equal(memberAtA);
       expect(pseudonym).to.equal(grants.pseudoA!.pseudonym);
       const again = await post(`${shopA.url}/login/challenges/${challengeId}/response`, { proof: "x.y.z" });
       expect(again.status).to.be.within(400, 409);
@@ -263,6 +267,7 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
       expect(() => wallet.checkReceived(credential!, holderDid!, issuer.did)).to.not.throw();
     });
     it("refreshes the batch when it runs low, without registering again", async () => {
+      await wallet.backgroundRefresh; // one started by an earlier answer must not count here
       const before = await wallet.credentialsLeft();
       const r = await wallet.refreshBatch(3);
       expect(r.received).to.equal(3);
@@ -711,6 +716,72 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
       const r = await post(captured.url, captured.body);
       expect(r.status).to.equal(400);
       expect(r.body.error.code).to.equal("ERR_CREDENTIAL_REVOKED");
+    });
+  });
+
+  describe("no merchant can link a person (issue 12 §3)", () => {
+    const presented = (entry: GrantEntry) => {
+      const p = JSON.parse(Buffer.from(wallet.presentationOf(entry).split(".")[1]!, "base64url").toString());
+      return { key: p.cnf.jwk.x, idx: p.status.status_list.idx, iat: p.iat, exp: p.exp, signature: wallet.presentationOf(entry).split("~")[0]!.split(".")[2] };
+    };
+    it("at one merchant, a verified answer after a full one comes from a fresh credential: nothing plain in common", async () => {
+      const full = await grant(shopB, "full");
+      const verified = await grant(shopB, "verified");
+      const [a, b] = [presented(full.entry), presented(verified.entry)];
+      for (const field of ["key", "idx", "iat", "exp", "signature"] as const) expect(a[field], field).to.not.equal(b[field]);
+    });
+    it("a pseudonymous answer at a merchant where the person holds the account reuses only that account's credential", async () => {
+      const again = await grant(shopA, "pseudonymous");
+      expect(again.learned.account.pseudonym).to.equal(memberAtA);
+      expect(presented(again.entry).key).to.equal(presented(grants.pseudoA!).key);
+    });
+    it("a second wallet of the same person lands in the same account (and may log in there); another person gets another account", async () => {
+      async function newWallet(name: string, person: typeof PERSON) {
+        const w = await HolderWallet.open({ dir: join(work, name), pin: "135790" });
+        await w.init();
+        await admin("/admin/devices", { deviceId: `${name}-phone`, label: "second phone", publicJwk: (await w.deviceKey()).publicJwk });
+        await w.register(issuer.url, person, { deviceId: `${name}-phone`, batchSize: 4, confirm: async () => true });
+        return w;
+      }
+      const answer = async (w: HolderWallet) => {
+        const { requestId, requestUri } = await ask(shopA, "pseudonymous");
+        const entry = await w.answer(await w.preview(requestUri));
+        return { entry, learned: await result(shopA, requestId) };
+      };
+      const second = await newWallet("second-wallet", PERSON);
+      const li = await newWallet("li-wallet", { fullName: "李四", idNumber: "310115198508154561", portrait: readFileSync(join(REPO_ROOT, "issuer-service", "fixtures", "portraits", "li-si-live.jpg")) });
+      try {
+        const same = await answer(second);
+        expect(same.entry.pseudonym).to.not.equal(grants.pseudoA!.pseudonym); // another wallet, another login key
+        expect(same.learned.account.pseudonym).to.equal(memberAtA);
+        expect(same.learned.account.returning).to.equal(true);
+        const { challengeUri } = await fetchJson<{ challengeUri: string }>(`${shopA.url}/login/challenges`, { method: "POST", body: {} });
+        expect(((await second.login(challengeUri)).account as { pseudonym: string }).pseudonym).to.equal(memberAtA);
+        const other = await answer(li);
+        expect(other.learned.account.pseudonym).to.not.equal(memberAtA);
+        expect(other.learned.account.returning).to.equal(false);
+      } finally {
+        await second.close();
+        await li.close();
+      }
+    });
+    it("refreshes the batch in the background when an answer leaves it low, without holding up the answer", async () => {
+      await wallet.backgroundRefresh;
+      const reports: unknown[] = [];
+      const w = await HolderWallet.open({ dir: join(work, "small-wallet"), pin: "135790", onBackgroundRefresh: (o) => reports.push(o) });
+      try {
+        await w.init();
+        await admin("/admin/devices", { deviceId: "small-phone", label: "small", publicJwk: (await w.deviceKey()).publicJwk });
+        await w.register(issuer.url, PERSON, { deviceId: "small-phone", batchSize: 3, confirm: async () => true });
+        const { requestUri } = await ask(shopA, "verified");
+        await w.answer(await w.preview(requestUri));
+        expect(w.backgroundRefresh, "a refresh started after the answer").to.not.equal(undefined);
+        await w.backgroundRefresh;
+        expect(reports).to.deep.equal([{ received: 10 }]);
+        expect(await w.credentialsLeft()).to.equal(12);
+      } finally {
+        await w.close();
+      }
     });
   });
 
