@@ -43,7 +43,7 @@ describe("Drills (short form of `npm run drill`)", function () {
   });
   it("linkability: answers at one merchant share no plain field; a second wallet of the same person lands in the same account", async () => {
     const r = await linkabilityDrill(stack);
-    expect(r.checks).to.be.greaterThan(20);
+    expect(r.checks).to.be.greaterThan(10);
     expect(r.findings).to.deep.equal([]);
   });
   it("disk full: a storage failure is a 503 with a code, and nothing is acknowledged as queued", async () => {
