@@ -99,7 +99,10 @@ export interface RegistrationMaterials {
 /** What answering a request would disclose: shown to the person before they consent. */
 export interface ConsentPreview extends CheckedRequest {
   values: Record<string, unknown>;
+  /** For `pseudonymous`: the wallet's login key at this merchant (pairwise did:key). */
   pseudonym?: string;
+  /** For `pseudonymous`: the issuer-signed member pseudonym for this merchant, which leaves the wallet too. */
+  memberPseudonym?: string;
   /** A remembered choice covers this request: the wallet may answer without asking. */
   automatic: boolean;
   /** Unused credentials left; the wallet says so when it runs low. */
@@ -270,8 +273,9 @@ export class HolderWallet {
     const all = await readCredentialClaims(this.box.decrypt(credential.sealed));
     const values = Object.fromEntries(checked.claimNames.map((n) => [n, all[n]]));
     const pseudonym = checked.request.level === "pseudonymous" ? derivePairwiseKey(await this.pairwiseSeed(), checked.request.iss).did : undefined;
+    const memberPseudonym = checked.request.level === "pseudonymous" ? String(all[merchantPseudonymClaim(checked.request.iss)]) : undefined;
     const automatic = (await this.policies.get(`${checked.request.iss}|${checked.request.level}`)) !== undefined;
-    return { ...checked, values, pseudonym, automatic, credentialsLeft: await this.credentialsLeft() };
+    return { ...checked, values, pseudonym, ...(memberPseudonym ? { memberPseudonym } : {}), automatic, credentialsLeft: await this.credentialsLeft() };
   }
 
   /**
