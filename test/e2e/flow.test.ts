@@ -73,6 +73,7 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
       ANCHOR_DEV_ACCOUNT: "2",
       STATUS_PUBLISH_INTERVAL_SECONDS: "0.2",
       RISK_MAX_PER_ADDRESS: "1000",
+      RISK_MAX_PER_ID_NUMBER: "1000",
     });
     const verifierEnv = (key: string, account: string) => ({
       DATA_DIR: join(work, key),
@@ -779,6 +780,31 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
         await w.backgroundRefresh;
         expect(reports).to.deep.equal([{ received: 10 }]);
         expect(await w.credentialsLeft()).to.equal(12);
+      } finally {
+        await w.close();
+      }
+    });
+    it("a background refresh that fails is reported, never thrown into the answer that started it", async () => {
+      const reports: Array<{ received?: number; error?: { code: string } }> = [];
+      const w = await HolderWallet.open({ dir: join(work, "failing-refresh-wallet"), pin: "135790", onBackgroundRefresh: (o) => reports.push(o) });
+      try {
+        await w.init();
+        await admin("/admin/devices", { deviceId: "failing-refresh-phone", label: "x", publicJwk: (await w.deviceKey()).publicJwk });
+        await w.register(issuer.url, PERSON, { deviceId: "failing-refresh-phone", batchSize: 4, confirm: async () => true });
+        const answerVerified = async () => {
+          const { requestId, requestUri } = await ask(shopA, "verified");
+          await w.answer(await w.preview(requestUri));
+          return result(shopA, requestId);
+        };
+        expect((await answerVerified()).status).to.equal("accepted"); // 3 left: no refresh yet
+        // The credential a refresh presents to the issuer (the first one) is revoked: the issuer will refuse it.
+        const [first] = await w.exportCredentials();
+        const idx = JSON.parse(Buffer.from(first!.credential.split(".")[1]!, "base64url").toString()).status.status_list.idx;
+        await admin("/admin/status", { indexes: [idx], status: "revoked" });
+        expect((await answerVerified()).status).to.equal("accepted"); // 2 left: a refresh starts, and fails
+        await w.backgroundRefresh;
+        expect(reports.map((r) => r.error?.code)).to.deep.equal(["ERR_CREDENTIAL_REVOKED"]);
+        expect(w.lastBackgroundRefresh).to.deep.equal(reports[0]);
       } finally {
         await w.close();
       }
