@@ -173,6 +173,8 @@ describe("Web pages in a real browser: checkout, wallet, notary console", functi
   it("pseudonymous: a new member, remembered, then welcomed back with an automatic answer", async () => {
     let { shopPage, walletPage } = await checkout(/Join the readers' club/);
     expect(await visibleText(walletPage)).to.match(/A pseudonym for 星河书店 Galaxy Books only: did:key:/);
+    // The issuer-signed member number leaves the wallet too, so the person sees it before sharing.
+    expect(await visibleText(walletPage)).to.match(/Your member number there, from the platform: \S+/);
     await walletPage.getByLabel("Confirm with your wallet PIN").fill(PIN);
     await walletPage.getByLabel(/automatically next time/).check();
     await walletPage.getByRole("button", { name: "Share exactly this" }).click();
