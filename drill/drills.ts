@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import autocannon from "autocannon";
-import { b64url, fetchJson, fromB64url, receiptHash, REPO_ROOT, signJws, AnchorRegistryClient, deployAnchorRegistry, devAccountKey } from "@realname/agent";
+import { b64url, fetchJson, fromB64url, receiptHash, REPO_ROOT, signJws, AnchorRegistryClient, deployAnchorRegistry, devAccountKey, HolderWallet } from "@realname/agent";
 import { startEmbeddedChain } from "../scripts/lib/devnet.js";
 import { PERSON, type Stack } from "./stack.js";
 import { makeEvidenceBundle, newKey } from "./forge.js";
@@ -512,4 +512,75 @@ export async function singleUseDrill(s: Stack, attempts = 10): Promise<SingleUse
   server.close();
   const held = doubleSpends.length === 4 && doubleSpends.every((d) => d.succeeded === 1 && d.refusedWithCode === d.attempts - 1) && fetches.every((f) => f.got === f.expected);
   return { doubleSpends, fetches, held };
+}
+
+export interface LinkabilityReport {
+  checks: number;
+  /** Each a way a merchant could link a person: must stay empty. */
+  findings: string[];
+}
+
+/** Fields of the issuer-signed JWT that every credential of this issuer carries alike (they link no one). */
+const ISSUER_CONSTANT_FIELDS = new Set(["header.alg", "header.typ", "header.kid", "payload.iss", "payload.vct", "payload._sd_alg", "payload._sd.length", "payload.cnf.jwk.kty", "payload.cnf.jwk.crv", "payload.status.status_list.uri"]);
+
+/**
+ * Linkability (issue 12 §3): what one merchant sees of several answers of one person must not connect them,
+ * and a second pseudonymous account attempt by the same person must land in the same account.
+ * 1. Three answers at one merchant (`verified`, `full`, `verified`): every plain field of the issuer-signed
+ *    JWTs (header, payload, `_sd` digests, signature) compared pairwise; only issuer-wide constants may repeat.
+ * 2. The same person answers `pseudonymous` from a second wallet (a new registration, new credentials, a new
+ *    login key): the merchant must file it under the account the first wallet opened.
+ */
+export async function linkabilityDrill(s: Stack): Promise<LinkabilityReport> {
+  const report: LinkabilityReport = { checks: 0, findings: [] };
+  const plain = (presentation: string) => {
+    const [h, p, sig] = presentation.split("~")[0]!.split(".");
+    const out = new Map<string, string[]>([["signature", [sig!]]]);
+    const walk = (value: unknown, path: string) => {
+      if (Array.isArray(value) && path.endsWith("._sd")) {
+        out.set(`${path}.length`, [String(value.length)]);
+        out.set(`${path}[]`, value.map(String));
+      } else if (value && typeof value === "object" && !Array.isArray(value)) for (const [k, v] of Object.entries(value)) walk(v, `${path}.${k}`);
+      else out.set(path, [JSON.stringify(value)]);
+    };
+    walk(JSON.parse(fromB64url(h!).toString()), "header");
+    walk(JSON.parse(fromB64url(p!).toString()), "payload");
+    return out;
+  };
+  const answers: Array<Map<string, string[]>> = [];
+  for (const level of ["verified", "full", "verified"] as const) answers.push(plain((await s.captureAnswer(level)).body.presentation));
+  for (let i = 0; i < answers.length; i++) {
+    for (let j = i + 1; j < answers.length; j++) {
+      for (const [path, values] of answers[i]!) {
+        if (ISSUER_CONSTANT_FIELDS.has(path)) continue;
+        report.checks++;
+        const shared = values.filter((v) => answers[j]!.get(path)?.includes(v));
+        if (shared.length) report.findings.push(`answers ${i} and ${j} share ${path}`);
+      }
+    }
+  }
+
+  // A second account attempt: the same person, a second wallet, a pseudonymous answer to the same merchant.
+  const v = s.verifier.url;
+  const answerPseudonymous = async (wallet: HolderWallet) => {
+    const created = await fetchJson<{ requestId: string; authorizationRequest: string; transactionSecret: string }>(`${v}/requests`, { body: { level: "pseudonymous", purpose: "drill" } });
+    await wallet.answer(await wallet.preview(created.authorizationRequest));
+    const r = await fetchJson<{ account?: { pseudonym: string } }>(`${v}/requests/${created.requestId}/result`, { headers: { "x-transaction-secret": created.transactionSecret } });
+    return r.account?.pseudonym;
+  };
+  await s.wallet.backgroundRefresh;
+  if ((await s.wallet.credentialsLeft()) === 0) await s.wallet.refreshBatch();
+  const first = await answerPseudonymous(s.wallet);
+  const second = await HolderWallet.open({ dir: join(s.work, "second-wallet"), pin: "0000" });
+  try {
+    await s.admin("/admin/devices", { deviceId: "drill-second", label: "drill", publicJwk: (await second.deviceKey()).publicJwk });
+    const portrait = readFileSync(join(REPO_ROOT, "issuer-service", "fixtures", "portraits", "zhang-san-live.jpg"));
+    await second.register(s.issuer.url, { fullName: PERSON.fullName, idNumber: PERSON.idNumber, portrait }, { deviceId: "drill-second", confirm: async () => true, batchSize: 2 });
+    const again = await answerPseudonymous(second);
+    report.checks++;
+    if (!first || first !== again) report.findings.push("a second wallet of the same person opened a second account");
+  } finally {
+    await second.close();
+  }
+  return report;
 }

@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { REPO_ROOT } from "@realname/agent";
 import { startStack } from "./stack.js";
-import { attackDrill, faultDrill, loadDrill, privacyScan, singleUseDrill } from "./drills.js";
+import { attackDrill, faultDrill, linkabilityDrill, loadDrill, privacyScan, singleUseDrill } from "./drills.js";
 
 const quick = process.argv.includes("--quick");
 const stack = await startStack();
@@ -30,6 +30,11 @@ try {
   const faultsOk = faults.missing === 0 && faults.anchoredOnce === faults.acknowledged && faults.degradedAnswersAccepted > 0;
   console.log(`faults: kill -9 of the verifier and the chain down and back: ${faults.acknowledged} acknowledged receipts, ${faults.anchoredOnce} anchored once, ${faults.missing} missing; ${faults.degradedAnswersAccepted} answers accepted while the chain was down (backlog ${faults.backlogWhileDown}) → ${faultsOk ? "held" : "FAILED"}`);
   ok &&= faultsOk;
+
+  const linkability = await linkabilityDrill(stack);
+  results.linkability = linkability;
+  console.log(`linkability: ${linkability.checks} comparisons of what one merchant sees, ${linkability.findings.length} links → ${linkability.findings.length === 0 ? "held" : "FAILED"}`);
+  ok &&= linkability.findings.length === 0;
 
   const privacy = await privacyScan(stack);
   results.privacy = privacy;

@@ -55,6 +55,9 @@ export async function startStack(): Promise<Stack> {
     work,
     admin,
     async captureAnswer(level = "verified") {
+      // Every answer takes a fresh credential: wait for a refresh the wallet started, or fetch one when empty.
+      await wallet.backgroundRefresh;
+      if ((await wallet.credentialsLeft()) === 0) await wallet.refreshBatch();
       const created = await fetchJson<{ requestId: string; authorizationRequest: string }>(`${verifier.url}/requests`, { body: { level, purpose: "drill", claims: level === "full" ? ["full_name", "id_number"] : [] } });
       const preview = await wallet.preview(created.authorizationRequest);
       let captured!: { url: string; body: { presentation: string; consentReceipt: string; pairwiseProof?: string } };

@@ -18,6 +18,8 @@ export type { Ed25519PublicJwk } from "./identity/did-key.js";
 export { IDENTITY_VCT, IDENTITY_CLAIM_NAMES, FULL_LEVEL_CLAIMS, GRANT_LEVELS, claimsForLevel } from "./sdjwt/identity-credential.js";
 export type { IdentityClaims, GrantLevel, IdentityClaimName } from "./sdjwt/identity-credential.js";
 export { issueIdentityCredential } from "./sdjwt/issue.js";
+export { batchCredentialTimes } from "./sdjwt/credential-times.js";
+export { merchantPseudonymClaim, isMerchantPseudonymClaim } from "./sdjwt/merchant-pseudonym.js";
 export { selectDisclosures, bindPresentation, readCredentialClaims } from "./sdjwt/present.js";
 export { verifySdJwtPresentation } from "./sdjwt/verify.js";
 export type { VerifyPresentationOptions, PresentationVerification } from "./sdjwt/verify.js";

@@ -74,7 +74,11 @@ async function main() {
     ttlSeconds: Number(env.STATUS_TTL_SECONDS ?? 300),
     // Every change of the list is anchored: "was this credential valid when the grant was made?" has an answer.
     onChange: async (jwt) => void (await queue.enqueue(receiptHash(jwt))),
+    // Status changes are published on fixed slots, a person's spread over several (see StatusListService).
+    schedule: { intervalSeconds: Number(env.STATUS_PUBLISH_INTERVAL_SECONDS ?? 5), spreadSlots: Number(env.STATUS_SPREAD_SLOTS ?? 6) },
   });
+  const publisher = setInterval(() => void status.publishDue().catch((error) => log(JSON.stringify({ event: "status-publish-failed", code: (error as AgentError).code ?? "ERR_INTERNAL" }))), Number(env.STATUS_PUBLISH_INTERVAL_SECONDS ?? 5) * 1000);
+  publisher.unref();
   const devices = new DeviceRegistry(db.store("devices"));
   const risk = new RiskEngine(
     new RiskState(db.store("risk-state"), {
@@ -85,7 +89,19 @@ async function main() {
     }),
     db.store("risk-log"),
   );
-  const identityIssuer = new IdentityIssuer({ issuer, vault, status, validForSeconds: Number(env.CREDENTIAL_VALIDITY_DAYS ?? 365) * 86_400 });
+  // Every registry JWT served is kept and anchored, like the status list (evidence names the one a merchant relied on).
+  const trust = new TrustRegistry(db.store("trust-registry"), issuer, undefined, { snapshots: db.store("trust-registry-snapshots"), onSigned: async (jwt) => void (await queue.enqueue(receiptHash(jwt))) });
+  const identityIssuer = new IdentityIssuer({
+    issuer,
+    vault,
+    status,
+    validForSeconds: Number(env.CREDENTIAL_VALIDITY_DAYS ?? 365) * 86_400,
+    // One pseudonym per person per merchant that may open accounts: the merchant enforces "one account each" with it.
+    pseudonyms: {
+      merchants: async () => (await trust.document()).merchants.filter((m) => m.maxLevel !== "verified").map((m) => m.did),
+      value: (ref, merchantDid) => dataKey.index("merchant-pseudonym", `${ref}\u0000${merchantDid}`),
+    },
+  });
   const registration = new RegistrationService({
     audience: issuer.did,
     registry: new FileIdentityRegistry(env.IDENTITY_REGISTRY_FILE ?? join(REPO_ROOT, "issuer-service", "fixtures", "identity-registry.json")),
@@ -115,8 +131,7 @@ async function main() {
     issuance,
     identityIssuer,
     status,
-    // Every registry JWT served is kept and anchored, like the status list (evidence names the one a merchant relied on).
-    trust: new TrustRegistry(db.store("trust-registry"), issuer, undefined, { snapshots: db.store("trust-registry-snapshots"), onSigned: async (jwt) => void (await queue.enqueue(receiptHash(jwt))) }),
+    trust,
     vault,
     queue,
     adminToken,
@@ -138,6 +153,7 @@ async function main() {
     did: identifier.did,
     onClose: async () => {
       clearInterval(sweeper);
+      clearInterval(publisher);
       await queue.stop();
       registry.close();
       await db.close();

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import type { AddressInfo } from "node:net";
 import { AnchorQueue, createServiceApp, errorHandler, MemoryDocumentStore, receiptHash, type AnchorRegistryClient } from "@realname/agent";
 import { startStack, type Stack } from "../../drill/stack.js";
-import { attackDrill, faultDrill, loadDrill, privacyScan, singleUseDrill } from "../../drill/drills.js";
+import { attackDrill, faultDrill, linkabilityDrill, loadDrill, privacyScan, singleUseDrill } from "../../drill/drills.js";
 
 describe("Drills (short form of `npm run drill`)", function () {
   this.timeout(300_000);
@@ -45,6 +45,11 @@ describe("Drills (short form of `npm run drill`)", function () {
   it("privacy: nothing on chain and nothing in the logs contains a claim value", async () => {
     const r = await privacyScan(stack);
     expect(r.transactionsScanned).to.be.greaterThan(0);
+    expect(r.findings).to.deep.equal([]);
+  });
+  it("linkability: answers at one merchant share no plain field; a second wallet of the same person lands in the same account", async () => {
+    const r = await linkabilityDrill(stack);
+    expect(r.checks).to.be.greaterThan(10);
     expect(r.findings).to.deep.equal([]);
   });
   it("disk full: a storage failure is a 503 with a code, and nothing is acknowledged as queued", async () => {

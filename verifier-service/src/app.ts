@@ -53,6 +53,7 @@ export interface VerifierDeps {
    */
   nonces: DocumentStore<{ requestId: string; expiresAt?: number }>;
   grants: DocumentStore<StoredGrant>;
+  /** Accounts by their issuer-signed pseudonym, and `login:<did>` links from each wallet login key to its account. */
   accounts: DocumentStore<Account>;
   /** Single-use login challenges for pseudonymous accounts. */
   challenges: DocumentStore<LoginChallenge>;
@@ -108,6 +109,8 @@ export interface StoredGrant {
   sealedClaims?: string;
   retentionExpiredAt?: string;
   pseudonym?: string;
+  /** For `pseudonymous`: the account it opened or entered (the issuer-signed pseudonym). */
+  memberId?: string;
   consentReceipt: string;
   grantReceipt: string;
   grantedAt: string;
@@ -140,8 +143,17 @@ export type RequestResult =
       account?: { pseudonym: string; returning: boolean; visits: number; openedAt: string };
     };
 
+/**
+ * A pseudonymous account. One per person here: it is keyed by the issuer-signed pseudonym for this merchant
+ * (the issuer's keyed hash of person and merchant DID), so a second credential, a second wallet or a fresh
+ * registration of the same person lands in the same account and a ban on it holds. The wallet's pairwise
+ * did:key is the login key recorded on the account (login by signed challenge); each new wallet adds its own.
+ */
 export interface Account {
+  /** The issuer-signed pseudonym: the account's identity at this merchant, and the key it is stored under. */
   pseudonym: string;
+  /** Wallet keys that may log in (pairwise did:key), newest last. */
+  loginKeys: string[];
   openedAt: string;
   lastSeenAt: string;
   visits: number;
@@ -172,6 +184,11 @@ const responseSchema = z
   .strict();
 
 const idParam = z.string().regex(/^[0-9a-f-]{36}$/);
+
+/** Where a wallet login key points to its account (in the accounts store, beside the accounts themselves). */
+const loginLinkKey = (did: string) => `login:${did}`;
+/** Login keys kept per account (a person's wallets over time). */
+const MAX_LOGIN_KEYS = 5;
 
 /** The merchant's verifier: signed requests, complete verification, accounts, receipts queued for anchoring. */
 export function createApp(deps: VerifierDeps) {
@@ -234,7 +251,7 @@ export function createApp(deps: VerifierDeps) {
     if (session.status === "pending") return { status: "pending" };
     if (!options.withValues) return { status: "accepted", level: session.request.level };
     const stored = await deps.grants.get(session.grantId!);
-    const account = stored?.pseudonym ? await deps.accounts.get(stored.pseudonym) : undefined;
+    const account = stored?.memberId ? await deps.accounts.get(stored.memberId) : undefined;
     return {
       status: "accepted",
       grantId: session.grantId!,
@@ -319,12 +336,17 @@ export function createApp(deps: VerifierDeps) {
       now,
     );
     const grantId = randomUUID();
-    if (grant.pseudonym) {
-      const existing = await deps.accounts.get(grant.pseudonym);
-      const account = existing
-        ? { ...existing, lastSeenAt: now.toISOString(), visits: existing.visits + 1 }
-        : { pseudonym: grant.pseudonym, openedAt: now.toISOString(), lastSeenAt: now.toISOString(), visits: 1 };
-      await deps.accounts.put(grant.pseudonym, account);
+    if (grant.pseudonym && grant.memberId) {
+      // One account per person: keyed by the issuer's pseudonym; this wallet's key becomes a login key of it.
+      const existing = await deps.accounts.get(grant.memberId);
+      const loginKeys = [...(existing?.loginKeys ?? []).filter((k) => k !== grant.pseudonym), grant.pseudonym].slice(-MAX_LOGIN_KEYS);
+      const account: Account = existing
+        ? { ...existing, loginKeys, lastSeenAt: now.toISOString(), visits: existing.visits + 1 }
+        : { pseudonym: grant.memberId, loginKeys, openedAt: now.toISOString(), lastSeenAt: now.toISOString(), visits: 1 };
+      await deps.accounts.batch([
+        { type: "put", key: grant.memberId, value: account },
+        { type: "put", key: loginLinkKey(grant.pseudonym), value: { memberId: grant.memberId } as unknown as Account },
+      ]);
     }
     await deps.grants.put(grantId, {
       grantId,
@@ -333,6 +355,7 @@ export function createApp(deps: VerifierDeps) {
       claims: grant.level === "full" ? {} : grant.claims,
       ...(grant.level === "full" ? { sealedClaims: deps.seal.encrypt(JSON.stringify(grant.claims)) } : {}),
       pseudonym: grant.pseudonym,
+      ...(grant.memberId ? { memberId: grant.memberId } : {}),
       consentReceipt: grant.consentReceipt,
       grantReceipt: grantReceipt.jwt,
       grantedAt: now.toISOString(),
@@ -411,7 +434,10 @@ export function createApp(deps: VerifierDeps) {
     // The merchant's copy of the data goes; the receipts stay (they are the evidence, and hold no claim values).
     const { sealedClaims: _deleted, ...kept } = stored;
     await deps.grants.put(grantId, { ...kept, claims: {}, withdrawal: { receipt: withdrawalReceipt, acknowledgement: ack.jwt, at: now.toISOString() } });
-    if (stored.pseudonym) await deps.accounts.del(stored.pseudonym);
+    if (stored.memberId) {
+      const account = await deps.accounts.get(stored.memberId);
+      await deps.accounts.batch([{ type: "del", key: stored.memberId }, ...(account?.loginKeys ?? []).map((k) => ({ type: "del" as const, key: loginLinkKey(k) }))]);
+    }
     await deps.queue.enqueue(receiptHash(withdrawalReceipt), w.record!.receiptId);
     await deps.queue.enqueue(receiptHash(ack.jwt), ack.record.receiptId);
     res.json({ status: "withdrawn", acknowledgement: ack.jwt });
@@ -439,8 +465,9 @@ export function createApp(deps: VerifierDeps) {
     if (!c || c.status !== "pending" || c.expiresAt <= Math.floor(clock().getTime() / 1000)) throw new AgentError("ERR_CHALLENGE_NOT_FOUND", "no such open login challenge");
     const checked = verifyPairwiseProof(proof, { audience: deps.merchant.did, nonce: c.nonce, sdHash: "login" });
     if (!checked.verified) throw new VerificationFailedError(checked.errors);
-    const account = await deps.accounts.get(checked.pseudonym!);
-    if (!account) throw new AgentError("ERR_ACCOUNT_NOT_FOUND", "no account for this pseudonym: grant the pseudonymous level first");
+    const link = (await deps.accounts.get(loginLinkKey(checked.pseudonym!))) as unknown as { memberId?: string } | undefined;
+    const account = link?.memberId ? await deps.accounts.get(link.memberId) : undefined;
+    if (!account || !account.loginKeys?.includes(checked.pseudonym!)) throw new AgentError("ERR_ACCOUNT_NOT_FOUND", "no account for this pseudonym: grant the pseudonymous level first");
     const spent = await deps.challenges.take(id);
     if (!spent || spent.status !== "pending") throw new AgentError("ERR_NONCE_REUSED", "this challenge has already been answered");
     const now = clock().toISOString();

@@ -27,7 +27,13 @@ const globals = () => program.opts<Globals>();
 async function withWallet<T>(fn: (wallet: HolderWallet) => Promise<T>): Promise<T> {
   const g = globals();
   const pin = g.pin ?? (await ask("Wallet PIN: ", true));
-  const wallet = await HolderWallet.open({ dir: g.dir, pin });
+  // A batch refresh an answer started runs while the command finishes; closing waits for it, and its outcome
+  // goes to stderr (never into --json output, never an exit code: the answer itself already succeeded).
+  const wallet = await HolderWallet.open({
+    dir: g.dir,
+    pin,
+    onBackgroundRefresh: (o) => process.stderr.write("received" in o ? `fetched a fresh batch of ${o.received} credentials\n` : `could not fetch a fresh batch (${o.error.code}): run \`wallet refresh\` later\n`),
+  });
   try {
     return await fn(wallet);
   } finally {
@@ -157,7 +163,7 @@ program
       if (g.json) out(JSON.stringify({ grantId: grant.grantId, level: grant.level, merchant: grant.merchant, claimNames: grant.claimNames, pseudonym: grant.pseudonym, automatic: preview.automatic, credentialsLeft: left }));
       else {
         out(`${c.green("granted")} ${grant.grantId}; receipts signed and queued for anchoring`);
-        if (left < LOW_BATCH_THRESHOLD) out(c.yellow(`only ${left} unused credentials left: run \`wallet refresh\` for a fresh batch`));
+        if (left < LOW_BATCH_THRESHOLD) out(c.yellow(`only ${left} unused credentials left: fetching a fresh batch in the background`));
       }
     });
   }));

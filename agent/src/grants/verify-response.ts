@@ -4,6 +4,7 @@ import { didKeyFromJwk } from "../identity/did-key.js";
 import { CONSENT_RECEIPT_TYPE, verifyReceipt, type ConsentRecord } from "../receipts/receipts.js";
 import { claimsForLevel, IDENTITY_VCT, type GrantLevel } from "../sdjwt/identity-credential.js";
 import { verifySdJwtPresentation } from "../sdjwt/verify.js";
+import { merchantPseudonymClaim } from "../sdjwt/merchant-pseudonym.js";
 import { verifyPairwiseProof } from "./pairwise.js";
 import type { StatusListResolver } from "../sdjwt/status.js";
 import type { PresentationRequest } from "./request.js";
@@ -19,6 +20,11 @@ export interface VerifiedGrant {
   /** Exactly the disclosed identity claims (values) the merchant learns. */
   claims: Record<string, unknown>;
   pseudonym?: string;
+  /**
+   * For `pseudonymous`: the issuer-signed pseudonym of this person at this merchant (one per person, whatever
+   * wallet or credential): the account is keyed by it; `pseudonym` is the wallet's login key recorded there.
+   */
+  memberId?: string;
   /** The key that bound the presentation and signed the consent (did:key of `cnf`). */
   holderDid: string;
   consent: ConsentRecord;
@@ -48,6 +54,8 @@ export async function verifyGrantResponse(args: {
   const { request, response, now } = args;
   const expectedClaims = claimsForLevel(request.level, { requestedClaims: request.claims, ageOver18: request.age_over_18 });
   const fail = (errors: VerificationIssue[]) => ({ verified: false, errors });
+  // `pseudonymous` also discloses the issuer's pseudonym for this merchant; any other merchant's is refused.
+  const pseudonymClaim = request.level === "pseudonymous" ? merchantPseudonymClaim(request.iss) : undefined;
 
   if (Math.floor(now.getTime() / 1000) >= request.exp) return fail([{ code: "ERR_REQUEST_EXPIRED", message: "the request has expired" }]);
 
@@ -59,8 +67,8 @@ export async function verifyGrantResponse(args: {
     now: () => now,
     requireKeyBinding: true,
     expectedVct: IDENTITY_VCT,
-    allowedClaims: expectedClaims,
-    requiredClaims: expectedClaims,
+    allowedClaims: pseudonymClaim ? [...expectedClaims, pseudonymClaim] : expectedClaims,
+    requiredClaims: pseudonymClaim ? [...expectedClaims, pseudonymClaim] : expectedClaims,
   });
   if (!pres.verified) return fail(pres.errors);
   if (args.status) {
@@ -87,10 +95,14 @@ export async function verifyGrantResponse(args: {
   if (consent.presentationHash !== pres.sdHash) mismatch("presentation hash");
   // Every consent term must be the one this request offered (each with its own code, reported first).
   errors.unshift(...consentTermsErrors(consent, request, args.requestJwt, expectedClaims, now, args.consentSkewSeconds ?? CONSENT_TIME_SKEW_SECONDS));
-  if ([...(consent.claimNames ?? [])].sort().join() !== [...pres.disclosed!].sort().join()) mismatch("claim names");
+  if ([...(consent.claimNames ?? [])].sort().join() !== pres.disclosed!.filter((n) => n !== pseudonymClaim).sort().join()) mismatch("claim names");
 
   let pseudonym: string | undefined;
+  let memberId: string | undefined;
   if (request.level === "pseudonymous") {
+    const value = pres.claims![pseudonymClaim!];
+    if (typeof value !== "string" || !/^[A-Za-z0-9_-]{16,64}$/.test(value)) errors.push({ code: "ERR_PSEUDONYM_MALFORMED", message: "the issuer's pseudonym for this merchant is missing or malformed" });
+    else memberId = value;
     const proof = verifyPairwiseProof(response.pairwiseProof, { audience: request.iss, nonce: request.nonce, sdHash: pres.sdHash! });
     if (!proof.verified) errors.push(...proof.errors);
     else if (pres.keyBinding?.pairwise_sub !== proof.pseudonym || consent.pseudonym !== proof.pseudonym) {
@@ -101,11 +113,11 @@ export async function verifyGrantResponse(args: {
   }
   if (errors.length) return fail(errors);
 
-  const claims = Object.fromEntries(pres.disclosed!.map((n) => [n, pres.claims![n]]));
+  const claims = Object.fromEntries(pres.disclosed!.filter((n) => n !== pseudonymClaim).map((n) => [n, pres.claims![n]]));
   return {
     verified: true,
     errors: [],
-    grant: { level: request.level, claims, pseudonym, holderDid, consent, consentReceipt: consentJwt as string, issuer: pres.issuer!, statusUri: (pres.claims?.status as { status_list?: { uri?: string } } | undefined)?.status_list?.uri },
+    grant: { level: request.level, claims, pseudonym, ...(memberId ? { memberId } : {}), holderDid, consent, consentReceipt: consentJwt as string, issuer: pres.issuer!, statusUri: (pres.claims?.status as { status_list?: { uri?: string } } | undefined)?.status_list?.uri },
   };
 }
 

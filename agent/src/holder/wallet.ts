@@ -26,6 +26,7 @@ import { verifySdJwtPresentation } from "../sdjwt/verify.js";
 import type { GrantLevel } from "../sdjwt/identity-credential.js";
 import { requestHash, type PresentationRequest } from "../grants/request.js";
 import { derivePairwiseKey, signPairwiseProof } from "../grants/pairwise.js";
+import { merchantPseudonymClaim } from "../sdjwt/merchant-pseudonym.js";
 import { submitAuthorizationResponse } from "../grants/openid4vp.js";
 import { buildEvidenceBundle, type EvidenceBundle, type InclusionProof } from "../notary/evidence.js";
 import { AnchorRegistryClient } from "../anchoring/registry-contract.js";
@@ -42,6 +43,11 @@ export interface StoredCredential {
   receivedAt: string;
   /** Merchants this credential has been shown to; it is never shown to a second merchant. */
   usedWith: string[];
+  /**
+   * The merchant where this credential opened (or last entered) the person's pseudonymous account: the only
+   * place it is shown again, and only for `pseudonymous` answers (the account already links those).
+   */
+  accountAt?: string;
   /** The SD-JWT VC, sealed under the PIN. */
   sealed: string;
 }
@@ -93,7 +99,10 @@ export interface RegistrationMaterials {
 /** What answering a request would disclose: shown to the person before they consent. */
 export interface ConsentPreview extends CheckedRequest {
   values: Record<string, unknown>;
+  /** For `pseudonymous`: the wallet's login key at this merchant (pairwise did:key). */
   pseudonym?: string;
+  /** For `pseudonymous`: the issuer-signed member pseudonym for this merchant, which leaves the wallet too. */
+  memberPseudonym?: string;
   /** A remembered choice covers this request: the wallet may answer without asking. */
   automatic: boolean;
   /** Unused credentials left; the wallet says so when it runs low. */
@@ -101,6 +110,9 @@ export interface ConsentPreview extends CheckedRequest {
 }
 
 export const LOW_BATCH_THRESHOLD = 3;
+
+/** What a background batch refresh came to (reported, never thrown into an answer). */
+export type BackgroundRefreshOutcome = { received: number } | { error: { code: string; message: string } };
 
 /** A redirect is followed only back to the merchant that received the answer. */
 function sameOrigin(candidate: string | undefined, reference: string): candidate is string {
@@ -130,13 +142,19 @@ export class HolderWallet {
     private readonly policies: DocumentStore<AnswerPolicy>,
     private readonly settings: DocumentStore<WalletSettings>,
     private readonly clock: () => Date,
+    private readonly onBackgroundRefresh: (outcome: BackgroundRefreshOutcome) => void = () => undefined,
   ) {}
 
-  static async open(args: { dir: string; pin: string; clock?: () => Date }): Promise<HolderWallet> {
+  /** The batch refresh started after an answer, while it runs (`await` it to wait for its outcome). */
+  backgroundRefresh?: Promise<void>;
+  /** The outcome of the last background refresh, for a page or command to show. */
+  lastBackgroundRefresh?: BackgroundRefreshOutcome;
+
+  static async open(args: { dir: string; pin: string; clock?: () => Date; onBackgroundRefresh?: (outcome: BackgroundRefreshOutcome) => void }): Promise<HolderWallet> {
     const db = await LevelDatabase.open(args.dir);
     try {
       const { agent, box } = await createRoleAgent(db, args.pin, args.clock);
-      return new HolderWallet(db, agent, box, db.store("credentials"), db.store("grants"), db.store("secrets"), db.store("policies"), db.store("settings"), args.clock ?? (() => new Date()));
+      return new HolderWallet(db, agent, box, db.store("credentials"), db.store("grants"), db.store("secrets"), db.store("policies"), db.store("settings"), args.clock ?? (() => new Date()), args.onBackgroundRefresh);
     } catch (error) {
       await db.close();
       throw error;
@@ -154,6 +172,7 @@ export class HolderWallet {
   }
 
   async close(): Promise<void> {
+    await this.backgroundRefresh; // never rejects: its outcome was reported
     await this.db.close();
   }
 
@@ -250,12 +269,13 @@ export class HolderWallet {
     const settings = await this.getSettings();
     if (!settings.issuerUrl || !settings.issuerDid) throw new AgentError("ERR_NO_CREDENTIAL", messageFor("ERR_NO_CREDENTIAL", "register first"));
     const checked = await checkMerchantRequest({ requestUri, issuerUrl: settings.issuerUrl, issuerDid: settings.issuerDid, now: this.clock() });
-    const credential = await this.pickCredential(checked.request.iss);
+    const credential = await this.pickCredential(checked.request.iss, checked.request.level, { refreshIfMissing: true });
     const all = await readCredentialClaims(this.box.decrypt(credential.sealed));
     const values = Object.fromEntries(checked.claimNames.map((n) => [n, all[n]]));
     const pseudonym = checked.request.level === "pseudonymous" ? derivePairwiseKey(await this.pairwiseSeed(), checked.request.iss).did : undefined;
+    const memberPseudonym = checked.request.level === "pseudonymous" ? String(all[merchantPseudonymClaim(checked.request.iss)]) : undefined;
     const automatic = (await this.policies.get(`${checked.request.iss}|${checked.request.level}`)) !== undefined;
-    return { ...checked, values, pseudonym, automatic, credentialsLeft: await this.credentialsLeft() };
+    return { ...checked, values, pseudonym, ...(memberPseudonym ? { memberPseudonym } : {}), automatic, credentialsLeft: await this.credentialsLeft() };
   }
 
   /**
@@ -273,10 +293,13 @@ export class HolderWallet {
       });
     const { request, requestJwt, claimNames } = preview;
     const now = this.clock();
-    const credential = await this.pickCredential(request.iss);
+    const credential = await this.pickCredential(request.iss, request.level);
     const holder = await this.agent.didManagerGet({ did: credential.holderDid });
     const signer = identifierSigner(this.agent, holder);
-    const { presented, sdHash } = await selectDisclosures(this.box.decrypt(credential.sealed), claimNames);
+    // For `pseudonymous`, the issuer-signed pseudonym for this merchant (and no other) leaves the wallet too:
+    // the merchant keys the person's one account by it. The consent names the level's claims and the pseudonym.
+    const disclosed = request.level === "pseudonymous" ? [...claimNames, merchantPseudonymClaim(request.iss)] : claimNames;
+    const { presented, sdHash } = await selectDisclosures(this.box.decrypt(credential.sealed), disclosed);
     const pairwise = request.level === "pseudonymous" ? derivePairwiseKey(await this.pairwiseSeed(), request.iss) : undefined;
     const consent = await createConsentReceipt(
       {
@@ -306,8 +329,12 @@ export class HolderWallet {
     });
     const pairwiseProof = pairwise ? await signPairwiseProof(pairwise, { audience: request.iss, nonce: request.nonce, sdHash, now }) : undefined;
 
-    // Mark the credential as used with this merchant before anything leaves, so a crash cannot lead to reuse elsewhere.
-    if (!credential.usedWith.includes(request.iss)) await this.credentialStore.put(`cred:${credential.id}`, { ...credential, usedWith: [...credential.usedWith, request.iss] });
+    // Mark the credential as used before anything leaves, so a crash cannot lead to its reuse in another answer.
+    await this.credentialStore.put(`cred:${credential.id}`, {
+      ...credential,
+      usedWith: credential.usedWith.includes(request.iss) ? credential.usedWith : [...credential.usedWith, request.iss],
+      ...(request.level === "pseudonymous" ? { accountAt: request.iss } : {}),
+    });
     const result = await post(request.response_uri, { presentation, consentReceipt: consent.jwt, ...(pairwiseProof ? { pairwiseProof } : {}) });
     const grant = await verifyReceipt<GrantRecord>(result.grantReceipt, GRANT_RECEIPT_TYPE);
     if (!grant.verified || grant.issuer !== request.iss || grant.record!.consentReceiptHash !== receiptHash(consent.jwt)) {
@@ -330,6 +357,7 @@ export class HolderWallet {
     };
     await this.grantStore.put(`grant:${now.toISOString()}:${result.grantId}`, entry);
     if (options.remember) await this.remember(request);
+    if ((await this.credentialsLeft()) < LOW_BATCH_THRESHOLD) this.refreshInBackground();
     return entry;
   }
 
@@ -492,16 +520,57 @@ export class HolderWallet {
   }
 
   /**
-   * A credential never shown to another merchant: the one this merchant has already seen (it learns nothing
-   * new from seeing it again, and the batch lasts), else a fresh one. Two merchants never see the same
-   * holder key, issuer signature, salts or status index.
+   * The credential for one answer: a fresh one (never shown to anyone) for every answer, so neither two
+   * merchants nor one merchant over time (a `verified` answer after a `full` one) can link answers by the
+   * holder key, issuer signature, salts, status index or time claims. The one exception: a `pseudonymous`
+   * answer where the person already holds the account reuses that account's credential, since the account
+   * itself is the link the person chose (and the batch lasts longer). A `pseudonymous` answer needs a
+   * credential that carries this merchant's pseudonym: one issued after the merchant was registered; with
+   * `refreshIfMissing` the wallet fetches a fresh batch once when none does.
    */
-  private async pickCredential(merchantDid: string): Promise<StoredCredential> {
+  private async pickCredential(merchantDid: string, level: GrantLevel, options: { refreshIfMissing?: boolean } = {}): Promise<StoredCredential> {
     const all = (await this.credentialStore.list()).map(([, c]) => c);
     if (all.length === 0) throw new AgentError("ERR_NO_CREDENTIAL", messageFor("ERR_NO_CREDENTIAL", "register first"));
-    const chosen = all.find((c) => c.usedWith.length === 1 && c.usedWith[0] === merchantDid) ?? all.find((c) => c.usedWith.length === 0);
-    if (!chosen) throw new AgentError("ERR_BATCH_EXHAUSTED", messageFor("ERR_BATCH_EXHAUSTED", "batch exhausted"));
-    return chosen;
+    if (level === "pseudonymous") {
+      const claim = merchantPseudonymClaim(merchantDid);
+      const carries = async (c: StoredCredential) => (await readCredentialClaims(this.box.decrypt(c.sealed)))[claim] !== undefined;
+      const account = all.find((c) => c.accountAt === merchantDid && c.usedWith.length === 1 && c.usedWith[0] === merchantDid);
+      if (account && (await carries(account))) return account;
+      for (const c of all.filter((c) => c.usedWith.length === 0)) if (await carries(c)) return c;
+      if (options.refreshIfMissing) {
+        await this.backgroundRefresh;
+        await this.refreshBatch();
+        return this.pickCredential(merchantDid, level);
+      }
+      throw new AgentError("ERR_PSEUDONYM_UNAVAILABLE", messageFor("ERR_PSEUDONYM_UNAVAILABLE", "no credential carries a pseudonym for this merchant"));
+    }
+    const fresh = all.find((c) => c.usedWith.length === 0);
+    if (!fresh) throw new AgentError("ERR_BATCH_EXHAUSTED", messageFor("ERR_BATCH_EXHAUSTED", "batch exhausted"));
+    return fresh;
+  }
+
+  /**
+   * Fetches a fresh batch without holding up the answer that found the wallet running low: one refresh at a
+   * time; its outcome goes to `onBackgroundRefresh` and `lastBackgroundRefresh`, an error is never thrown.
+   */
+  private refreshInBackground(): void {
+    if (this.backgroundRefresh) return;
+    this.backgroundRefresh = this.refreshBatch()
+      .then(
+        (r): BackgroundRefreshOutcome => ({ received: r.received }),
+        (error): BackgroundRefreshOutcome => ({ error: { code: (error as AgentError).code ?? "ERR_REFRESH_FAILED", message: String((error as Error).message ?? error) } }),
+      )
+      .then((outcome) => {
+        this.lastBackgroundRefresh = outcome;
+        try {
+          this.onBackgroundRefresh(outcome);
+        } catch {
+          // a reporter that fails must not turn into an unhandled rejection
+        }
+      })
+      .finally(() => {
+        this.backgroundRefresh = undefined;
+      });
   }
 
   private async pairwiseSeed(): Promise<Buffer> {

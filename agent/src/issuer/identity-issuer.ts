@@ -4,6 +4,8 @@ import { sha256B64url } from "../encoding.js";
 import type { JwsSigner } from "../crypto/jws.js";
 import type { Ed25519PublicJwk } from "../identity/did-key.js";
 import { issueIdentityCredential } from "../sdjwt/issue.js";
+import { batchCredentialTimes } from "../sdjwt/credential-times.js";
+import { merchantPseudonymClaim } from "../sdjwt/merchant-pseudonym.js";
 import type { IdentityVault, VerificationEvidence } from "./identity-vault.js";
 import { identityClaimsFor } from "./registration.js";
 import type { StatusListService } from "./status-list.js";
@@ -21,6 +23,11 @@ export class IdentityIssuer {
       status: StatusListService;
       validForSeconds: number;
       clock?: () => Date;
+      /**
+       * Per-merchant pseudonyms: the DIDs of merchants registered at `pseudonymous` or above, and the issuer's
+       * keyed hash of (person, merchant). Every credential carries one disclosable claim per merchant.
+       */
+      pseudonyms?: { merchants: () => Promise<string[]>; value: (identityRef: string, merchantDid: string) => string };
     },
   ) {}
 
@@ -34,23 +41,32 @@ export class IdentityIssuer {
     const now = (this.deps.clock ?? (() => new Date()))();
     const salt = (identity.evidence as VerificationEvidence & { commitmentSalt?: string }).commitmentSalt ?? randomBytes(16).toString("base64url");
     const claims = { ...identityClaimsFor(identity.person, now), verification_commitment: IdentityIssuer.commitment(identity.evidence, salt) };
+    const merchants = (await this.deps.pseudonyms?.merchants()) ?? [];
+    const pseudonyms = Object.fromEntries(merchants.map((did) => [merchantPseudonymClaim(did), this.deps.pseudonyms!.value(identityRef, did)]));
+    // Each credential its own iat/exp (and its own key, salts, status index): nothing plain repeats in a batch.
+    const times = batchCredentialTimes(now, this.deps.validForSeconds, holderJwks.length);
     const credentials: string[] = [];
     const indexes: number[] = [];
-    for (const holderJwk of holderJwks) {
+    for (const [i, holderJwk] of holderJwks.entries()) {
       const status = await this.deps.status.allocate();
       indexes.push(status.idx);
-      credentials.push(await issueIdentityCredential({ issuerDid: this.deps.issuer.did, signer: this.deps.issuer.signer, holderJwk, claims, now, validForSeconds: this.deps.validForSeconds, status }));
+      credentials.push(await issueIdentityCredential({ issuerDid: this.deps.issuer.did, signer: this.deps.issuer.signer, holderJwk, claims, now, validForSeconds: this.deps.validForSeconds, times: times[i], pseudonyms, status }));
     }
     await this.deps.vault.update(identityRef, (current) => ({ ...current, evidence: { ...current.evidence, commitmentSalt: salt } as VerificationEvidence, statusIndexes: [...current.statusIndexes, ...indexes] }));
     return credentials;
   }
 
-  /** Revokes every credential of the identity (e.g. the ID document changed or was lost). */
-  async revokeAll(identityRef: string): Promise<number> {
+  /**
+   * Revokes every credential of the identity (e.g. the ID document changed or was lost). The indexes are
+   * scheduled, not flipped together: each lands in its own future version of the status list (see
+   * StatusListService), so no version shows one person's credentials changing at once. `effectiveBy` is when
+   * the last of them is published at the latest; the issuer itself treats them as revoked from now on.
+   */
+  async revokeAll(identityRef: string): Promise<{ revoked: number; effectiveBy?: string }> {
     const identity = await this.deps.vault.get(identityRef);
     if (!identity) throw new AgentError("ERR_IDENTITY_NOT_FOUND", "no such identity");
-    if (identity.statusIndexes.length) await this.deps.status.setStatus(identity.statusIndexes, "revoked");
+    const scheduled = identity.statusIndexes.length ? await this.deps.status.schedule(identity.statusIndexes, "revoked") : undefined;
     await this.deps.vault.update(identityRef, (current) => ({ ...current, statusIndexes: [] }));
-    return identity.statusIndexes.length;
+    return { revoked: identity.statusIndexes.length, ...(scheduled ? { effectiveBy: scheduled.effectiveBy.toISOString() } : {}) };
   }
 }

@@ -20,10 +20,46 @@ interface ListDoc {
   updatedAt: string;
 }
 
+/** A change waiting for its publication slot. */
+interface PendingChange {
+  listId: string;
+  idx: number;
+  status: StatusName;
+  slot: number;
+  /** A decoy: an index no credential carries, flipped so that a version's size says nothing. */
+  decoy?: true;
+}
+
+/** When scheduled changes become visible, and how they are spread. */
+export interface PublicationSchedule {
+  /** Length of a publication slot: the list changes at most once per slot. Default 5 s. */
+  intervalSeconds?: number;
+  /** A person's changes are spread over at least this many slots (one change per slot). Default 6. */
+  spreadSlots?: number;
+  /** Each published version also flips 1..maxDecoys unused indexes. Default 3. */
+  maxDecoys?: number;
+}
+
 /**
  * One IETF Token Status List: each credential gets a random, unused index (so indexes say nothing about
  * issuance order or person), changes are versioned, and the list is served as a signed JWT. Every change
  * is reported to `onChange` with the new signed list, so its hash can be anchored.
+ *
+ * Publication (issue 12 §3): a merchant that saw several of one person's credentials (a `verified` and a
+ * `full` answer, say, each with a fresh credential) must not link them when the person is revoked. If all
+ * of the person's indexes flipped in one new version, the merchant would see its known indexes change
+ * together and conclude they belong to one person. So changes are not applied when asked (`schedule`):
+ * - time is cut into fixed slots; the list changes only at a slot boundary, one version per slot, carrying
+ *   every change due in that slot from everyone (the merchant cannot tell the moment of the admin's call);
+ * - the N changes of one call are put into N *different* slots, chosen at random among the next
+ *   max(spreadSlots, N): no version ever holds two indexes of one revocation, and the order says nothing;
+ * - every published version also flips 1..maxDecoys random indexes no credential carries (reserved like
+ *   real ones, so they are never handed out later): a version holding a single flip is not "one person".
+ * The cost is delay: a change is visible at most `intervalSeconds × max(spreadSlots, N)` after the call
+ * (50 s for a batch of 10 at the defaults), plus the merchant's own cache. What remains: an observer who
+ * knows two indexes still sees both change within that window; the smaller the issuer's revocation rate,
+ * the more that says. A longer spread buys more privacy for a longer bound.
+ * The issuer itself sees changes at once (`statusOf`), so a revoked person cannot refresh a batch meanwhile.
  */
 export class StatusListService {
   constructor(
@@ -36,8 +72,29 @@ export class StatusListService {
       ttlSeconds?: number;
       onChange?: (signedList: string, version: number) => Promise<void>;
       clock?: () => Date;
+      schedule?: PublicationSchedule;
+      /** Randomness for slots and decoys (tests inject a seeded one; the default is node:crypto). */
+      random?: (max: number) => number;
     },
   ) {}
+
+  /** Changes of the list are applied one at a time (read, modify, write). */
+  private queue: Promise<unknown> = Promise.resolve();
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work, work);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private get intervalMs(): number {
+    return Math.max(1, Math.round((this.options.schedule?.intervalSeconds ?? 5) * 1000));
+  }
+  private slotAt(date: Date): number {
+    return Math.floor(date.getTime() / this.intervalMs);
+  }
+  private draw(max: number): number {
+    return (this.options.random ?? randomInt)(max);
+  }
 
   get ttlSeconds(): number {
     return this.options.ttlSeconds ?? 300;
@@ -69,18 +126,88 @@ export class StatusListService {
     return (Object.keys(STATUS) as StatusName[]).find((k) => STATUS[k] === value) ?? "revoked";
   }
 
+  /**
+   * The status the issuer knows, scheduled changes included (the published list may still lag behind).
+   */
+  async effectiveStatusOf(idx: number): Promise<StatusName> {
+    const pending = (await this.store.list({ prefix: `pending:${this.options.listId}:` })).map(([, v]) => v as unknown as PendingChange).filter((c) => c.idx === idx && !c.decoy);
+    return pending.length ? pending.sort((a, b) => a.slot - b.slot)[pending.length - 1]!.status : this.statusOf(idx);
+  }
+
+  /**
+   * Changes the status of credentials now, all in one new version. Only for changes that cannot link
+   * anyone (tests, a single correction); a person's credentials go through `schedule`.
+   */
   async setStatus(indexes: number[], status: StatusName): Promise<number> {
+    return this.serial(async () => {
+      const version = await this.apply(indexes.map((idx) => ({ idx, status })));
+      await this.signCurrent();
+      return version;
+    });
+  }
+
+  /**
+   * Schedules status changes: each index gets its own random publication slot (see the class comment).
+   * Refusals (an index out of range, reinstating a revoked credential) happen now, not at publication.
+   * Returns when every change will be visible in the published list at the latest.
+   */
+  async schedule(indexes: number[], status: StatusName): Promise<{ effectiveBy: Date }> {
+    const doc = await this.list();
+    for (const idx of indexes) {
+      if (!Number.isInteger(idx) || idx < 0 || idx >= doc.size) throw new AgentError("ERR_INVALID_INPUT", "status index out of range");
+      if ((await this.effectiveStatusOf(idx)) === "revoked" && status !== "revoked") throw new AgentError("ERR_CONFLICT", "a revoked credential cannot be reinstated");
+    }
+    const first = this.slotAt(this.now()) + 1;
+    const span = Math.max(this.options.schedule?.spreadSlots ?? 6, indexes.length);
+    // N distinct slots out of the next `span`, in random order (a partial Fisher-Yates shuffle).
+    const slots = Array.from({ length: span }, (_, i) => first + i);
+    for (let i = 0; i < indexes.length; i++) {
+      const j = i + this.draw(span - i);
+      [slots[i], slots[j]] = [slots[j]!, slots[i]!];
+    }
+    await this.store.batch(
+      indexes.map((idx, i) => ({ type: "put" as const, key: `pending:${this.options.listId}:${String(slots[i]).padStart(16, "0")}:${idx}`, value: { listId: this.options.listId, idx, status, slot: slots[i]! } as never })),
+    );
+    return { effectiveBy: new Date((first + span) * this.intervalMs) };
+  }
+
+  /**
+   * Publishes every slot that has begun: one new version per slot, in order, each with its decoys. Called on
+   * the schedule's timer and before the list is served, so a served list is never behind its schedule.
+   */
+  async publishDue(): Promise<number> {
+    return this.serial(async () => {
+      const current = this.slotAt(this.now());
+      const due = (await this.store.list({ prefix: `pending:${this.options.listId}:` }))
+        .map(([key, v]) => ({ key, change: v as unknown as PendingChange }))
+        .filter(({ change }) => change.slot <= current);
+      const bySlot = new Map<number, typeof due>();
+      for (const d of due) bySlot.set(d.change.slot, [...(bySlot.get(d.change.slot) ?? []), d]);
+      let published = 0;
+      for (const slot of [...bySlot.keys()].sort((a, b) => a - b)) {
+        const changes = bySlot.get(slot)!.map(({ change }) => ({ idx: change.idx, status: change.status }));
+        for (let n = 1 + this.draw(this.options.schedule?.maxDecoys ?? 3); n > 0; n--) changes.push({ idx: (await this.allocate()).idx, status: "revoked" });
+        await this.apply(changes);
+        await this.store.batch(bySlot.get(slot)!.map(({ key }) => ({ type: "del" as const, key })));
+        await this.signCurrent();
+        published++;
+      }
+      return published;
+    });
+  }
+
+  /** One new version holding exactly these changes. */
+  private async apply(changes: Array<{ idx: number; status: StatusName }>): Promise<number> {
     const key = `list:${this.options.listId}`;
     const doc = await this.list();
     const list = StatusList.decompressStatusList(doc.lst, 2);
-    for (const idx of indexes) {
+    for (const { idx, status } of changes) {
       if (!Number.isInteger(idx) || idx < 0 || idx >= doc.size) throw new AgentError("ERR_INVALID_INPUT", "status index out of range");
       if (list.getStatus(idx) === STATUS.revoked && status !== "revoked") throw new AgentError("ERR_CONFLICT", "a revoked credential cannot be reinstated");
       list.setStatus(idx, STATUS[status]);
     }
     const next: ListDoc = { ...doc, lst: list.compressStatusList(), version: doc.version + 1, updatedAt: this.now().toISOString() };
     await this.store.put(key, next);
-    await this.signedList();
     return next.version;
   }
 
@@ -90,6 +217,11 @@ export class StatusListService {
    * anchored, so "which list did the merchant see?" can be answered and proven later.
    */
   async signedList(): Promise<string> {
+    await this.publishDue();
+    return this.serial(() => this.signCurrent());
+  }
+
+  private async signCurrent(): Promise<string> {
     const doc = await this.list();
     const now = Math.floor(this.now().getTime() / 1000);
     const currentKey = `current:${this.options.listId}`;

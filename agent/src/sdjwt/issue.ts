@@ -4,6 +4,7 @@ import { randomBytes } from "node:crypto";
 import type { JwsSigner } from "../crypto/jws.js";
 import { didKeyKid, type Ed25519PublicJwk } from "../identity/did-key.js";
 import { IDENTITY_CLAIM_NAMES, IDENTITY_VCT, type IdentityClaims } from "./identity-credential.js";
+import type { CredentialTimes } from "./credential-times.js";
 
 export interface IssueIdentityCredentialArgs {
   issuerDid: string;
@@ -12,11 +13,24 @@ export interface IssueIdentityCredentialArgs {
   claims: IdentityClaims;
   now: Date;
   validForSeconds: number;
-  /** Decoy digests mixed into `_sd`, so the number of real claims does not show. */
+  /** Decoy digests mixed into `_sd`, so the number of real claims does not show (at least this many). */
   decoys?: number;
+  /**
+   * This credential's own `iat`/`exp` (see credential-times.ts: drawn per credential so that no two
+   * credentials share them). Without it, `iat` is `now` and `exp` is `now + validForSeconds`.
+   */
+  times?: CredentialTimes;
+  /** Per-merchant pseudonyms (claim name -> value, see merchant-pseudonym.ts), each selectively disclosable. */
+  pseudonyms?: Record<string, string>;
   /** IETF Token Status List reference (plain, never disclosable). */
   status?: { idx: number; uri: string };
 }
+
+/**
+ * `_sd` is padded with decoys to a multiple of this: the number of digests then says neither how many claims
+ * a person has nor how many merchants were registered when the credential was issued (within a bucket).
+ */
+export const SD_DIGEST_BUCKET = 16;
 
 /** 128-bit salts, base64url (RFC 9901 §9.3 recommends at least 128 bits). */
 const saltGenerator = async () => randomBytes(16).toString("base64url");
@@ -33,20 +47,25 @@ export async function issueIdentityCredential(args: IssueIdentityCredentialArgs)
     hashAlg: "sha-256",
     saltGenerator,
   });
-  const iat = Math.floor(args.now.getTime() / 1000);
+  const iat = args.times?.iat ?? Math.floor(args.now.getTime() / 1000);
+  const exp = args.times?.exp ?? iat + args.validForSeconds;
+  const pseudonyms = args.pseudonyms ?? {};
   const payload = {
     iss: args.issuerDid,
     iat,
-    exp: iat + args.validForSeconds,
+    exp,
     vct: IDENTITY_VCT,
     cnf: { jwk: args.holderJwk },
     ...(args.status ? { status: { status_list: { idx: args.status.idx, uri: args.status.uri } } } : {}),
     ...args.claims,
+    ...pseudonyms,
   };
-  const disclosable = IDENTITY_CLAIM_NAMES.filter((n) => args.claims[n] !== undefined);
+  const disclosable = [...IDENTITY_CLAIM_NAMES.filter((n) => args.claims[n] !== undefined), ...Object.keys(pseudonyms)];
+  const minimum = disclosable.length + (args.decoys ?? 4);
+  const decoys = Math.ceil(minimum / SD_DIGEST_BUCKET) * SD_DIGEST_BUCKET - disclosable.length;
   return sdjwt.issue(
     payload,
-    { _sd: disclosable, _sd_decoy: args.decoys ?? 4 } as never,
+    { _sd: disclosable, _sd_decoy: decoys } as never,
     { header: { kid: didKeyKid(args.issuerDid) } },
   );
 }

@@ -56,22 +56,23 @@ export function adminRoutes(deps: IssuerDeps): Router {
 
   r.post("/admin/status", requireJson, handle(async (req, res) => {
     const input = parseInput(z.object({ indexes: z.array(z.number().int().min(0)).min(1).max(1000), status: z.enum(["revoked", "suspended", "valid"]) }).strict(), req.body);
-    res.json({ version: await deps.status.setStatus(input.indexes, input.status) });
+    // Scheduled like every status change: several indexes never flip in one visible version.
+    res.json(await deps.status.schedule(input.indexes, input.status));
   }));
 
   r.post("/admin/identities/revoke", requireJson, handle(async (req, res) => {
     const { idNumber } = parseInput(z.object({ idNumber: idNumberSchema, reason: z.string().min(1).max(300) }).strict(), req.body);
-    res.json({ revoked: await deps.identityIssuer.revokeAll(deps.vault.refFor(idNumber)) });
+    res.json(await deps.identityIssuer.revokeAll(deps.vault.refFor(idNumber)));
   }));
 
   // The person's ID document changed or was lost: revoke everything issued and offer a fresh batch, in one go.
   r.post("/admin/identities/reissue", requireJson, handle(async (req, res) => {
     const { idNumber } = parseInput(z.object({ idNumber: idNumberSchema, reason: z.string().min(1).max(300) }).strict(), req.body);
     const ref = deps.vault.refFor(idNumber);
-    const revoked = await deps.identityIssuer.revokeAll(ref);
+    const { revoked, effectiveBy } = await deps.identityIssuer.revokeAll(ref);
     await deps.registration.refreshFromRegistry(ref);
     const offer = await deps.issuance.createOffer(ref);
-    res.status(201).json({ revoked, credentialOffer: offer.credentialOffer, expiresAt: offer.expiresAt, qrText: await CredentialIssuance.qrTerminal(offer.credentialOffer) });
+    res.status(201).json({ revoked, effectiveBy, credentialOffer: offer.credentialOffer, expiresAt: offer.expiresAt, qrText: await CredentialIssuance.qrTerminal(offer.credentialOffer) });
   }));
 
   // How an identity was verified (method, when, by whom): never the identity itself.

@@ -24,7 +24,7 @@ export function refreshRoutes(deps: IssuerDeps): Router {
     if (!result.verified) throw new VerificationFailedError(result.errors);
     if (!(await deps.registration.consumeNonce(nonce))) throw new AgentError("ERR_NONCE_INVALID", "the nonce is unknown, used or expired");
     const idx = (result.claims?.status as { status_list?: { idx?: number } } | undefined)?.status_list?.idx;
-    if (typeof idx !== "number" || (await deps.status.statusOf(idx)) !== "valid") throw new AgentError("ERR_CREDENTIAL_REVOKED", "this credential is no longer valid: register again");
+    if (typeof idx !== "number" || (await deps.status.effectiveStatusOf(idx)) !== "valid") throw new AgentError("ERR_CREDENTIAL_REVOKED", "this credential is no longer valid: register again");
     const ref = deps.vault.refFor(String(result.claims!.id_number));
     if (!(await deps.vault.get(ref))) throw new AgentError("ERR_IDENTITY_NOT_FOUND", "no verified identity for this credential");
     const offer = await deps.issuance.createOffer(ref);

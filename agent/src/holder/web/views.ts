@@ -97,6 +97,7 @@ ${notice("ok", html`This merchant is registered with the identity platform (chec
 <ul>
 ${checked.claimNames.map((n) => html`<li><strong>${claimLabel(n)}</strong>${preview ? html`: ${claimValue(preview.values[n])}` : ""}</li>`)}
 ${r.level === "pseudonymous" ? html`<li><strong>A pseudonym for ${r.merchant_name} only</strong>${preview?.pseudonym ? html`: <code title="${preview.pseudonym}">${shortId(preview.pseudonym)}</code>` : ""} (no other merchant ever sees it)</li>` : ""}
+${preview?.memberPseudonym ? html`<li><strong>Your member number there, from the platform</strong>: <code title="${preview.memberPseudonym}">${shortId(preview.memberPseudonym)}</code> (the same from any of your wallets, so you hold one account there; unrelated to your number anywhere else)</li>` : ""}
 </ul>
 ${!preview ? html`<p class="hint">Unlock with your PIN below to see the values themselves before they are sent.</p>` : ""}
 <p>Stays in your wallet: ${stays.map(claimLabel).join(", ")}.</p>
