@@ -115,7 +115,7 @@ async function main(): Promise<void> {
     verifiers[m.key] = v;
     say(`merchant  ${v.url}  ${m.name}  ${v.did}`);
     // The platform registers the merchant: what it may ask for, and why.
-    await admin("/admin/merchants", { did: v.did, name: m.name, maxLevel: "full", purposes: ASKS[m.key]!.map((a) => a.purpose), fullClaims: ["full_name", "id_number"] }, "PUT");
+    await admin("/admin/merchants", { did: v.did, name: m.name, maxLevel: "full", purposes: ASKS[m.key]!.map((a) => a.purpose), fullClaims: ["full_name", "id_number"], origins: [new URL(v.url).origin] }, "PUT");
   }
 
   section(`Registration: ${PERSON.fullName} proves who they are, once`);

@@ -68,7 +68,7 @@ describe("Web pages in a real browser: checkout, wallet, notary console", functi
       startService("verifier-service", verifierEnv("stranger", "3", "Unregistered Shop")),
     ]);
     // Only the bookshop is registered by the platform; the stranger is not.
-    await admin("/admin/merchants", { did: shop.did, name: "星河书店 Galaxy Books", maxLevel: "full", purposes: OFFERS.map((o) => o.purpose), fullClaims: ["full_name"] }, "PUT");
+    await admin("/admin/merchants", { did: shop.did, name: "星河书店 Galaxy Books", maxLevel: "full", purposes: OFFERS.map((o) => o.purpose), fullClaims: ["full_name"], origins: [new URL(shop.url).origin] }, "PUT");
 
     const walletDir = join(work, "wallet");
     const wallet = await HolderWallet.open({ dir: walletDir, pin: PIN });
