@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { REPO_ROOT } from "@realname/agent";
 import { startStack } from "./stack.js";
-import { attackDrill, faultDrill, loadDrill, privacyScan } from "./drills.js";
+import { attackDrill, faultDrill, loadDrill, privacyScan, walletTrustDrill } from "./drills.js";
 
 const quick = process.argv.includes("--quick");
 const stack = await startStack();
@@ -35,6 +35,12 @@ try {
   results.privacy = privacy;
   console.log(`privacy: ${privacy.blocksScanned} blocks, ${privacy.transactionsScanned} transactions, ${privacy.logLines} log lines scanned: ${privacy.findings.length} findings → ${privacy.findings.length === 0 ? "held" : "FAILED"}`);
   ok &&= privacy.findings.length === 0;
+
+  const trust = await walletTrustDrill(stack);
+  results.walletTrust = trust;
+  const trustOk = trust.accepted.length === 0 && trust.serverErrors.length === 0 && trust.refusedWithCode === trust.cases;
+  console.log(`wallet as the target: ${trust.cases} cases (request swap, stale consent forms, registry name, login relay, foreign-origin proof, fetch from a GET), ${trust.refusedWithCode} refused, ${trust.accepted.length} got through → ${trustOk ? "held" : "FAILED"}`);
+  ok &&= trustOk;
 } finally {
   await stack.stop();
 }

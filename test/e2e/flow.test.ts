@@ -534,7 +534,7 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
       expect(creds.out[0]).to.not.have.property("credential");
       const { requestId, requestUri } = await ask(shopA, "verified");
       const answered = await cli(["answer", requestUri, "--yes"], env);
-      expect(answered.code).to.equal(0);
+      expect(answered.code, JSON.stringify(answered.out)).to.equal(0);
       expect(answered.out.claimNames).to.deep.equal(["real_name_verified"]);
       expect((await result(shopA, requestId)).status).to.equal("accepted");
       const listed = await cli(["grants"], env);
