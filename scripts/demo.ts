@@ -160,7 +160,7 @@ async function main(): Promise<void> {
         body: { level: ask.level, purpose: ask.purpose, retentionDays: ask.retentionDays, claims: ask.claims ?? [], ageOver18: ask.ageOver18 ?? false },
       });
       const preview = await wallet.preview(created.authorizationRequest);
-      say(`${style.dim("the wallet shows the person:")} ${preview.request.merchant_name} wants ${style.bold(preview.claimNames.join(", "))}${preview.pseudonym ? " + a pseudonym for this merchant" : ""}`);
+      say(`${style.dim("the wallet shows the person:")} ${preview.merchant.name} wants ${style.bold(preview.claimNames.join(", "))}${preview.pseudonym ? " + a pseudonym for this merchant" : ""}`);
       say(`${style.dim("  purpose:")} ${preview.request.purpose}  ${style.dim("retention:")} ${preview.request.retention_days} days`);
       const entry = await wallet.answer(preview);
       const learned = await fetchJson<Record<string, unknown>>(`${v.url}/requests/${created.requestId}/result`, { headers: { "x-transaction-secret": created.transactionSecret } });
