@@ -157,6 +157,19 @@ describe("The wallet answers exactly what the person saw, and only for the merch
       expect(swapper.answers.length).to.equal(before + 1);
     });
 
+    it("the same consent form posted twice at once answers once", async () => {
+      const before = swapper.answers.length;
+      const { link } = await swapper.newRequest();
+      const landing = await browse(authorizePath(link));
+      const csrf = landing.field("csrf")!;
+      const review = await browse("/authorize/review", { link: landing.field("link")!.replace(/&amp;/g, "&"), csrf });
+      const form = { request: review.field("request")!, pin: PIN, csrf };
+      const results = await Promise.all([browse("/authorize", form), browse("/authorize", form)]);
+      expect(results.map((r) => r.status).sort()).to.deep.equal([200, 400]);
+      expect(results.map((r) => r.code ?? "shared").sort()).to.deep.equal(["ERR_REQUEST_CHANGED", "shared"]);
+      expect(swapper.answers.length).to.equal(before + 1);
+    });
+
     it("a form naming a request that was not reviewed (unknown hash, or the old link field) is refused in words: ERR_REQUEST_CHANGED", async () => {
       const { requestId, link } = await swapper.newRequest();
       const landing = await browse(authorizePath(link));

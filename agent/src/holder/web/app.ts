@@ -195,8 +195,8 @@ export function createWalletWebApp(deps: WalletWebDeps) {
     const { grant, automatic, left } = await sessions.use(s, async (w) => {
       const preview = await w.preview(checked);
       if (body.pin === undefined && !preview.automatic) throw new AgentError("ERR_INVALID_INPUT", "enter your PIN to share");
-      // Answered once: whatever the merchant says, this review is spent.
-      pinnedRequests.drop(checked.requestHash);
+      // Answered once, whatever the merchant says: of two posts of the same form, only the first answers.
+      if (!pinnedRequests.take(checked.requestHash)) throw changed();
       const grant = await w.answer(preview, { remember: body.remember === "1", requestHash: body.request });
       return { grant, automatic: preview.automatic, left: await w.credentialsLeft() };
     });
@@ -308,7 +308,7 @@ export function createWalletWebApp(deps: WalletWebDeps) {
     const checked = body.login ? pinnedLogins.get(body.login) : undefined;
     if (!checked) throw changed();
     const s = sessionOf(req) ? requirePostSession(req) : await confirmWithPin(req, res, body.pin ?? "");
-    pinnedLogins.drop(body.login!);
+    if (!pinnedLogins.take(body.login!)) throw changed();
     const r = await sessions.use(s, (w) => w.login(checked));
     const account = r.account as { visits?: number; openedAt?: string };
     send(req, res, "Logged in", html`<h1>Logged in</h1>${notice("ok", html`You are logged in with your member pseudonym (visit ${account.visits ?? "?"}, member since ${String(account.openedAt ?? "").slice(0, 10)}). No identity data was shown.`)}<p>You can go back to the merchant's page now.</p>`);

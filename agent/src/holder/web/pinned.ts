@@ -25,9 +25,11 @@ export class PinnedReviews<T> {
     return this.entries.get(key)?.value;
   }
 
-  /** Removes it: a review is answered once. */
-  drop(key: string): void {
+  /** Removes and returns it in one step (a review is answered once): two posts of the same form cannot both answer. */
+  take(key: string): T | undefined {
+    const value = this.get(key);
     this.entries.delete(key);
+    return value;
   }
 
   get size(): number {
