@@ -170,6 +170,21 @@ describe("The wallet answers exactly what the person saw, and only for the merch
       expect(swapper.answers.length).to.equal(before + 1);
     });
 
+    it("a locked wallet: reviewed without values, then the PIN unlocks and answers exactly the reviewed request", async () => {
+      await browse("/lock", { csrf: (await browse("/")).field("csrf")! });
+      cookie = "";
+      const before = swapper.answers.length;
+      const { requestId, link } = await swapper.newRequest();
+      const landing = await browse(authorizePath(link));
+      expect(landing.field("csrf")).to.equal(undefined);
+      const review = await browse("/authorize/review", { link: landing.field("link")!.replace(/&amp;/g, "&") });
+      expect(review.text).to.contain("Unlock with your PIN below to see the values");
+      const shared = await browse("/authorize", { request: review.field("request")!, pin: PIN });
+      expect(shared.text, shared.code).to.contain("Shared with Swap Shop");
+      expect(swapper.served.get(requestId)).to.equal(1);
+      expect(swapper.answers.slice(before)).to.deep.equal([{ level: "verified", disclosed: ["real_name_verified"] }]);
+    });
+
     it("a form naming a request that was not reviewed (unknown hash, or the old link field) is refused in words: ERR_REQUEST_CHANGED", async () => {
       const { requestId, link } = await swapper.newRequest();
       const landing = await browse(authorizePath(link));
