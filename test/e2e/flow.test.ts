@@ -79,7 +79,8 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
       MERCHANT_PASSPHRASE: `test-${key}`,
       TRUSTED_ISSUERS: issuer.did,
       ANCHOR_BATCH_AGE_MS: "300",
-      REQUEST_VALIDITY_SECONDS: "3",
+      // Short, for the expiry test; long enough for a command-line answer on a loaded machine.
+      REQUEST_VALIDITY_SECONDS: "8",
       ISSUER_URL: issuer.url,
       STATUS_CACHE_SECONDS: "0",
       RETENTION_SWEEP_MS: "200",
@@ -355,7 +356,7 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
     it("an expired request: ERR_REQUEST_EXPIRED for the wallet and for a late answer", async () => {
       const a = await capturedAnswer(shopA);
       const { requestUri } = await ask(shopA, "verified");
-      await new Promise((r) => setTimeout(r, 3_500));
+      await new Promise((r) => setTimeout(r, 8_500));
       const late = await post(a.url, a.body);
       expect(late.body.error.code).to.equal("ERR_REQUEST_EXPIRED");
       try {
