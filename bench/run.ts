@@ -151,7 +151,7 @@ async function services(inProcessVerification: number, inProcessGrant: number) {
   const verifier = await startService("verifier-service", { DATA_DIR: join(work, "verifier"), CHAIN_RPC_URL: chain.url, DEPLOYMENT_FILE: deploymentFile, ANCHOR_DEV_ACCOUNT: "1", MERCHANT_NAME: "Bench Shop", MERCHANT_PASSPHRASE: "bench", TRUSTED_ISSUERS: issuer.did, ISSUER_URL: issuer.url, RATE_LIMIT_PER_MINUTE: "10000000", REQUEST_VALIDITY_SECONDS: "600" });
   const admin = (path: string, body: unknown, method = "POST") => fetchJson(`${issuer.url}${path}`, { method, body, headers: { authorization: `Bearer ${ADMIN}` } });
   try {
-    await admin("/admin/merchants", { did: verifier.did, name: "Bench Shop", maxLevel: "full", purposes: ["bench"], fullClaims: ["full_name"] }, "PUT");
+    await admin("/admin/merchants", { did: verifier.did, name: "Bench Shop", maxLevel: "full", purposes: ["bench"], fullClaims: ["full_name"], origins: [new URL(verifier.url).origin] }, "PUT");
     const wallet = await HolderWallet.open({ dir: join(work, "wallet"), pin: "0000" });
     await admin("/admin/devices", { deviceId: "bench", label: "bench", publicJwk: (await wallet.deviceKey()).publicJwk });
     await wallet.register(issuer.url, { fullName: "张三", idNumber: "110105199003071239", portrait: readFileSync(join(REPO_ROOT, "issuer-service", "fixtures", "portraits", "zhang-san-live.jpg")) }, { deviceId: "bench", confirm: async () => true, batchSize: 2 });

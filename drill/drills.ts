@@ -393,7 +393,7 @@ export async function consentTermsAndResultDrill(s: Stack, report: AttackReport)
   }
 
   // The attacker opens a request and keeps its transaction secret; the victim's wallet answers it.
-  await s.admin("/admin/merchants", { did: s.verifier.did, name: "Drill Shop", maxLevel: "full", purposes: ["drill", "Issue an invoice in the buyer's legal name"], fullClaims: ["full_name", "id_number"] }, "PUT");
+  await s.admin("/admin/merchants", { did: s.verifier.did, name: "Drill Shop", maxLevel: "full", purposes: ["drill", "Issue an invoice in the buyer's legal name"], fullClaims: ["full_name", "id_number"], origins: [new URL(v).origin] }, "PUT");
   const opened = await fetchJson<{ requestId: string; authorizationRequest: string; transactionSecret: string }>(`${v}/requests`, { body: { level: "full", purpose: "drill", claims: ["full_name", "id_number"] } });
   const victim = await s.wallet.answer(await s.wallet.preview(opened.authorizationRequest));
   const bySecret = await send(`${v}/requests/${opened.requestId}/result`, { headers: { "x-transaction-secret": opened.transactionSecret } });
@@ -581,6 +581,96 @@ export async function linkabilityDrill(s: Stack): Promise<LinkabilityReport> {
     if (!first || first !== again) report.findings.push("a second wallet of the same person opened a second account");
   } finally {
     await second.close();
+  }
+  return report;
+}
+
+export interface WalletTrustReport {
+  cases: number;
+  /** Attacks the wallet or the verifier refused with a stable code, nothing sent. */
+  refusedWithCode: number;
+  /** Attacks that got through (what leaked or was signed). */
+  accepted: string[];
+  serverErrors: Array<{ name: string; status: number }>;
+}
+
+/**
+ * The wallet as the target: a registered merchant that swaps its request for a `full` one under the PIN,
+ * a stale consent form, a request naming itself otherwise than the registry, a phishing page relaying the
+ * real merchant's login (answer to itself, or to the merchant), a proof made for another origin, and
+ * links that try to make the wallet fetch from a GET. Each must be refused with its code, nothing sent.
+ */
+export async function walletTrustDrill(s: Stack): Promise<WalletTrustReport> {
+  const { startSwappingMerchant, startPhishingPage, startCounter } = await import("./hostile.js");
+  const { createWalletWebApp, listenOn, sha256Hex } = await import("@realname/agent");
+  const report: WalletTrustReport = { cases: 0, refusedWithCode: 0, accepted: [], serverErrors: [] };
+  const swapper = await startSwappingMerchant({ name: "Drill Swap Shop", purpose: "drill" });
+  const impostor = await startSwappingMerchant({ name: "Drill Small Shop", clientName: "Drill Famous Bank", purpose: "drill" });
+  const phishing = await startPhishingPage();
+  const counter = await startCounter();
+  for (const m of [swapper, impostor]) await s.admin("/admin/merchants", { did: m.did, name: m.name, maxLevel: "full", purposes: ["drill"], fullClaims: ["full_name", "id_number"], origins: [m.url] }, "PUT");
+  // The web pages over the drill's open wallet (locking the page must not close it for the other drills).
+  const hosts: string[] = [];
+  const app = createWalletWebApp({ dir: join(s.work, "wallet"), rpcUrl: s.chain.url, allowedHosts: () => hosts, openWallet: async () => Object.assign(Object.create(s.wallet), { close: async () => undefined }) });
+  const web = await listenOn(app, "127.0.0.1", 0, hosts);
+  let cookie = "";
+  const page = async (path: string, form?: Record<string, string>) => {
+    const res = await fetch(`${web.url}${path}`, { method: form ? "POST" : "GET", redirect: "manual", headers: { ...(cookie ? { cookie } : {}), ...(form ? { "content-type": "application/x-www-form-urlencoded", origin: web.url } : {}) }, body: form ? new URLSearchParams(form).toString() : undefined });
+    cookie = res.headers.get("set-cookie")?.split(";")[0] ?? cookie;
+    const text = await res.text();
+    return { status: res.status, code: /data-error-code="(ERR_[A-Z_]+)"/.exec(text)?.[1], field: (n: string) => new RegExp(`name="${n}" value="([^"]+)"`).exec(text)?.[1]?.replace(/&amp;/g, "&") };
+  };
+  const expectRefused = (name: string, code: string | undefined, wanted: string, leaked: boolean) => {
+    report.cases++;
+    if (leaked || code !== wanted) report.accepted.push(`${name} (${code ?? "accepted"})`);
+    else report.refusedWithCode++;
+  };
+  const codeOf = (p: Promise<unknown>) => p.then(() => undefined, (e: { code?: string }) => e.code);
+  try {
+    await page("/unlock", { pin: "0000" });
+    const authorizePath = (link: string) => `/authorize?${new URL(link.replace("openid4vp://?", "https://x/?")).searchParams}`;
+
+    // 1. The swap: the wallet reviews the `verified` request; the PIN must answer exactly it.
+    const swap = await swapper.newRequest();
+    const landing = await page(authorizePath(swap.link));
+    const reviewed = await page("/authorize/review", { link: landing.field("link")!, csrf: landing.field("csrf")! });
+    const shared = await page("/authorize", { request: reviewed.field("request") ?? "", pin: "0000", csrf: landing.field("csrf")! });
+    if (shared.status >= 500) report.serverErrors.push({ name: "request swap", status: shared.status });
+    report.cases++;
+    const full = swapper.answers.filter((a) => a.level !== "verified" || a.disclosed.some((n) => n === "full_name" || n === "id_number"));
+    if (full.length || swapper.served.get(swap.requestId) !== 1) report.accepted.push("request swap: the merchant got a `full` answer or fetched twice");
+    else report.refusedWithCode++;
+    // 2. That consent form again, and a form naming a request nobody reviewed.
+    for (const [name, hash] of [["answered consent form posted again", reviewed.field("request") ?? ""], ["consent form for an unreviewed request", sha256Hex("drill")]] as const) {
+      const r = await page("/authorize", { request: hash, pin: "0000", csrf: landing.field("csrf")! });
+      expectRefused(name, r.code, "ERR_REQUEST_CHANGED", swapper.answers.length > 1);
+    }
+    // 3. A request calling the merchant otherwise than the registry.
+    const impostorLink = (await impostor.newRequest()).link;
+    expectRefused("merchant name differs from the registry", await codeOf(s.wallet.preview(impostorLink)), "ERR_MERCHANT_NAME_MISMATCH", impostor.answers.length > 0);
+    // 4. The login relay, answered to the phishing page or straight to the merchant.
+    for (const answerTo of ["phishing", "merchant"] as const) {
+      const { challengeUri } = await fetchJson<{ challengeUri: string }>(`${s.verifier.url}/login/challenges`, { method: "POST", body: {} });
+      const code = await codeOf(s.wallet.login(phishing.relay(challengeUri, answerTo)));
+      const stillOpen = "nonce" in (await fetchJson<Record<string, unknown>>(challengeUri));
+      expectRefused(`login relayed by a look-alike site (answer to the ${answerTo})`, code, "ERR_ORIGIN_NOT_REGISTERED", phishing.proofsReceived > 0 || !stillOpen);
+    }
+    // 5. A login proof made for another origin (a wallet without the registry check) at the verifier.
+    const { challengeUri } = await fetchJson<{ challengeUri: string }>(`${s.verifier.url}/login/challenges`, { method: "POST", body: {} });
+    const genuine = await s.wallet.checkLogin(challengeUri);
+    const proofCode = await codeOf(s.wallet.login({ ...genuine, challengeUri: phishing.relay(challengeUri, "merchant") }));
+    expectRefused("login proof bound to another origin", proofCode, "ERR_PAIRWISE_PROOF_ORIGIN", !("nonce" in (await fetchJson<Record<string, unknown>>(challengeUri))));
+    // 6. Links any site can open make the wallet fetch nothing.
+    const link = `openid4vp://?client_id=${encodeURIComponent("decentralized_identifier:did:key:z6MkDrill")}&request_uri=${encodeURIComponent(`${counter.url}/r`)}`;
+    await page(authorizePath(link));
+    await page(`/login?challenge=${encodeURIComponent(`${counter.url}/login/challenges/00000000-0000-0000-0000-000000000000`)}`);
+    report.cases++;
+    if (counter.hits.length) report.accepted.push(`a GET made the wallet fetch (${counter.hits.join(", ")})`);
+    else report.refusedWithCode++;
+  } finally {
+    await web.close();
+    await app.sessions.lock();
+    await Promise.allSettled([swapper.close(), impostor.close(), phishing.close(), counter.close()]);
   }
   return report;
 }

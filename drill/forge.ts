@@ -63,7 +63,7 @@ export async function makeEvidenceBundle(r: BundleRecipe): Promise<{ bundle: Evi
   const holder = r.holder ?? newKey();
   const consentSigner = r.consentSigner ?? holder;
   const registry = new TrustRegistry(new MemoryDocumentStore(), r.registryIssuer);
-  if (r.registered !== false) await registry.putMerchant({ did: merchant.did, name: "Hand-made Shop", maxLevel: "full", purposes: ["evidence test"], fullClaims: [] });
+  if (r.registered !== false) await registry.putMerchant({ did: merchant.did, name: "Hand-made Shop", maxLevel: "full", purposes: ["evidence test"], fullClaims: [], origins: ["https://shop.example"] });
   const registryJwt = await registry.signed();
   const registryUri = "http://127.0.0.1:9/registry";
   const consentAt = r.consentAt ?? new Date(now.getTime() - 5000);

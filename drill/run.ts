@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { REPO_ROOT } from "@realname/agent";
 import { startStack } from "./stack.js";
-import { attackDrill, faultDrill, linkabilityDrill, loadDrill, privacyScan, singleUseDrill } from "./drills.js";
+import { attackDrill, faultDrill, linkabilityDrill, loadDrill, privacyScan, singleUseDrill, walletTrustDrill } from "./drills.js";
 
 const quick = process.argv.includes("--quick");
 const stack = await startStack();
@@ -45,6 +45,11 @@ try {
   results.singleUse = singleUse;
   console.log(`single use: ${singleUse.doubleSpends.map((d) => `${d.name} ${d.succeeded}/${d.attempts}`).join(", ")}; bounded fetch: ${singleUse.fetches.filter((f) => f.got === f.expected).length}/${singleUse.fetches.length} refused with their code → ${singleUse.held ? "held" : "FAILED"}`);
   ok &&= singleUse.held;
+  const trust = await walletTrustDrill(stack);
+  results.walletTrust = trust;
+  const trustOk = trust.accepted.length === 0 && trust.serverErrors.length === 0 && trust.refusedWithCode === trust.cases;
+  console.log(`wallet as the target: ${trust.cases} cases (request swap, stale consent forms, registry name, login relay, foreign-origin proof, fetch from a GET), ${trust.refusedWithCode} refused, ${trust.accepted.length} got through → ${trustOk ? "held" : "FAILED"}`);
+  ok &&= trustOk;
 } finally {
   await stack.stop();
 }

@@ -36,7 +36,7 @@ export async function startStack(): Promise<Stack> {
   const verifierEnv = { DATA_DIR: join(work, "verifier"), CHAIN_RPC_URL: chain.url, DEPLOYMENT_FILE: deploymentFile, ANCHOR_DEV_ACCOUNT: "1", MERCHANT_NAME: "Drill Shop", MERCHANT_PASSPHRASE: "drill", TRUSTED_ISSUERS: issuer.did, ISSUER_URL: issuer.url, RATE_LIMIT_PER_MINUTE: "10000000", REQUEST_VALIDITY_SECONDS: "600", ANCHOR_BATCH_AGE_MS: "300" };
   let verifier = await startService("verifier-service", verifierEnv);
   const admin = (path: string, body?: unknown, method = "POST") => fetchJson(`${issuer.url}${path}`, { method, body, headers: { authorization: `Bearer ${ADMIN}` } });
-  await admin("/admin/merchants", { did: verifier.did, name: "Drill Shop", maxLevel: "full", purposes: ["drill"], fullClaims: ["full_name", "id_number"] }, "PUT");
+  await admin("/admin/merchants", { did: verifier.did, name: "Drill Shop", maxLevel: "full", purposes: ["drill"], fullClaims: ["full_name", "id_number"], origins: [new URL(verifier.url).origin] }, "PUT");
   const wallet = await HolderWallet.open({ dir: join(work, "wallet"), pin: "0000" });
   await admin("/admin/devices", { deviceId: "drill", label: "drill", publicJwk: (await wallet.deviceKey()).publicJwk });
   const portrait = readFileSync(join(REPO_ROOT, "issuer-service", "fixtures", "portraits", "zhang-san-live.jpg"));

@@ -119,7 +119,7 @@ async function main(): Promise<void> {
     verifiers[m.key] = v;
     say(`merchant  ${v.url}  ${m.name}  ${v.did}`);
     // The platform registers the merchant: what it may ask for, and why.
-    await admin("/admin/merchants", { did: v.did, name: m.name, maxLevel: "full", purposes: ASKS[m.key]!.map((a) => a.purpose), fullClaims: ["full_name", "id_number"] }, "PUT");
+    await admin("/admin/merchants", { did: v.did, name: m.name, maxLevel: "full", purposes: ASKS[m.key]!.map((a) => a.purpose), fullClaims: ["full_name", "id_number"], origins: [new URL(v.url).origin] }, "PUT");
   }
 
   section(`Registration: ${PERSON.fullName} proves who they are, once`);
@@ -164,7 +164,7 @@ async function main(): Promise<void> {
         body: { level: ask.level, purpose: ask.purpose, retentionDays: ask.retentionDays, claims: ask.claims ?? [], ageOver18: ask.ageOver18 ?? false },
       });
       const preview = await wallet.preview(created.authorizationRequest);
-      say(`${style.dim("the wallet shows the person:")} ${preview.request.merchant_name} wants ${style.bold(preview.claimNames.join(", "))}${preview.pseudonym ? " + a pseudonym for this merchant" : ""}`);
+      say(`${style.dim("the wallet shows the person:")} ${preview.merchant.name} wants ${style.bold(preview.claimNames.join(", "))}${preview.pseudonym ? " + a pseudonym for this merchant" : ""}`);
       say(`${style.dim("  purpose:")} ${preview.request.purpose}  ${style.dim("retention:")} ${preview.request.retention_days} days`);
       const entry = await wallet.answer(preview);
       // The merchant's front end (transaction secret) sees the level only; the browser the wallet sends back

@@ -50,7 +50,7 @@ describe("The notary's trust anchors and the verifier's registry it relies on", 
     const lists = (doc: { merchants: Array<{ did: string }> }) => doc.merchants.some((m) => m.did === merchant);
     const before = await resolver.current(new Date());
     expect(before.document.merchants).to.deep.equal([]);
-    await registry.putMerchant({ did: merchant, name: "Shop", maxLevel: "full", purposes: ["p"], fullClaims: [] });
+    await registry.putMerchant({ did: merchant, name: "Shop", maxLevel: "full", purposes: ["p"], fullClaims: [], origins: ["https://shop.example"] });
     expect((await resolver.current(new Date())).hash, "cached while it covers the need").to.equal(before.hash);
     const after = await resolver.current(new Date(), lists);
     expect(fetched).to.equal(2);

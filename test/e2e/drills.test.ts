@@ -2,7 +2,7 @@ import { expect } from "chai";
 import type { AddressInfo } from "node:net";
 import { AnchorQueue, createServiceApp, errorHandler, MemoryDocumentStore, receiptHash, type AnchorRegistryClient } from "@realname/agent";
 import { startStack, type Stack } from "../../drill/stack.js";
-import { attackDrill, faultDrill, linkabilityDrill, loadDrill, privacyScan, singleUseDrill } from "../../drill/drills.js";
+import { attackDrill, faultDrill, linkabilityDrill, loadDrill, privacyScan, singleUseDrill, walletTrustDrill } from "../../drill/drills.js";
 
 describe("Drills (short form of `npm run drill`)", function () {
   this.timeout(300_000);
@@ -80,5 +80,12 @@ describe("Drills (short form of `npm run drill`)", function () {
       expect((error as { code: string }).code).to.equal("ENOSPC");
     }
     expect(await queue.get(receiptHash("x"))).to.equal(undefined);
+  });
+  it("the wallet as the target: a swapped request, stale consent forms, a look-alike login relay, fetches from a GET: each refused", async () => {
+    const r = await walletTrustDrill(stack);
+    expect(r.accepted).to.deep.equal([]);
+    expect(r.serverErrors).to.deep.equal([]);
+    expect(r.cases).to.be.greaterThanOrEqual(8);
+    expect(r.refusedWithCode).to.equal(r.cases);
   });
 });

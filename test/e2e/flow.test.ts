@@ -108,7 +108,7 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
 
   const admin = (path: string, body: unknown, method = "POST") => fetchJson(`${issuer.url}${path}`, { method, body, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
   const registerMerchant = (shop: ServiceProcess, over: Record<string, unknown> = {}) =>
-    admin("/admin/merchants", { did: shop.did, name: shop === shopA ? "Shop a" : "Shop b", maxLevel: "full", purposes: ["test verified", "test pseudonymous", "test full"], fullClaims: ["full_name", "id_number"], ...over }, "PUT");
+    admin("/admin/merchants", { did: shop.did, name: shop === shopA ? "Shop a" : "Shop b", maxLevel: "full", purposes: ["test verified", "test pseudonymous", "test full"], fullClaims: ["full_name", "id_number"], origins: [new URL(shop.url).origin], ...over }, "PUT");
   const secrets = new Map<string, string>();
   const ask = async (shop: ServiceProcess, level: GrantLevel, extra: Record<string, unknown> = {}) => {
     const created = await fetchJson<{ requestId: string; requestUri: string; authorizationRequest: string; transactionSecret: string }>(`${shop.url}/requests`, { body: { level, purpose: `test ${level}`, claims: level === "full" ? ["full_name", "id_number"] : [], ...extra } });

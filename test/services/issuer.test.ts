@@ -364,11 +364,17 @@ describe("Issuer service: registration platform, OpenID4VCI, status, registries"
   describe("registries and notaries", () => {
     it("publishes merchants and notaries as a signed document that verifies against the issuer's DID", async () => {
       const merchant = newTestKey();
-      expect((await admin("/admin/merchants", { did: merchant.did, name: "Shop", maxLevel: "pseudonymous", purposes: ["membership"] }, "PUT")).status).to.equal(201);
+      expect((await admin("/admin/merchants", { did: merchant.did, name: "Shop", maxLevel: "pseudonymous", purposes: ["membership"], origins: ["https://shop.example", "http://127.0.0.1:8080"] }, "PUT")).status).to.equal(201);
       expect((await admin("/admin/merchants", { did: "did:web:x", name: "Bad", maxLevel: "godmode", purposes: [] }, "PUT")).status).to.equal(400);
+      // Origins: https (http only on loopback), exactly an origin, at least one.
+      for (const origins of [[], ["http://shop.example"], ["https://shop.example/path"], ["javascript:alert(1)"], ["https://user@shop.example"]]) {
+        const refused = await admin("/admin/merchants", { did: merchant.did, name: "Shop", maxLevel: "pseudonymous", purposes: ["membership"], origins }, "PUT");
+        expect(refused.status, JSON.stringify(origins)).to.equal(400);
+        expect(refused.body.error.details.problems.map((p: { path: string }) => p.path.split(".")[0])).to.deep.equal(["origins"]);
+      }
       const jwt = (await call(`${issuer.url}/registry`)).body;
       const doc = verifyTrustRegistry(jwt, issuer.did, new Date());
-      expect(doc.merchants.find((m) => m.did === merchant.did)).to.deep.include({ maxLevel: "pseudonymous", purposes: ["membership"] });
+      expect(doc.merchants.find((m) => m.did === merchant.did)).to.deep.include({ maxLevel: "pseudonymous", purposes: ["membership"], origins: ["https://shop.example", "http://127.0.0.1:8080"] });
       expect(() => verifyTrustRegistry(jwt, newTestKey().did, new Date())).to.throw();
     });
     it("keeps every registry JWT it serves by hash and anchors it (evidence names the registry a merchant relied on)", async () => {

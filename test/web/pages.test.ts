@@ -68,7 +68,7 @@ describe("Web pages in a real browser: checkout, wallet, notary console", functi
       startService("verifier-service", verifierEnv("stranger", "3", "Unregistered Shop")),
     ]);
     // Only the bookshop is registered by the platform; the stranger is not.
-    await admin("/admin/merchants", { did: shop.did, name: "星河书店 Galaxy Books", maxLevel: "full", purposes: OFFERS.map((o) => o.purpose), fullClaims: ["full_name"] }, "PUT");
+    await admin("/admin/merchants", { did: shop.did, name: "星河书店 Galaxy Books", maxLevel: "full", purposes: OFFERS.map((o) => o.purpose), fullClaims: ["full_name"], origins: [new URL(shop.url).origin] }, "PUT");
 
     const walletDir = join(work, "wallet");
     const wallet = await HolderWallet.open({ dir: walletDir, pin: PIN });
@@ -108,8 +108,19 @@ describe("Web pages in a real browser: checkout, wallet, notary console", functi
     await shopPage.getByRole("button", { name: "Ask my wallet" }).click();
     await shopPage.getByRole("heading", { name: "Answer with your wallet" }).waitFor();
     const [walletPage] = await Promise.all([context.waitForEvent("page"), shopPage.getByRole("link", { name: "Open in your web wallet" }).click()]);
-    await walletPage.waitForLoadState();
+    await reviewRequest(walletPage);
     return { shopPage, walletPage };
+  }
+
+  /**
+   * The wallet's /authorize page fetches nothing (any site can open it): it shows the link and a button; the
+   * person's click fetches the merchant's request, checks it and shows it.
+   */
+  async function reviewRequest(walletPage: Page): Promise<void> {
+    await walletPage.getByRole("heading", { name: "A merchant's request" }).waitFor();
+    expect(await visibleText(walletPage)).to.contain("Your wallet has not contacted anyone yet.");
+    await walletPage.getByRole("button", { name: "Review the request" }).click();
+    await walletPage.waitForLoadState();
   }
 
   it("the wallet page stays locked until the PIN; a wrong PIN is refused in words", async () => {
@@ -151,6 +162,8 @@ describe("Web pages in a real browser: checkout, wallet, notary console", functi
     expect(await shopPage.locator("#request-link").innerText()).to.match(/^openid4vp:\/\/\?client_id=/);
     await screenshot(shopPage, "checkout-waiting");
     const [walletPage] = await Promise.all([context.waitForEvent("page"), shopPage.getByRole("link", { name: "Open in your web wallet" }).click()]);
+    await screenshot(walletPage, "wallet-review-request");
+    await reviewRequest(walletPage);
     await walletPage.getByRole("heading", { name: /asks for: Verified only/ }).waitFor();
     const consent = await visibleText(walletPage);
     expect(consent).to.contain("Real-name verified: yes");
@@ -215,7 +228,11 @@ describe("Web pages in a real browser: checkout, wallet, notary console", functi
     await shopPage.getByRole("button", { name: "Member login" }).click();
     await shopPage.getByRole("heading", { name: "Member login" }).waitFor();
     const [walletPage] = await Promise.all([context.waitForEvent("page"), shopPage.getByRole("link", { name: "Open in your web wallet" }).click()]);
+    // Nothing is fetched until the person asks for the review on the wallet's own page.
+    await walletPage.getByRole("heading", { name: "A member login link" }).waitFor();
+    await walletPage.getByRole("button", { name: "Review the login" }).click();
     await walletPage.getByRole("heading", { name: "Log in to 星河书店 Galaxy Books" }).waitFor();
+    expect(await visibleText(walletPage)).to.contain(`At ${new URL(shop.url).origin}, a website the identity platform has registered`);
     await screenshot(walletPage, "wallet-login");
     await walletPage.getByRole("button", { name: "Log in" }).click();
     await walletPage.getByRole("heading", { name: "Logged in" }).waitFor();
@@ -369,10 +386,27 @@ describe("Web pages in a real browser: checkout, wallet, notary console", functi
     const created = await fetchJson<{ authorizationRequest: string; requestId: string }>(`${shop.url}/requests`, { body: { level: "verified", purpose: "web verified adult" } });
     const link = `${walletWeb.url}/authorize?${new URL(created.authorizationRequest.replace("openid4vp://?", "https://x/?")).searchParams}`;
     await page.goto(link);
+    await reviewRequest(page);
+    const form = { request: (await page.locator("form[action='/authorize'] input[name='request']").getAttribute("value"))!, csrf: (await page.locator("form[action='/authorize'] input[name='csrf']").getAttribute("value"))!, pin: PIN };
     await page.getByLabel("Confirm with your wallet PIN").fill(PIN);
     await page.getByRole("button", { name: "Share exactly this" }).click();
     await page.getByRole("heading", { name: /Shared with/ }).waitFor();
+    // The same consent form posted again: that review was answered; a new consent is needed.
+    await Promise.all([
+      page.waitForNavigation(),
+      page.evaluate((fields) => {
+        const f = document.createElement("form");
+        f.method = "post";
+        f.action = "/authorize";
+        for (const [name, value] of Object.entries(fields)) f.append(Object.assign(document.createElement("input"), { type: "hidden", name, value }));
+        document.body.append(f);
+        f.submit();
+      }, form),
+    ]);
+    expect(await visibleText(page)).to.contain("The request changed since you reviewed it");
+    expect(await page.locator("main").getAttribute("data-error-code")).to.equal("ERR_REQUEST_CHANGED");
     await page.goto(link);
+    await reviewRequest(page);
     await page.getByLabel("Confirm with your wallet PIN").fill(PIN);
     await page.getByRole("button", { name: "Share exactly this" }).click();
     expect(await visibleText(page)).to.contain("This request has already been answered. Ask the merchant for a new one.");
@@ -439,6 +473,10 @@ describe("Web pages in a real browser: checkout, wallet, notary console", functi
     }
     await screenshot(page, "phone-notary");
     await page.goto(pages[1]!);
+    await reviewRequest(page);
+    const consentAudit = await auditPage(page);
+    expect(consentAudit.unlabelled).to.deep.equal([]);
+    expect(consentAudit.overflowX, "the consent page scrolls sideways on a phone").to.be.at.most(0);
     await screenshot(page, "phone-wallet-consent");
     await phone.close();
     const outside = requested.filter((u) => !u.startsWith("http://127.0.0.1:") && !u.startsWith("data:"));

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { AgentError, classifyLink, HolderWallet, html, raw, renderPage } from "@realname/agent";
 import { WalletSessions } from "../../agent/src/holder/web/session.js";
 import { consentPage } from "../../agent/src/holder/web/views.js";
+import { PinnedReviews } from "../../agent/src/holder/web/pinned.js";
 import type { CheckedRequest } from "@realname/agent";
 
 describe("Web pages: the parts on their own", () => {
@@ -27,6 +28,23 @@ describe("Web pages: the parts on their own", () => {
       const page = renderPage({ title: evil, brand: "Identity wallet", main: consentPage({ checked, link: `openid4vp://?x="><script>`, qrSvg: "<svg></svg>", unlocked: false }) });
       expect(page).to.not.contain("<script>");
       expect(page).to.contain("&lt;/h1&gt;&lt;script&gt;steal()&lt;/script&gt;");
+    });
+  });
+
+  describe("reviewed requests kept for the answer", () => {
+    it("are bounded in number (the oldest goes) and in time (the review's age, or the request's own expiry)", () => {
+      let now = Date.parse("2026-01-01T00:00:00Z");
+      const pins = new PinnedReviews<string>({ max: 3, ttlMs: 60_000, clock: () => new Date(now) });
+      for (const k of ["a", "b", "c", "d"]) pins.pin(k, `request ${k}`);
+      expect([pins.get("a"), pins.get("b"), pins.get("d"), pins.size]).to.deep.equal([undefined, "request b", "request d", 3]);
+      pins.pin("soon", "expires in 5 s", new Date(now + 5_000));
+      now += 5_000;
+      expect(pins.get("soon")).to.equal(undefined);
+      expect(pins.get("d")).to.equal("request d");
+      now += 55_000;
+      expect([pins.get("b"), pins.get("c"), pins.get("d"), pins.size]).to.deep.equal([undefined, undefined, undefined, 0]);
+      pins.pin("e", "request e");
+      expect([pins.take("e"), pins.take("e"), pins.get("e")]).to.deep.equal(["request e", undefined, undefined]);
     });
   });
 

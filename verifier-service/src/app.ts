@@ -463,7 +463,8 @@ export function createApp(deps: VerifierDeps) {
     const { proof } = parseInput(z.object({ proof: z.string().min(1).max(8192) }).strict(), req.body);
     const c = await deps.challenges.get(id);
     if (!c || c.status !== "pending" || c.expiresAt <= Math.floor(clock().getTime() / 1000)) throw new AgentError("ERR_CHALLENGE_NOT_FOUND", "no such open login challenge");
-    const checked = verifyPairwiseProof(proof, { audience: deps.merchant.did, nonce: c.nonce, sdHash: "login" });
+    // The wallet names the origin it answered; a proof made for a look-alike site that relays this challenge is refused.
+    const checked = verifyPairwiseProof(proof, { audience: deps.merchant.did, nonce: c.nonce, sdHash: "login", origin: new URL(deps.publicUrl()).origin });
     if (!checked.verified) throw new VerificationFailedError(checked.errors);
     const link = (await deps.accounts.get(loginLinkKey(checked.pseudonym!))) as unknown as { memberId?: string } | undefined;
     const account = link?.memberId ? await deps.accounts.get(link.memberId) : undefined;

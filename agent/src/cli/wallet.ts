@@ -140,27 +140,32 @@ program
     const g = globals();
     const settings = await HolderWallet.readSettings(g.dir);
     if (!settings.issuerUrl || !settings.issuerDid) throw new AgentError("ERR_NO_CREDENTIAL", messageFor("ERR_NO_CREDENTIAL", "register first"));
-    // Checked and shown before the PIN is asked for: nothing secret is needed to say what would be shared.
+    // Fetched once, checked and shown before the PIN is asked for: nothing secret is needed to say what would
+    // be shared. The answer is built from this very request object; it is never fetched again.
     const checked = await checkMerchantRequest({ requestUri, issuerUrl: settings.issuerUrl, issuerDid: settings.issuerDid, now: new Date() });
     const r = checked.request;
+    const m = checked.merchant;
     if (!g.json) {
-      out(`${c.bold(r.merchant_name)} asks for a ${c.bold(r.level)} grant ${c.dim(`(registered merchant, ${r.iss.slice(0, 24)}…)`)}`);
+      // The name and registration as the issuer's signed registry has them, never the request's own words.
+      out(`${c.bold(m.name)} asks for a ${c.bold(r.level)} grant ${c.dim(`(registered for up to ${m.maxLevel}; ${r.iss.slice(0, 24)}…)`)}`);
       out(`  purpose:   ${r.purpose}`);
       out(`  retention: ${r.retention_days} days`);
+      out(`  answer to: ${new URL(r.response_uri).origin}`);
       out(`  would leave your wallet: ${checked.claimNames.join(", ")}${r.level === "pseudonymous" ? " + your pseudonym for this merchant" : ""}`);
+      out(c.dim(`  request sha-256: ${checked.requestHash}`));
     }
     await withWallet(async (w) => {
-      const preview = await w.preview(requestUri);
+      const preview = await w.preview(checked);
       if (!g.json) out(`  values: ${Object.entries(preview.values).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ")}`);
       if (preview.automatic) {
         if (!g.json) out(c.cyan("  answered automatically: you chose to remember this merchant at this level (wallet forget to undo)"));
       } else if (!opts.yes) {
-        const answer = await ask("Share exactly this? [y/N] ");
+        const answer = await ask(`Share exactly this (request ${checked.requestHash.slice(0, 12)}…)? [y/N] `);
         if (!/^y(es)?$/i.test(answer.trim())) throw new AgentError("ERR_DECLINED", "you declined; nothing was sent");
       }
-      const grant = await w.answer(preview, { remember: opts.remember });
+      const grant = await w.answer(preview, { remember: opts.remember, requestHash: checked.requestHash });
       const left = await w.credentialsLeft();
-      if (g.json) out(JSON.stringify({ grantId: grant.grantId, level: grant.level, merchant: grant.merchant, claimNames: grant.claimNames, pseudonym: grant.pseudonym, automatic: preview.automatic, credentialsLeft: left }));
+      if (g.json) out(JSON.stringify({ grantId: grant.grantId, level: grant.level, merchant: grant.merchant, claimNames: grant.claimNames, pseudonym: grant.pseudonym, automatic: preview.automatic, credentialsLeft: left, requestHash: checked.requestHash }));
       else {
         out(`${c.green("granted")} ${grant.grantId}; receipts signed and queued for anchoring`);
         if (left < LOW_BATCH_THRESHOLD) out(c.yellow(`only ${left} unused credentials left: fetching a fresh batch in the background`));

@@ -21,15 +21,16 @@ export function derivePairwiseKey(seed: Uint8Array, merchantDid: string): { did:
 }
 
 /** Proof that the presenter controls `did` at this merchant, bound to this presentation by `sd_hash`. */
-export async function signPairwiseProof(key: { did: string; privateKey: KeyObject }, args: { audience: string; nonce: string; sdHash: string; now: Date }): Promise<string> {
+export async function signPairwiseProof(key: { did: string; privateKey: KeyObject }, args: { audience: string; nonce: string; sdHash: string; now: Date; origin?: string }): Promise<string> {
   return signJws(
     { typ: PAIRWISE_PROOF_TYP, alg: "EdDSA" },
-    { iss: key.did, aud: args.audience, nonce: args.nonce, sd_hash: args.sdHash, iat: Math.floor(args.now.getTime() / 1000) },
+    // `origin` (a login): the web origin the wallet answered, so a proof relayed from another site is refused.
+    { iss: key.did, aud: args.audience, nonce: args.nonce, sd_hash: args.sdHash, iat: Math.floor(args.now.getTime() / 1000), ...(args.origin ? { origin: args.origin } : {}) },
     keyObjectSigner(key.privateKey),
   );
 }
 
-export function verifyPairwiseProof(proof: unknown, expected: { audience: string; nonce: string; sdHash: string }): { verified: boolean; errors: VerificationIssue[]; pseudonym?: string } {
+export function verifyPairwiseProof(proof: unknown, expected: { audience: string; nonce: string; sdHash: string; origin?: string }): { verified: boolean; errors: VerificationIssue[]; pseudonym?: string } {
   const fail = (code: string, message: string) => ({ verified: false, errors: [{ code, message }] });
   const jws = decodeJws(proof);
   if (!jws || jws.header.typ !== PAIRWISE_PROOF_TYP || jws.header.alg !== "EdDSA") return fail("ERR_PAIRWISE_PROOF_MALFORMED", "the pseudonym proof is missing or malformed");
@@ -43,5 +44,6 @@ export function verifyPairwiseProof(proof: unknown, expected: { audience: string
   if (!verifyEd25519(jws.signingInput, jws.signature, key)) return fail("ERR_PAIRWISE_PROOF_SIGNATURE", "the pseudonym proof's signature is invalid");
   if (aud !== expected.audience) return fail("ERR_PAIRWISE_PROOF_AUDIENCE", "the pseudonym proof is for another merchant");
   if (nonce !== expected.nonce || sd_hash !== expected.sdHash) return fail("ERR_PAIRWISE_PROOF_BINDING", "the pseudonym proof belongs to another presentation");
+  if (expected.origin !== undefined && jws.payload.origin !== expected.origin) return fail("ERR_PAIRWISE_PROOF_ORIGIN", "the proof was made for another website (a relayed login)");
   return { verified: true, errors: [], pseudonym: String(iss) };
 }

@@ -1,6 +1,7 @@
 import { AgentError } from "../errors.js";
 import { fetchJson } from "../http/json-client.js";
-import type { PresentationRequest } from "../grants/request.js";
+import { requestHash, type PresentationRequest } from "../grants/request.js";
+import { originOf } from "../http/origins.js";
 import { resolveAuthorizationRequest } from "../grants/openid4vp.js";
 import { verifyTrustRegistry, type MerchantEntry } from "../issuer/trust-registry.js";
 import { claimsForLevel, GRANT_LEVELS } from "../sdjwt/identity-credential.js";
@@ -10,10 +11,21 @@ export interface CheckedRequest {
   request: PresentationRequest;
   /** The signed request object exactly as received (its hash goes into the consent receipt). */
   requestJwt: string;
+  /** sha-256 (hex) of `requestJwt`: what the person was shown, named in the form or prompt that answers it. */
+  requestHash: string;
   /** The OpenID4VP authorization request parameters (for the direct_post answer). */
   payload: Record<string, unknown>;
   /** Exactly the claim names that would leave the wallet. */
   claimNames: string[];
+  /** The issuer's signed registry entry for the request's signer: the name, level and claims the person is shown come from here. */
+  merchant: MerchantEntry;
+}
+
+/** A member login challenge, checked: the merchant as the registry has it, where the proof would go. */
+export interface CheckedLogin {
+  challengeUri: string;
+  nonce: string;
+  responseUri: string;
   merchant: MerchantEntry;
 }
 
@@ -36,11 +48,35 @@ export async function checkMerchantRequest(args: { requestUri: string; issuerUrl
   }
   const { request, requestObject, payload } = resolved;
   const merchant = await registeredMerchant({ did: request.iss, issuerUrl: args.issuerUrl, issuerDid: args.issuerDid, now: args.now });
+  // The person is shown the registry's name; a request that calls itself something else is not answered at all.
+  const clientName = (payload.client_metadata as { client_name?: unknown } | undefined)?.client_name;
+  if (request.merchant_name !== merchant.name || (clientName !== undefined && clientName !== merchant.name)) refuse("ERR_MERCHANT_NAME_MISMATCH", "name differs from the registry");
+  requireRegisteredOrigin(merchant, request.response_uri);
   if (GRANT_LEVELS.indexOf(request.level) > GRANT_LEVELS.indexOf(merchant.maxLevel)) refuse("ERR_LEVEL_NOT_ALLOWED", "level above registration");
   if (!merchant.purposes.includes(request.purpose)) refuse("ERR_PURPOSE_NOT_ALLOWED", "purpose not registered");
   const claimNames = claimsForLevel(request.level, { requestedClaims: request.claims, ageOver18: request.age_over_18 });
   if (request.level === "full" && request.claims.some((c) => !merchant!.fullClaims.includes(c))) refuse("ERR_CLAIMS_NOT_REGISTERED", "claims not registered");
-  return { request, requestJwt: requestObject, payload, claimNames, merchant };
+  return { request, requestJwt: requestObject, requestHash: requestHash(requestObject), payload, claimNames, merchant };
+}
+
+/** Refuses a URL whose origin the registry does not list for this merchant (a look-alike or relaying site). */
+export function requireRegisteredOrigin(merchant: MerchantEntry, url: string): void {
+  const origin = originOf(url);
+  if (!origin || !(merchant.origins ?? []).includes(origin)) refuse("ERR_ORIGIN_NOT_REGISTERED", "origin not registered for this merchant");
+}
+
+/**
+ * A member login challenge, read once and checked before anything is signed: the merchant it names is in
+ * the issuer's registry, and both the page the challenge came from and the address the proof would go to
+ * are origins registered for that merchant. A phishing page relaying a real merchant's challenge fails here.
+ */
+export async function checkLoginChallenge(args: { challengeUri: string; issuerUrl: string; issuerDid: string; now: Date }): Promise<CheckedLogin> {
+  const info = await fetchJson<{ nonce?: unknown; merchant?: unknown; responseUri?: unknown }>(args.challengeUri);
+  if (typeof info.nonce !== "string" || typeof info.merchant !== "string" || typeof info.responseUri !== "string") throw new AgentError("ERR_CHALLENGE_NOT_FOUND", messageFor("ERR_CHALLENGE_NOT_FOUND", "no open challenge"));
+  const merchant = await registeredMerchant({ did: info.merchant, issuerUrl: args.issuerUrl, issuerDid: args.issuerDid, now: args.now });
+  requireRegisteredOrigin(merchant, args.challengeUri);
+  requireRegisteredOrigin(merchant, info.responseUri);
+  return { challengeUri: args.challengeUri, nonce: info.nonce, responseUri: info.responseUri, merchant };
 }
 
 /** The merchant's entry in the issuer's signed registry (refused if the registry does not verify or lacks it). */

@@ -32,7 +32,7 @@ import { buildEvidenceBundle, type EvidenceBundle, type InclusionProof } from ".
 import { AnchorRegistryClient } from "../anchoring/registry-contract.js";
 import { redeemCredentialOffer } from "./oid4vci-client.js";
 import { confirmRegistration, submitRegistration } from "./capture.js";
-import { checkMerchantRequest, type CheckedRequest } from "./request-check.js";
+import { checkLoginChallenge, checkMerchantRequest, type CheckedLogin, type CheckedRequest } from "./request-check.js";
 import { messageFor } from "./messages.js";
 
 export interface StoredCredential {
@@ -262,13 +262,13 @@ export class HolderWallet {
   }
 
   /**
-   * Checks a merchant's request (signature, expiry, the issuer's merchant registry) and says exactly what
-   * would leave the wallet. Nothing is sent.
+   * Says exactly what answering a merchant's request would disclose. Nothing is sent. Given a link, the
+   * request is fetched once and checked (signature, expiry, the issuer's merchant registry); given a request
+   * already fetched and checked (what the person is looking at), nothing is fetched at all. The preview pins
+   * that very request object: `answer` answers it and never fetches it again.
    */
-  async preview(requestUri: string): Promise<ConsentPreview> {
-    const settings = await this.getSettings();
-    if (!settings.issuerUrl || !settings.issuerDid) throw new AgentError("ERR_NO_CREDENTIAL", messageFor("ERR_NO_CREDENTIAL", "register first"));
-    const checked = await checkMerchantRequest({ requestUri, issuerUrl: settings.issuerUrl, issuerDid: settings.issuerDid, now: this.clock() });
+  async preview(source: string | CheckedRequest): Promise<ConsentPreview> {
+    const checked = typeof source === "string" ? await this.fetchRequest(source) : source;
     const credential = await this.pickCredential(checked.request.iss, checked.request.level, { refreshIfMissing: true });
     const all = await readCredentialClaims(this.box.decrypt(credential.sealed));
     const values = Object.fromEntries(checked.claimNames.map((n) => [n, all[n]]));
@@ -278,12 +278,25 @@ export class HolderWallet {
     return { ...checked, values, pseudonym, ...(memberPseudonym ? { memberPseudonym } : {}), automatic, credentialsLeft: await this.credentialsLeft() };
   }
 
+  /** The one fetch of a merchant's request: read and checked against the issuer's registry (no PIN-protected data is touched). */
+  async fetchRequest(link: string): Promise<CheckedRequest> {
+    const settings = await this.getSettings();
+    if (!settings.issuerUrl || !settings.issuerDid) throw new AgentError("ERR_NO_CREDENTIAL", messageFor("ERR_NO_CREDENTIAL", "register first"));
+    return checkMerchantRequest({ requestUri: link, issuerUrl: settings.issuerUrl, issuerDid: settings.issuerDid, now: this.clock() });
+  }
+
   /**
    * Answers a previewed request: the smallest disclosure for the level, a consent receipt signed by the
    * credential's key and bound into the key-binding JWT, and for `pseudonymous` the pseudonym's proof.
    * With `remember`, later requests from this merchant at this level are answered without asking.
+   * The answer is built from the preview's pinned request object alone (nothing is fetched again); with
+   * `requestHash` (what the form or prompt the person confirmed names), a different request is refused.
    */
-  async answer(preview: ConsentPreview, options: { transport?: Transport; remember?: boolean } = {}): Promise<GrantEntry> {
+  async answer(preview: ConsentPreview, options: { transport?: Transport; remember?: boolean; requestHash?: string } = {}): Promise<GrantEntry> {
+    if (preview.requestHash !== requestHash(preview.requestJwt) || (options.requestHash !== undefined && options.requestHash !== preview.requestHash)) {
+      throw new AgentError("ERR_REQUEST_CHANGED", messageFor("ERR_REQUEST_CHANGED", "the request changed; review it again"));
+    }
+    if (preview.request.exp <= Math.floor(this.clock().getTime() / 1000)) throw new AgentError("ERR_REQUEST_EXPIRED", messageFor("ERR_REQUEST_EXPIRED", "the request has expired"));
     // By default the answer goes as an OpenID4VP direct_post; a transport can be injected (tests, other bindings).
     const post: Transport =
       options.transport ??
@@ -292,6 +305,8 @@ export class HolderWallet {
         return { grantId: String(r.grantId), grantReceipt: String(r.grantReceipt), ...(typeof r.redirect_uri === "string" ? { redirectUri: r.redirect_uri } : {}) };
       });
     const { request, requestJwt, claimNames } = preview;
+    // The merchant's name as the issuer's registry has it (the request's own text was checked equal to it).
+    const merchantName = preview.merchant.name;
     const now = this.clock();
     const credential = await this.pickCredential(request.iss, request.level);
     const holder = await this.agent.didManagerGet({ did: credential.holderDid });
@@ -305,7 +320,7 @@ export class HolderWallet {
       {
         consentTimestamp: now.toISOString(),
         jurisdiction: "CN",
-        controller: { id: request.iss, name: request.merchant_name },
+        controller: { id: request.iss, name: merchantName },
         purpose: request.purpose,
         level: request.level,
         claimNames,
@@ -342,7 +357,7 @@ export class HolderWallet {
     }
     const entry: GrantEntry = {
       grantId: result.grantId,
-      merchant: { did: request.iss, name: request.merchant_name },
+      merchant: { did: request.iss, name: merchantName },
       level: request.level,
       purpose: request.purpose,
       claimNames,
@@ -356,7 +371,7 @@ export class HolderWallet {
       automatic: preview.automatic || undefined,
     };
     await this.grantStore.put(`grant:${now.toISOString()}:${result.grantId}`, entry);
-    if (options.remember) await this.remember(request);
+    if (options.remember) await this.remember({ ...request, merchant_name: merchantName });
     if ((await this.credentialsLeft()) < LOW_BATCH_THRESHOLD) this.refreshInBackground();
     return entry;
   }
@@ -456,11 +471,22 @@ export class HolderWallet {
     return updated;
   }
 
-  /** Logs in to a merchant where this person holds a pseudonymous account: proves control of the pseudonym. */
-  async login(challengeUri: string): Promise<{ pseudonym: string; account: unknown }> {
-    const challenge = await fetchJson<{ nonce: string; merchant: string; responseUri: string }>(challengeUri);
-    const key = derivePairwiseKey(await this.pairwiseSeed(), challenge.merchant);
-    const proof = await signPairwiseProof(key, { audience: challenge.merchant, nonce: challenge.nonce, sdHash: "login", now: this.clock() });
+  /**
+   * Logs in to a merchant where this person holds a pseudonymous account: proves control of the pseudonym.
+   * Only for a challenge whose page and answer address are origins the issuer's registry lists for the
+   * merchant it names (a relaying look-alike site gets nothing signed), and the proof names the origin it
+   * was made for, so the merchant can refuse it anywhere else. A checked challenge is answered as it was
+   * checked, without being fetched again.
+   */
+  async checkLogin(challengeUri: string): Promise<CheckedLogin> {
+    const settings = await this.getSettings();
+    if (!settings.issuerUrl || !settings.issuerDid) throw new AgentError("ERR_NO_CREDENTIAL", messageFor("ERR_NO_CREDENTIAL", "register first"));
+    return checkLoginChallenge({ challengeUri, issuerUrl: settings.issuerUrl, issuerDid: settings.issuerDid, now: this.clock() });
+  }
+  async login(source: string | CheckedLogin): Promise<{ pseudonym: string; account: unknown }> {
+    const challenge = typeof source === "string" ? await this.checkLogin(source) : source;
+    const key = derivePairwiseKey(await this.pairwiseSeed(), challenge.merchant.did);
+    const proof = await signPairwiseProof(key, { audience: challenge.merchant.did, nonce: challenge.nonce, sdHash: "login", now: this.clock(), origin: new URL(challenge.challengeUri).origin });
     const result = await fetchJson<{ account: unknown }>(challenge.responseUri, { body: { proof } });
     return { pseudonym: key.did, account: result.account };
   }

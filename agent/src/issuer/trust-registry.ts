@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { decodeJws, signJws, verifyEd25519, type JwsSigner } from "../crypto/jws.js";
 import { AgentError } from "../errors.js";
+import { isRegistrableOrigin } from "../http/origins.js";
 import { didKeyKid, publicKeyFromDidKey } from "../identity/did-key.js";
 import { GRANT_LEVELS } from "../sdjwt/identity-credential.js";
 import type { DocumentStore } from "../stores/document-store.js";
@@ -18,6 +19,12 @@ export const merchantEntrySchema = z
     purposes: z.array(z.string().min(1).max(500)).min(1).max(50),
     /** For `full`: the claims it may receive. */
     fullClaims: z.array(z.string()).max(16).default([]),
+    /**
+     * The web origins the merchant's pages and answer endpoints live at (https; http on loopback for
+     * development). Wallets answer a request or a login only where these origins are the merchant's, so a
+     * look-alike site cannot relay a login or collect an answer.
+     */
+    origins: z.array(z.string().max(300).refine(isRegistrableOrigin, "an https origin (http only on loopback), without a path")).min(1).max(20),
   })
   .strict();
 export const notaryEntrySchema = z.object({ did: z.string().startsWith("did:key:"), name: z.string().min(1).max(128) }).strict();

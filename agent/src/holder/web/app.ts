@@ -3,16 +3,17 @@ import cookieParser from "cookie-parser";
 import QRCode from "qrcode";
 import { z } from "zod";
 import { AgentError } from "../../errors.js";
-import { fetchJson } from "../../http/json-client.js";
+import { sha256Hex } from "../../encoding.js";
 import { createServiceApp, handle, notFound, parseInput } from "../../http/service-kit.js";
 import { html, type SafeHtml } from "../../web/html.js";
 import { assets, notice, renderPage, type NavLink } from "../../web/layout.js";
 import { allowHosts, formBody, pageErrorHandler, sameOriginPost } from "../../web/security.js";
 import { messageFor } from "../messages.js";
-import { checkMerchantRequest, registeredMerchant } from "../request-check.js";
+import { checkLoginChallenge, checkMerchantRequest, type CheckedLogin, type CheckedRequest } from "../request-check.js";
 import type { HolderWallet } from "../wallet.js";
+import { PinnedReviews } from "./pinned.js";
 import { WalletSessions, type UnlockedSession } from "./session.js";
-import { choicesPage, consentPage, grantedPage, grantsPage, homePage, isSettled, loginPage, openLinkForm, unlockForm, withdrawConfirmPage } from "./views.js";
+import { choicesPage, consentPage, grantedPage, grantsPage, homePage, isSettled, loginPage, openLinkForm, reviewLoginPage, reviewRequestPage, unlockForm, withdrawConfirmPage } from "./views.js";
 
 export interface WalletWebDeps {
   /** The wallet folder (the same one the `wallet` command line uses). */
@@ -34,6 +35,9 @@ const BRAND = "Identity wallet";
 const linkSchema = z.string().trim().min(1).max(4000);
 const pinSchema = z.string().min(1).max(64);
 const grantIdSchema = z.string().regex(/^[0-9a-f-]{36}$/);
+/** How long a reviewed request or login stays answerable, and how many are kept at once. */
+const PIN_TTL_MS = 10 * 60_000;
+const PIN_MAX = 32;
 
 /**
  * The person's wallet as web pages, served on loopback by the person's own machine: credentials, a
@@ -54,6 +58,11 @@ export function createWalletWebApp(deps: WalletWebDeps) {
     res.set("cache-control", "no-store");
     next();
   });
+
+  // What the person reviewed, kept here until they decide: the answer is built from it, never fetched again.
+  const pinnedRequests = new PinnedReviews<CheckedRequest>({ max: PIN_MAX, ttlMs: PIN_TTL_MS, clock });
+  const pinnedLogins = new PinnedReviews<CheckedLogin>({ max: PIN_MAX, ttlMs: PIN_TTL_MS, clock });
+  const changed = () => new AgentError("ERR_REQUEST_CHANGED", messageFor("ERR_REQUEST_CHANGED", "the request changed; review it again"));
 
   const sessionOf = (req: Request) => sessions.find(req.cookies?.[SESSION_COOKIE]);
   const nav = (path: string, unlocked: boolean): NavLink[] =>
@@ -119,37 +128,76 @@ export function createWalletWebApp(deps: WalletWebDeps) {
     res.redirect(303, "/");
   }));
 
-  /** The pasted link: a merchant's request, or a member login link. */
+  /**
+   * The merchant's request, fetched once and checked (signature, expiry, the issuer's registry: name,
+   * level, purpose, claims, origins), pinned under its hash, and shown. Only ever from a same-origin post.
+   */
+  const reviewRequest = async (req: Request, res: Response, link: string) => {
+    const settings = await sessions.settings();
+    if (!settings.issuerUrl || !settings.issuerDid) throw new AgentError("ERR_NO_CREDENTIAL", "register first");
+    const checked = await checkMerchantRequest({ requestUri: link, issuerUrl: settings.issuerUrl, issuerDid: settings.issuerDid, now: clock() });
+    pinnedRequests.pin(checked.requestHash, checked, new Date(checked.request.exp * 1000));
+    const s = sessionOf(req);
+    const preview = s ? await sessions.use(s, (w) => w.preview(checked)) : undefined;
+    const qrSvg = await QRCode.toString(link, { type: "svg", errorCorrectionLevel: "M", margin: 2 });
+    send(req, res, `Request from ${checked.merchant.name}`, consentPage({ checked, preview, link, qrSvg, unlocked: !!s, csrf: s?.csrf }));
+  };
+  /** A login challenge, fetched once and checked (the registry's merchant, its registered origins), pinned, and shown. */
+  const reviewLogin = async (req: Request, res: Response, challengeUri: string) => {
+    const settings = await sessions.settings();
+    if (!settings.issuerUrl || !settings.issuerDid) throw new AgentError("ERR_NO_CREDENTIAL", "register first");
+    const checked = await checkLoginChallenge({ challengeUri, issuerUrl: settings.issuerUrl, issuerDid: settings.issuerDid, now: clock() });
+    const key = sha256Hex(JSON.stringify([checked.challengeUri, checked.nonce, checked.responseUri, checked.merchant.did]));
+    pinnedLogins.pin(key, checked);
+    const s = sessionOf(req);
+    send(req, res, `Log in to ${checked.merchant.name}`, loginPage({ merchantName: checked.merchant.name, origin: new URL(checked.challengeUri).origin, login: key, unlocked: !!s, csrf: s?.csrf }));
+  };
+
+  /** The pasted link: a merchant's request, or a member login link. A GET only redirects (nothing is fetched). */
   app.get("/open", handle(async (req, res) => {
     const link = parseInput(linkSchema, req.query.link);
     const target = classifyLink(link);
     res.redirect(303, target.kind === "request" ? `/authorize?${target.query}` : `/login?challenge=${encodeURIComponent(target.challenge)}`);
   }));
+  /** The front page's form: a same-origin post, so the link is reviewed straight away. */
+  app.post("/open", handle(async (req, res) => {
+    const body = parseInput(z.object({ link: linkSchema, csrf: z.string().max(100).optional() }), req.body);
+    const target = classifyLink(body.link);
+    if (target.kind === "request") await reviewRequest(req, res, requestLinkFrom(Object.fromEntries(new URLSearchParams(target.query))));
+    else await reviewLogin(req, res, target.challenge);
+  }));
 
   /**
-   * The wallet's OpenID4VP authorization endpoint (what a merchant's "open in your wallet" link points at):
-   * the request is checked (signature, expiry, the issuer's registry) before anything else; the values are
-   * shown only once the wallet is unlocked.
+   * The wallet's OpenID4VP authorization endpoint (what a merchant's "open in your wallet" link points at).
+   * Any page can send a browser here, so this fetches nothing: it shows the link and a button; the request
+   * is fetched only when the person asks for it on this page (a same-origin post).
    */
   app.get("/authorize", handle(async (req, res) => {
     const link = requestLinkFrom(req.query);
     const s = sessionOf(req);
-    const settings = await sessions.settings();
-    if (!settings.issuerUrl || !settings.issuerDid) throw new AgentError("ERR_NO_CREDENTIAL", "register first");
-    const checked = await checkMerchantRequest({ requestUri: link, issuerUrl: settings.issuerUrl, issuerDid: settings.issuerDid, now: clock() });
-    const preview = s ? await sessions.use(s, (w) => w.preview(link)) : undefined;
-    const qrSvg = await QRCode.toString(link, { type: "svg", errorCorrectionLevel: "M", margin: 2 });
-    send(req, res, `Request from ${checked.request.merchant_name}`, consentPage({ checked, preview, link, qrSvg, unlocked: !!s, csrf: s?.csrf }));
+    send(req, res, "Review a request", reviewRequestPage({ link, requestUri: String(req.query.request_uri), csrf: s?.csrf }));
   }));
 
+  app.post("/authorize/review", handle(async (req, res) => {
+    const body = parseInput(z.object({ link: linkSchema, csrf: z.string().max(100).optional() }), req.body);
+    const target = classifyLink(body.link);
+    if (target.kind !== "request") throw new AgentError("ERR_LINK_UNRECOGNISED", "not a request link");
+    await reviewRequest(req, res, requestLinkFrom(Object.fromEntries(new URLSearchParams(target.query))));
+  }));
+
+  /** Answers exactly the pinned request the form names (its hash); an unknown, expired or changed one is a new consent. */
   app.post("/authorize", handle(async (req, res) => {
-    const body = parseInput(z.object({ link: linkSchema, pin: pinSchema.optional(), remember: z.literal("1").optional(), csrf: z.string().max(100).optional() }), req.body);
+    const body = parseInput(z.object({ request: z.string().max(200).optional(), pin: pinSchema.optional(), remember: z.literal("1").optional(), csrf: z.string().max(100).optional() }), req.body);
+    const checked = body.request ? pinnedRequests.get(body.request) : undefined;
+    if (!checked || checked.requestHash !== body.request) throw changed();
     // A remembered choice answers an unlocked wallet without the PIN; everything else needs it.
     const s = sessionOf(req) && body.pin === undefined ? requirePostSession(req) : await confirmWithPin(req, res, body.pin ?? "");
     const { grant, automatic, left } = await sessions.use(s, async (w) => {
-      const preview = await w.preview(body.link);
+      const preview = await w.preview(checked);
       if (body.pin === undefined && !preview.automatic) throw new AgentError("ERR_INVALID_INPUT", "enter your PIN to share");
-      const grant = await w.answer(preview, { remember: body.remember === "1" });
+      // Answered once, whatever the merchant says: of two posts of the same form, only the first answers.
+      if (!pinnedRequests.take(checked.requestHash)) throw changed();
+      const grant = await w.answer(preview, { remember: body.remember === "1", requestHash: body.request });
       return { grant, automatic: preview.automatic, left: await w.credentialsLeft() };
     });
     send(req, res, `Shared with ${grant.merchant.name}`, grantedPage({ grant, automatic, credentialsLeft: left, csrf: s.csrf }));
@@ -163,8 +211,11 @@ export function createWalletWebApp(deps: WalletWebDeps) {
     const s = requireUnlocked(req, res);
     if (!s) return;
     const unreachable = new Set<string>();
+    const refresh = browsedHere(req);
     const grants = await sessions.use(s, async (w) => {
       const all = await w.grants();
+      // Another site sending the browser here makes the wallet contact nobody: the page shows what is stored.
+      if (!refresh) return all;
       // Ask the merchants for the latest inclusion proofs of what is not settled yet (briefly; never blocks the page long).
       return Promise.all(all.map((g) => (isSettled(g) ? g : withTimeout(w.refreshAnchors(g.grantId), 3000).catch(() => (unreachable.add(g.grantId), g)))));
     });
@@ -179,8 +230,10 @@ export function createWalletWebApp(deps: WalletWebDeps) {
       res.json({ status: "locked" });
       return;
     }
+    const refresh = browsedHere(req);
     const still = await sessions.use(s, async (w) => {
       const open = (await w.grants()).filter((g) => !isSettled(g));
+      if (!refresh) return open.length;
       const refreshed = await Promise.all(open.map((g) => withTimeout(w.refreshAnchors(g.grantId), 3000).catch(() => g)));
       return refreshed.filter((g) => !isSettled(g)).length;
     });
@@ -208,6 +261,8 @@ export function createWalletWebApp(deps: WalletWebDeps) {
   app.get("/grants/:id/evidence", handle(async (req, res) => {
     const s = sessionOf(req);
     if (!s) throw new AgentError("ERR_SESSION_EXPIRED", "the wallet is locked");
+    // Building a bundle contacts the merchant and the chain: only for the wallet's own pages.
+    if (!browsedHere(req)) throw new AgentError("ERR_FORBIDDEN_ORIGIN", "evidence is downloaded from the wallet's own page");
     const id = parseInput(grantIdSchema, req.params.id);
     const bundle = await sessions.use(s, (w) => w.evidence(id, { rpcUrl: deps.rpcUrl, includePresentation: req.query.presentation === "1" }));
     res.set("content-disposition", `attachment; filename="evidence-${id}.json"`).type("application/json").send(JSON.stringify(bundle, null, 2));
@@ -234,25 +289,27 @@ export function createWalletWebApp(deps: WalletWebDeps) {
     send(req, res, "Wallet", homePage({ credentials, issuerUrl: settings.issuerUrl, csrf: s.csrf, refreshed: r.received }));
   }));
 
-  /** A member login link from a merchant where the person holds a pseudonymous account. */
+  /**
+   * A member login link from a merchant where the person holds a pseudonymous account. Like /authorize, a
+   * GET fetches nothing; the challenge is read and checked on the person's own post from this page.
+   */
   app.get("/login", handle(async (req, res) => {
     const challenge = parseChallenge(req.query.challenge);
-    const info = await fetchJson<{ merchant?: string; responseUri?: string }>(challenge);
-    if (!info.merchant || !info.responseUri) throw new AgentError("ERR_CHALLENGE_NOT_FOUND", "no open challenge");
-    // The proof goes only back to where the challenge came from.
-    if (new URL(info.responseUri).origin !== new URL(challenge).origin) throw new AgentError("ERR_LINK_UNRECOGNISED", "the login answer would go to another site");
-    const settings = await sessions.settings();
-    if (!settings.issuerUrl || !settings.issuerDid) throw new AgentError("ERR_NO_CREDENTIAL", "register first");
-    const merchant = await registeredMerchant({ did: info.merchant, issuerUrl: settings.issuerUrl, issuerDid: settings.issuerDid, now: clock() });
-    const s = sessionOf(req);
-    send(req, res, `Log in to ${merchant.name}`, loginPage({ merchantName: merchant.name, challenge, unlocked: !!s, csrf: s?.csrf }));
+    send(req, res, "Review a login", reviewLoginPage({ challenge, csrf: sessionOf(req)?.csrf }));
+  }));
+
+  app.post("/login/review", handle(async (req, res) => {
+    const body = parseInput(z.object({ challenge: z.string(), csrf: z.string().max(100).optional() }), req.body);
+    await reviewLogin(req, res, parseChallenge(body.challenge));
   }));
 
   app.post("/login", handle(async (req, res) => {
-    const body = parseInput(z.object({ challenge: z.string(), pin: pinSchema.optional(), csrf: z.string().optional() }), req.body);
-    const challenge = parseChallenge(body.challenge);
+    const body = parseInput(z.object({ login: z.string().max(200).optional(), pin: pinSchema.optional(), csrf: z.string().optional() }), req.body);
+    const checked = body.login ? pinnedLogins.get(body.login) : undefined;
+    if (!checked) throw changed();
     const s = sessionOf(req) ? requirePostSession(req) : await confirmWithPin(req, res, body.pin ?? "");
-    const r = await sessions.use(s, (w) => w.login(challenge));
+    if (!pinnedLogins.take(body.login!)) throw changed();
+    const r = await sessions.use(s, (w) => w.login(checked));
     const account = r.account as { visits?: number; openedAt?: string };
     send(req, res, "Logged in", html`<h1>Logged in</h1>${notice("ok", html`You are logged in with your member pseudonym (visit ${account.visits ?? "?"}, member since ${String(account.openedAt ?? "").slice(0, 10)}). No identity data was shown.`)}<p>You can go back to the merchant's page now.</p>`);
   }));
@@ -261,7 +318,18 @@ export function createWalletWebApp(deps: WalletWebDeps) {
   app.use(notFound);
   app.use(pageErrorHandler({ brand: BRAND, log: deps.log, back: { href: "/", label: "Back to your wallet" }, wording: (e) => walletWords(e), chrome: (req) => ({ nav: nav(req.path, !!sessionOf(req)), headerEnd: lockButton(sessionOf(req)) }) }));
 
-  return Object.assign(app, { sessions });
+  return Object.assign(app, { sessions, pinnedRequests, pinnedLogins });
+}
+
+/**
+ * Whether a GET may make the wallet contact a merchant or the chain: only when the browser says the person
+ * navigated here themselves or from the wallet's own page (Sec-Fetch-Site `none` or `same-origin`), never
+ * when another site sent it (`cross-site`, or `same-site`: another port on loopback is the same site).
+ * Clients that are not browsers send no such header and cannot be a cross-site page.
+ */
+function browsedHere(req: Request): boolean {
+  const site = req.get("sec-fetch-site");
+  return site === undefined || site === "same-origin" || site === "none";
 }
 
 /** The person's sentences for refusals, including the wallet-lock countdown. */

@@ -26,8 +26,8 @@ ${pinField("unlock-pin")}
 </form>`;
 }
 
-export function openLinkForm(): SafeHtml {
-  return html`<form method="get" action="/open" class="card">
+export function openLinkForm(csrf?: string): SafeHtml {
+  return html`<form method="post" action="/open" class="card">${csrfField(csrf)}
 <h2>Answer a merchant</h2>
 <label for="link">Paste the link from the merchant's page or QR code</label>
 <textarea id="link" name="link" required maxlength="4000" spellcheck="false" autocapitalize="off" placeholder="openid4vp://?client_id=…"></textarea>
@@ -45,7 +45,7 @@ export function homePage(args: { credentials: CredentialView[]; issuerUrl?: stri
   const masked = typeof claims.id_number === "string" ? claims.id_number.replace(/^(\d{4})\d+(\d{4})$/, "$1**********$2") : "";
   return html`<h1>Your identity wallet</h1>
 ${args.refreshed !== undefined ? notice("ok", `Received ${args.refreshed} fresh credentials from the issuer.`) : ""}
-${openLinkForm()}
+${openLinkForm(args.csrf)}
 <section class="card" aria-labelledby="creds-h">
 <h2 id="creds-h">Your credentials</h2>
 ${creds.length === 0
@@ -64,11 +64,45 @@ ${unused < LOW_BATCH_THRESHOLD ? notice("warn", html`Only ${unused} unused crede
 </section>`;
 }
 
+/**
+ * Where a merchant's page sent the person: the link and a button, nothing fetched yet (any website can
+ * open this page; only the person's click on it makes the wallet contact the merchant).
+ */
+export function reviewRequestPage(args: { link: string; requestUri: string; csrf?: string }): SafeHtml {
+  let from = args.requestUri;
+  try {
+    from = new URL(args.requestUri).host;
+  } catch {
+    /* shown as given */
+  }
+  return html`<h1>A merchant's request</h1>
+<p>A page sent you here with a request for your identity from <strong>${from}</strong>. Your wallet has not contacted anyone yet.</p>
+<form method="post" action="/authorize/review" class="card">
+<input type="hidden" name="link" value="${args.link}">${csrfField(args.csrf)}
+<p class="hint">Reviewing fetches the merchant's signed request and checks it against the identity platform's registry of merchants. Nothing is shared until you confirm with your PIN.</p>
+<button type="submit">Review the request</button>
+</form>
+<details><summary>The link</summary><p><code>${args.link}</code></p></details>
+<p><a href="/">Cancel</a></p>`;
+}
+
+/** A member login link, before anything is fetched: the link and a button. */
+export function reviewLoginPage(args: { challenge: string; csrf?: string }): SafeHtml {
+  return html`<h1>A member login link</h1>
+<p>A page sent you here to log in at <strong>${new URL(args.challenge).host}</strong>. Your wallet has not contacted anyone yet.</p>
+<form method="post" action="/login/review" class="card">
+<input type="hidden" name="challenge" value="${args.challenge}">${csrfField(args.csrf)}
+<p class="hint">Reviewing checks that this site is registered for the merchant it names. Nothing is signed until you confirm.</p>
+<button type="submit">Review the login</button>
+</form>
+<p><a href="/">Cancel</a></p>`;
+}
+
 /** "What each level would share": the three levels side by side, the asked one marked. */
 function levelTable(checked: CheckedRequest): SafeHtml {
   const r = checked.request;
   return html`<div class="table-wrap"><table>
-<caption class="muted">What each level would share with ${r.merchant_name}</caption>
+<caption class="muted">What each level would share with ${checked.merchant.name}</caption>
 <thead><tr><th scope="col">Level</th><th scope="col">Would leave your wallet</th></tr></thead>
 <tbody>
 ${GRANT_LEVELS.map((level) => {
@@ -82,11 +116,15 @@ ${GRANT_LEVELS.map((level) => {
 export function consentPage(args: { checked: CheckedRequest; preview?: ConsentPreview; link: string; qrSvg: string; unlocked: boolean; csrf?: string }): SafeHtml {
   const { checked, preview } = args;
   const r = checked.request;
+  // Who asks, and what it may ask for, as the issuer's signed registry has it: never the request's own words.
+  const m = checked.merchant;
   const stays = IDENTITY_CLAIM_NAMES.filter((n) => n !== "verification_commitment" && !checked.claimNames.includes(n));
   const automatic = !!preview?.automatic && args.unlocked;
-  return html`<h1>${r.merchant_name} asks for: ${LEVEL_LABELS[r.level].name}</h1>
+  return html`<h1>${m.name} asks for: ${LEVEL_LABELS[r.level].name}</h1>
 ${notice("ok", html`This merchant is registered with the identity platform (checked against its signed list), and the request is signed by the merchant.`)}
 <dl class="facts">
+<dt>Registered as</dt><dd>${m.name}, for up to ${LEVEL_LABELS[m.maxLevel].name}${m.fullClaims.length ? html` (${m.fullClaims.map(claimLabel).join(", ")})` : ""}</dd>
+<dt>Answer goes to</dt><dd><code>${new URL(r.response_uri).origin}</code></dd>
 <dt>Purpose</dt><dd>${r.purpose}</dd>
 <dt>Keeps the data</dt><dd>${r.retention_days === 0 ? "not at all after this answer" : `for ${r.retention_days} days`}</dd>
 <dt>Request expires</dt><dd>${new Date(r.exp * 1000).toISOString().replace("T", " ").slice(0, 19)} UTC</dd>
@@ -96,7 +134,7 @@ ${notice("ok", html`This merchant is registered with the identity platform (chec
 <h2 id="share-h">Exactly what would leave your wallet</h2>
 <ul>
 ${checked.claimNames.map((n) => html`<li><strong>${claimLabel(n)}</strong>${preview ? html`: ${claimValue(preview.values[n])}` : ""}</li>`)}
-${r.level === "pseudonymous" ? html`<li><strong>A pseudonym for ${r.merchant_name} only</strong>${preview?.pseudonym ? html`: <code title="${preview.pseudonym}">${shortId(preview.pseudonym)}</code>` : ""} (no other merchant ever sees it)</li>` : ""}
+${r.level === "pseudonymous" ? html`<li><strong>A pseudonym for ${m.name} only</strong>${preview?.pseudonym ? html`: <code title="${preview.pseudonym}">${shortId(preview.pseudonym)}</code>` : ""} (no other merchant ever sees it)</li>` : ""}
 ${preview?.memberPseudonym ? html`<li><strong>Your member number there, from the platform</strong>: <code title="${preview.memberPseudonym}">${shortId(preview.memberPseudonym)}</code> (the same from any of your wallets, so you hold one account there; unrelated to your number anywhere else)</li>` : ""}
 </ul>
 ${!preview ? html`<p class="hint">Unlock with your PIN below to see the values themselves before they are sent.</p>` : ""}
@@ -106,21 +144,22 @@ ${levelTable(checked)}
 ${preview && preview.credentialsLeft < LOW_BATCH_THRESHOLD ? notice("warn", `Only ${preview.credentialsLeft} unused credentials left in your wallet.`) : ""}
 ${automatic
     ? html`<form method="post" action="/authorize" data-autosubmit>
-${notice("info", html`You chose to answer ${r.merchant_name} at this level automatically. Answering now. (Undo under Remembered choices.)`)}
-<input type="hidden" name="link" value="${args.link}">${csrfField(args.csrf)}
+${notice("info", html`You chose to answer ${m.name} at this level automatically. Answering now. (Undo under Remembered choices.)`)}
+<input type="hidden" name="request" value="${checked.requestHash}">${csrfField(args.csrf)}
 <button type="submit">Share exactly this</button>
 </form>`
     : html`<form method="post" action="/authorize" class="card">
 <h2>Your decision</h2>
-<input type="hidden" name="link" value="${args.link}">${csrfField(args.csrf)}
+<input type="hidden" name="request" value="${checked.requestHash}">${csrfField(args.csrf)}
 ${pinField("consent-pin", args.unlocked ? "Confirm with your wallet PIN" : "Wallet PIN")}
-<label class="check"><input type="checkbox" name="remember" value="1"> <span>Answer ${r.merchant_name} at this level automatically next time</span></label>
+<label class="check"><input type="checkbox" name="remember" value="1"> <span>Answer ${m.name} at this level automatically next time</span></label>
 <button type="submit">Share exactly this</button>
 </form>
 <form method="post" action="/authorize/decline">${csrfField(args.csrf)}<button type="submit" class="secondary">Decline</button></form>`}
 <details><summary>The request as a QR code and link</summary>
 <div class="qr" role="img" aria-label="QR code of this request">${raw(args.qrSvg)}</div>
 <p><code>${args.link}</code></p>
+<p class="hint">The request you reviewed: sha-256 <code>${checked.requestHash}</code>. Your answer is built from exactly this request.</p>
 </details>`;
 }
 
@@ -196,11 +235,12 @@ ${args.choices.length === 0
 </table></div>`}`;
 }
 
-export function loginPage(args: { merchantName: string; challenge: string; unlocked: boolean; csrf?: string }): SafeHtml {
+export function loginPage(args: { merchantName: string; origin: string; login: string; unlocked: boolean; csrf?: string }): SafeHtml {
   return html`<h1>Log in to ${args.merchantName}</h1>
 <p>Your wallet proves that you hold the member pseudonym you use at ${args.merchantName}. No identity data is shown, and no other merchant can recognise you.</p>
+<p class="hint">At <code>${args.origin}</code>, a website the identity platform has registered for ${args.merchantName}.</p>
 <form method="post" action="/login" class="card">
-<input type="hidden" name="challenge" value="${args.challenge}">${csrfField(args.csrf)}
+<input type="hidden" name="login" value="${args.login}">${csrfField(args.csrf)}
 ${args.unlocked ? "" : pinField("login-pin")}
 <button type="submit">Log in</button>
 </form>
