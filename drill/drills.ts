@@ -362,13 +362,15 @@ export async function consentTermsAndResultDrill(s: Stack, report: AttackReport)
     { name: "level", code: "ERR_CONSENT_TERMS_LEVEL", bend: (p) => void (p.request = { ...p.request, level: "full" }) },
     { name: "purpose", code: "ERR_CONSENT_TERMS_PURPOSE", bend: (p) => void (p.request = { ...p.request, purpose: "drill, and resale" }) },
     { name: "retention", code: "ERR_CONSENT_TERMS_RETENTION", bend: (p) => void (p.request = { ...p.request, retention_days: 3650 }) },
-    { name: "merchant name", code: "ERR_CONSENT_TERMS_MERCHANT_NAME", bend: (p) => void (p.request = { ...p.request, merchant_name: "Someone Else" }) },
+    // The wallet names the merchant as the registry does (issue 12 §1): bend the entry it read.
+    { name: "merchant name", code: "ERR_CONSENT_TERMS_MERCHANT_NAME", bend: (p) => void (p.merchant = { ...p.merchant, name: "Someone Else" }) },
     { name: "request hash", code: "ERR_CONSENT_TERMS_REQUEST", bend: (p) => void (p.requestJwt = `${p.requestJwt}x`) },
   ];
   for (const t of tampered) {
     report.cases++;
     const name = `consent terms: ${t.name} not what was offered`;
     const created = await fetchJson<{ authorizationRequest: string }>(`${v}/requests`, { body: { level: "verified", purpose: "drill" } });
+    await s.ensureCredential();
     const preview = await s.wallet.preview(created.authorizationRequest);
     t.bend(preview);
     let captured: { url: string; body: unknown } | undefined;
@@ -395,6 +397,7 @@ export async function consentTermsAndResultDrill(s: Stack, report: AttackReport)
   // The attacker opens a request and keeps its transaction secret; the victim's wallet answers it.
   await s.admin("/admin/merchants", { did: s.verifier.did, name: "Drill Shop", maxLevel: "full", purposes: ["drill", "Issue an invoice in the buyer's legal name"], fullClaims: ["full_name", "id_number"], origins: [new URL(v).origin] }, "PUT");
   const opened = await fetchJson<{ requestId: string; authorizationRequest: string; transactionSecret: string }>(`${v}/requests`, { body: { level: "full", purpose: "drill", claims: ["full_name", "id_number"] } });
+  await s.ensureCredential();
   const victim = await s.wallet.answer(await s.wallet.preview(opened.authorizationRequest));
   const bySecret = await send(`${v}/requests/${opened.requestId}/result`, { headers: { "x-transaction-secret": opened.transactionSecret } });
   report.cases++;
@@ -417,6 +420,7 @@ export async function consentTermsAndResultDrill(s: Stack, report: AttackReport)
   report.cases++;
   if (!link) report.accepted.push("checkout: the attacker's page showed no request link (drill setup)");
   else {
+    await s.ensureCredential();
     const answeredAtCheckout = await s.wallet.answer(await s.wallet.preview(link));
     const attackerView = await send(page, { headers: { cookie } });
     if (attackerView.status >= 500) report.serverErrors.push({ name: "checkout: the opener's browser after a victim answered", status: attackerView.status });
@@ -503,7 +507,7 @@ export async function singleUseDrill(s: Stack, attempts = 10): Promise<SingleUse
     ["redirect to another host", `${base}/other-host`, "ERR_FETCH_REDIRECT_CROSS_HOST", dev],
     ["redirect to a private address", `${base}/private`, "ERR_FETCH_REDIRECT_PRIVATE", dev],
     ["plain http to a non-loopback host", "http://example.com/", "ERR_FETCH_INSECURE", dev],
-    ["plain http to loopback without the development permission", `${base}/slow`, "ERR_FETCH_INSECURE", {}],
+    ["plain http to loopback without the development permission", `${base}/slow`, "ERR_FETCH_INSECURE", { allowLoopbackHttp: false }],
   ] as const) {
     fetches.push({ name, expected, got: await codeOf(boundedFetch(url, {}, policy)) });
   }
@@ -564,8 +568,9 @@ export async function linkabilityDrill(s: Stack): Promise<LinkabilityReport> {
   const v = s.verifier.url;
   const answerPseudonymous = async (wallet: HolderWallet) => {
     const created = await fetchJson<{ requestId: string; authorizationRequest: string; transactionSecret: string }>(`${v}/requests`, { body: { level: "pseudonymous", purpose: "drill" } });
-    await wallet.answer(await wallet.preview(created.authorizationRequest));
-    const r = await fetchJson<{ account?: { pseudonym: string } }>(`${v}/requests/${created.requestId}/result`, { headers: { "x-transaction-secret": created.transactionSecret } });
+    const entry = await wallet.answer(await wallet.preview(created.authorizationRequest));
+    // The account shows only through the wallet's one-time redirect (the transaction secret shows the level).
+    const r = entry.returnTo ? await fetchJson<{ account?: { pseudonym: string } }>(entry.returnTo) : {};
     return r.account?.pseudonym;
   };
   await s.wallet.backgroundRefresh;

@@ -19,6 +19,8 @@ export interface Stack {
   wallet: HolderWallet;
   work: string;
   admin(path: string, body?: unknown, method?: string): Promise<unknown>;
+  /** Every answer takes a fresh credential: waits for the wallet's background refresh, or fetches a batch when empty. */
+  ensureCredential(): Promise<void>;
   /** A genuine answer to a fresh request, captured before it is sent. */
   captureAnswer(level?: "verified" | "pseudonymous" | "full"): Promise<{ requestId: string; url: string; body: { presentation: string; consentReceipt: string; pairwiseProof?: string }; payload: Record<string, unknown> }>;
   restartVerifier(): Promise<void>;
@@ -54,10 +56,13 @@ export async function startStack(): Promise<Stack> {
     wallet,
     work,
     admin,
-    async captureAnswer(level = "verified") {
-      // Every answer takes a fresh credential: wait for a refresh the wallet started, or fetch one when empty.
+    /** Every answer takes a fresh credential: wait for a refresh the wallet started, or fetch one when empty. */
+    async ensureCredential() {
       await wallet.backgroundRefresh;
       if ((await wallet.credentialsLeft()) === 0) await wallet.refreshBatch();
+    },
+    async captureAnswer(level = "verified") {
+      await this.ensureCredential();
       const created = await fetchJson<{ requestId: string; authorizationRequest: string }>(`${verifier.url}/requests`, { body: { level, purpose: "drill", claims: level === "full" ? ["full_name", "id_number"] : [] } });
       const preview = await wallet.preview(created.authorizationRequest);
       let captured!: { url: string; body: { presentation: string; consentReceipt: string; pairwiseProof?: string } };

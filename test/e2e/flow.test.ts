@@ -777,7 +777,9 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
       const answer = async (w: HolderWallet) => {
         const { requestId, requestUri } = await ask(shopA, "pseudonymous");
         const entry = await w.answer(await w.preview(requestUri));
-        return { entry, learned: await result(shopA, requestId) };
+        expect(await result(shopA, requestId)).to.deep.equal({ status: "accepted", level: "pseudonymous" });
+        // What was shared (the account) only through the wallet's one-time redirect.
+        return { entry, learned: await fetchJson<any>(entry.returnTo!) };
       };
       const second = await newWallet("second-wallet", PERSON);
       const li = await newWallet("li-wallet", { fullName: "李四", idNumber: "310115198508154561", portrait: readFileSync(join(REPO_ROOT, "issuer-service", "fixtures", "portraits", "li-si-live.jpg")) });

@@ -15,6 +15,7 @@ import {
   issueIdentityCredential,
   jwkFromDidKey,
   LevelDatabase,
+  merchantPseudonymClaim,
   MemoryDocumentStore,
   NotaryGate,
   presentationRequestSchema,
@@ -103,7 +104,9 @@ describe("Verifier: counter-signs only its offer, shows values only to the answe
   async function credential() {
     const holder = newTestKey();
     const status = await statusList.allocate();
-    const sdjwt = await issueIdentityCredential({ issuerDid: issuer.did, signer: issuer.signer, holderJwk: jwkFromDidKey(holder.did), claims: CLAIMS, now: clock(), validForSeconds: 30 * 86_400, status });
+    // The issuer's member pseudonym for this merchant (issue 12 §3: one account per person per merchant).
+    const pseudonyms = { [merchantPseudonymClaim(merchant.did)]: `member-${holder.did.slice(-12)}` };
+    const sdjwt = await issueIdentityCredential({ issuerDid: issuer.did, signer: issuer.signer, holderJwk: jwkFromDidKey(holder.did), claims: CLAIMS, now: clock(), validForSeconds: 30 * 86_400, status, pseudonyms });
     return { holder, sdjwt, idx: status.idx };
   }
   type Credential = Awaited<ReturnType<typeof credential>>;
@@ -122,7 +125,8 @@ describe("Verifier: counter-signs only its offer, shows values only to the answe
     const { request, requestJwt } = o;
     const now = clock();
     const claimNames = request.level === "full" ? ["real_name_verified", ...request.claims] : request.age_over_18 ? ["real_name_verified", "age_over_18"] : ["real_name_verified"];
-    const { presented, sdHash } = await selectDisclosures(cred.sdjwt, claimNames);
+    const disclosed = request.level === "pseudonymous" ? [...claimNames, merchantPseudonymClaim(request.iss)] : claimNames;
+    const { presented, sdHash } = await selectDisclosures(cred.sdjwt, disclosed);
     const pairwise = request.level === "pseudonymous" ? derivePairwiseKey(seed, request.iss) : undefined;
     const consent = await createConsentReceipt(
       tamper({
@@ -230,11 +234,13 @@ describe("Verifier: counter-signs only its offer, shows values only to the answe
     });
     it("a pseudonymous answer: the secret shows no pseudonym and no account", async () => {
       const o = await open("pseudonymous");
-      const answered = await answer(o, await credential());
+      const cred = await credential();
+      const answered = await answer(o, cred);
       expect(answered.status).to.equal(200);
       const seen = await call(`${base}/requests/${o.requestId}/result`, { headers: { "x-transaction-secret": o.transactionSecret } });
       expect(seen.body).to.deep.equal({ status: "accepted", level: "pseudonymous" });
-      expect((await call(String(answered.body.redirect_uri))).body.account.pseudonym).to.equal(derivePairwiseKey(seed, merchant.did).did);
+      // The account is keyed by the issuer's member pseudonym for this merchant; only the wallet's redirect shows it.
+      expect((await call(String(answered.body.redirect_uri))).body.account.pseudonym).to.equal(`member-${cred.holder.did.slice(-12)}`);
     });
     it("the response code expires within minutes, unused", async () => {
       const o = await open("full");
