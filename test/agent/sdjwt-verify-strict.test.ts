@@ -11,7 +11,6 @@ import {
   nonCanonicalB64url,
   NOW,
   present,
-  rawJws,
   scenario,
   withLeadingMember,
   withRawStringMember,
