@@ -74,7 +74,9 @@ export function parseJsonStrict(text: string): StrictResult<unknown> {
     } else if (c === 0x22 /* " */) {
       let j = i + 1;
       while (text.charCodeAt(j) !== 0x22) j += text.charCodeAt(j) === 0x5c /* \ */ ? 2 : 1;
-      const decoded = JSON.parse(text.slice(i, j + 1)) as string;
+      const token = text.slice(i, j + 1);
+      // Only an escape can spell a name two ways or make a lone surrogate: the UTF-8 text itself cannot hold one.
+      const decoded = token.includes("\\") ? (JSON.parse(token) as string) : token.slice(1, -1);
       if (UNPAIRED_SURROGATE.test(decoded)) return bad("encoding", "a string escapes an unpaired surrogate (not representable in UTF-8)");
       const frame = stack[stack.length - 1];
       if (expectKey && frame instanceof Set) {
