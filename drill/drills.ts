@@ -116,6 +116,10 @@ export async function attackDrill(s: Stack): Promise<AttackReport> {
     { name: "checkout: another browser's result", url: `${v}/checkout/${base.requestId}` },
     { name: "checkout: id not a uuid", url: `${v}/checkout/..%2F..%2Fetc` },
     { name: "checkout: login of another browser", url: `${v}/checkout/login/00000000-0000-0000-0000-000000000000/status` },
+    // The strict SD-JWT verifier (issue 13): one spelling per token, valid UTF-8, unique member names.
+    { name: "key-binding signature in non-canonical base64url (same bytes)", url: resp, body: json({ ...base.body, presentation: [...parts.slice(0, -1), ((kb: string) => kb.slice(0, -1) + "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"["ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".indexOf(kb.slice(-1)) ^ 1])(parts[parts.length - 1]!)].join("~") }), type: "application/json" },
+    { name: "disclosure not valid UTF-8", url: resp, body: json({ ...base.body, presentation: [parts[0], b64url(Buffer.concat([Buffer.from('["salt-0123456789abcdef","real_name_verified","'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('"]')])), ...parts.slice(1)].join("~") }), type: "application/json" },
+    { name: "issuer JWT header with duplicate member names", url: resp, body: json({ ...base.body, presentation: [`${b64url(Buffer.from('{"alg":"EdDSA","typ":"JWT","typ":"dc+sd-jwt"}'))}.${jwtP}.${parts[0]!.split(".")[2]}`, ...parts.slice(1)].join("~") }), type: "application/json" },
   ];
   const report: AttackReport = { cases: 0, refusedWithCode: 0, serverErrors: [], accepted: [], servicesAlive: false };
   for (const c of cases) {

@@ -7,6 +7,7 @@ import {
   signJws,
   b64url,
   type IdentityClaims,
+  type JwsSigner,
 } from "@realname/agent";
 import { newTestKey, type TestKey } from "./keys.js";
 
@@ -68,4 +69,48 @@ export async function handmade(
   const presented = `${jwt}~${disclosures.map((d) => d + "~").join("")}`;
   const kb = await signJws({ typ: "kb+jwt", alg: "EdDSA" }, { iat: Math.floor(NOW.getTime() / 1000), aud: AUDIENCE, nonce: NONCE, sd_hash: sha256B64url(presented) }, s.holder.signer);
   return presented + kb;
+}
+
+// --- exact-text builders for the strict-decoding tests (duplicate names, invalid UTF-8, odd encodings) ------
+
+/** A compact JWS whose header and payload are exactly these texts or bytes, signed by `signer`. */
+export async function rawJws(header: string | Uint8Array, payload: string | Uint8Array, signer: JwsSigner): Promise<string> {
+  const signingInput = `${b64url(Buffer.from(header as string))}.${b64url(Buffer.from(payload as string))}`;
+  return `${signingInput}.${await signer(signingInput)}`;
+}
+
+/** The JSON text of `object` with `name: first` written before its own members: a duplicate when `object` has `name` too. */
+export const withLeadingMember = (object: Record<string, unknown>, name: string, first: unknown): string =>
+  `{${JSON.stringify(name)}:${JSON.stringify(first)},${JSON.stringify(object).slice(1)}`;
+
+/** The UTF-8 JSON bytes of `object` plus a member `name` whose string value is exactly `raw` (e.g. invalid UTF-8). */
+export const withRawStringMember = (object: Record<string, unknown>, name: string, raw: Uint8Array): Buffer =>
+  Buffer.concat([Buffer.from(`${JSON.stringify(object).slice(0, -1)},${JSON.stringify(name)}:"`), Buffer.from(raw), Buffer.from('"}')]);
+
+/** The same bytes as base64url `s`, spelled differently: a non-zero unused trailing bit (non-canonical). */
+export function nonCanonicalB64url(s: string): string {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  if (s.length % 4 < 2) throw new Error("this length has no unused bits");
+  const flipped = alphabet[alphabet.indexOf(s[s.length - 1]!) ^ 1]!;
+  return s.slice(0, -1) + flipped;
+}
+
+/** The issuer-signed payload `handmade` starts from, before the test's own members. */
+export function baseIssuerPayload(s: Scenario): Record<string, unknown> {
+  const t = Math.floor(NOW.getTime() / 1000);
+  return { iss: s.issuer.did, iat: t, exp: t + 3600, vct: "urn:realname:identity:1", cnf: { jwk: jwkFromDidKey(s.holder.did) }, _sd_alg: "sha-256" };
+}
+
+/** The key-binding claims a genuine holder signs for `presented` (the SD-JWT ending in '~'). */
+export const kbClaims = (presented: string): Record<string, unknown> => ({ iat: Math.floor(NOW.getTime() / 1000), aud: AUDIENCE, nonce: NONCE, sd_hash: sha256B64url(presented) });
+
+/** `presented` plus a key-binding JWT by the scenario's holder, its header and payload exact texts when given. */
+export async function bindRaw(s: Scenario, presented: string, o: { header?: string | Uint8Array; payload?: string | Uint8Array } = {}): Promise<string> {
+  return presented + (await rawJws(o.header ?? JSON.stringify({ typ: "kb+jwt", alg: "EdDSA" }), o.payload ?? JSON.stringify(kbClaims(presented)), s.holder.signer));
+}
+
+/** An issuer-signed JWT from exact header and payload texts, with these disclosures, bound by the holder. */
+export async function handmadeRaw(s: Scenario, header: string | Uint8Array, payload: string | Uint8Array, disclosures: string[] = []): Promise<string> {
+  const jwt = await rawJws(header, payload, s.issuer.signer);
+  return bindRaw(s, `${jwt}~${disclosures.map((d) => d + "~").join("")}`);
 }

@@ -35,8 +35,16 @@ export const FULL_LEVEL_CLAIMS: readonly IdentityClaimName[] = ["family_name", "
 export const GRANT_LEVELS = ["verified", "pseudonymous", "full"] as const;
 export type GrantLevel = (typeof GRANT_LEVELS)[number];
 
-/** Claims that are never disclosable: the validity and binding claims of the issuer-signed JWT (RFC 9901 §7.1 and SD-JWT VC). */
-export const NEVER_DISCLOSABLE = new Set(["iss", "iat", "nbf", "exp", "cnf", "vct", "vct#integrity", "status", "sub", "_sd", "_sd_alg", "..."]);
+/**
+ * Top-level claims that may never be disclosed selectively: the registered claims SD-JWT VC §3.2.2.2 says
+ * "MUST NOT be included in the Disclosures" (`iss`, `nbf`, `exp`, `cnf`, `vct`, `vct#integrity`, `status`) and
+ * SD-JWT's own names (RFC 9901 §4.2: `_sd`, `...`; `_sd_alg` lives only plain at the top level). `sub` and
+ * `iat` are not here: the draft lets them be disclosed, and a verifier must accept that.
+ */
+export const NEVER_DISCLOSABLE = new Set(["iss", "nbf", "exp", "cnf", "vct", "vct#integrity", "status", "_sd", "_sd_alg", "..."]);
+
+/** Claims that must be plain at every depth: no part of them may be disclosed either (no `_sd`, no array digest inside). */
+export const PLAIN_SUBTREES: readonly string[] = ["cnf", "status"];
 
 /**
  * The exact set of claim names a presentation discloses for a request: the smallest disclosure that

@@ -1,8 +1,10 @@
-import { decodeJws, keyObjectFromJwk, verifyWithAlg, type PublicJwk } from "../crypto/jws.js";
-import { isB64url, isPlainObject, parseB64urlJson, sha256B64url } from "../encoding.js";
+import { keyObjectFromJwk, verifyWithAlg, type PublicJwk } from "../crypto/jws.js";
+import { critProblem, decodeJwsStrict } from "../crypto/strict-jws.js";
+import { isPlainObject, sha256B64url } from "../encoding.js";
+import { decodeJsonSegmentStrict, type StrictProblem } from "../encoding-strict.js";
 import type { VerificationIssue } from "../errors.js";
 import { jwkFromDidKey, type Ed25519PublicJwk } from "../identity/did-key.js";
-import { KB_JWT_TYP, NEVER_DISCLOSABLE, SD_JWT_TYP } from "./identity-credential.js";
+import { KB_JWT_TYP, NEVER_DISCLOSABLE, PLAIN_SUBTREES, SD_JWT_TYP } from "./identity-credential.js";
 
 /**
  * Strict verification of an SD-JWT VC presentation with key binding, after RFC 9901 §7.1 (issuer-signed
@@ -10,6 +12,11 @@ import { KB_JWT_TYP, NEVER_DISCLOSABLE, SD_JWT_TYP } from "./identity-credential
  * accepts several of the attacks these rules refuse (see DEVELOPERS.md); @sd-jwt is used to build
  * presentations, this module decides whether to believe one. Clock and trust list are injected; the
  * result reports every refusal with a stable code instead of throwing.
+ *
+ * Every JSON text in the presentation (both JWTs' headers and payloads, every disclosure) is read strictly:
+ * canonical base64url, valid UTF-8, no duplicate member names (see encoding-strict.ts); the key-binding JWT
+ * is held to the same JWT rules as the issuer's (alg, typ, crit, exp, nbf, iat). The README's conformance
+ * table maps each clause of RFC 9901 §7 and of the SD-JWT VC draft to the test that covers it.
  */
 export interface VerifyPresentationOptions {
   presentation: unknown;
@@ -85,6 +92,39 @@ interface ParsedDisclosure {
 
 const issue = (code: string, message: string): VerificationIssue => ({ code, message });
 
+/** The code for a strict-decoding refusal: `<prefix>_MALFORMED` as before, new codes for the stricter rules. */
+const decodeCode = (prefix: string, problem: StrictProblem): string =>
+  problem === "encoding" ? `${prefix}_ENCODING` : problem === "duplicate" ? `${prefix}_DUPLICATE_KEY` : `${prefix}_MALFORMED`;
+
+/** The key-binding JWT's optional `nbf`/`exp` (RFC 7519 §4.1.4-5, NumericDate), checked as the issuer's are. */
+function kbValidityIssues(claims: Record<string, unknown>, now: number, skew: number): VerificationIssue[] {
+  const out: VerificationIssue[] = [];
+  for (const claim of ["nbf", "exp"] as const) {
+    if (claims[claim] !== undefined && (typeof claims[claim] !== "number" || !Number.isFinite(claims[claim]))) out.push(issue("ERR_KB_MALFORMED", `key-binding ${claim} must be a number`));
+  }
+  if (typeof claims.exp === "number" && claims.exp + skew <= now) out.push(issue("ERR_KB_EXPIRED", "the key-binding JWT has expired (exp)"));
+  if (typeof claims.nbf === "number" && claims.nbf - skew > now) out.push(issue("ERR_KB_NOT_YET_VALID", "the key-binding JWT is not valid yet (nbf)"));
+  return out;
+}
+
+/** Whether a value holds, at any depth, an `_sd` member or an array digest element (`{"...": digest}`). */
+function containsSdMarkers(value: unknown): boolean {
+  const pending: unknown[] = [value];
+  while (pending.length) {
+    const v = pending.pop();
+    if (Array.isArray(v)) {
+      for (const element of v) {
+        if (isPlainObject(element) && "..." in element) return true;
+        pending.push(element);
+      }
+    } else if (isPlainObject(v)) {
+      if ("_sd" in v) return true;
+      pending.push(...Object.values(v));
+    }
+  }
+  return false;
+}
+
 export function verifySdJwtPresentation(options: VerifyPresentationOptions): PresentationVerification {
   const errors: VerificationIssue[] = [];
   const fail = (code: string, message: string): PresentationVerification => ({ verified: false, errors: [...errors, issue(code, message)] });
@@ -106,12 +146,15 @@ export function verifySdJwtPresentation(options: VerifyPresentationOptions): Pre
   if (encodedDisclosures.some((d) => d.length === 0)) return fail("ERR_SDJWT_MALFORMED", "empty disclosure between '~'");
 
   // --- issuer-signed JWT (§7.1 steps 1-2) ------------------------------------------------------------------
-  const jws = decodeJws(issuerJwt);
-  if (!jws) return fail("ERR_SDJWT_MALFORMED", "the issuer-signed JWT is not a compact JWS");
+  const decodedJws = decodeJwsStrict(issuerJwt);
+  if (!decodedJws.ok) return fail(decodeCode("ERR_SDJWT", decodedJws.problem), `the issuer-signed JWT: ${decodedJws.message}`);
+  const jws = decodedJws.value;
   const { header, payload } = jws;
   if (typeof header.alg !== "string" || !SUPPORTED_ALGS.has(header.alg)) return fail("ERR_SDJWT_ALG", `algorithm ${String(header.alg)} is not accepted`);
   if (header.typ !== SD_JWT_TYP) return fail("ERR_SDJWT_TYP", `typ must be ${SD_JWT_TYP}`);
-  if (Array.isArray(header.crit) || header.crit !== undefined) return fail("ERR_SDJWT_CRIT", "unknown critical header parameters");
+  // We understand no JWS extension, so any `crit` is refused; critProblem says why (RFC 7515 §4.1.11).
+  const issuerCrit = critProblem(header);
+  if (issuerCrit) return fail("ERR_SDJWT_CRIT", issuerCrit);
   const iss = payload.iss;
   if (typeof iss !== "string") return fail("ERR_ISSUER_UNTRUSTED", "the issuer is not on the trust list");
   const key = issuerKey(options.trustedIssuers, iss);
@@ -123,6 +166,8 @@ export function verifySdJwtPresentation(options: VerifyPresentationOptions): Pre
   if (!verifyWithAlg(header.alg, jws.signingInput, jws.signature, key)) return fail("ERR_SDJWT_SIGNATURE", "the issuer's signature is invalid");
   if (payload._sd_alg !== undefined && payload._sd_alg !== "sha-256") return fail("ERR_SD_ALG", "unsupported _sd_alg");
   if (options.expectedVct !== undefined && payload.vct !== options.expectedVct) errors.push(issue("ERR_VCT", "unexpected credential type"));
+  // SD-JWT VC §3.2.2.2: `vct` is REQUIRED, a case-sensitive string, plain in the issuer-signed JWT.
+  if (typeof payload.vct !== "string" || payload.vct.length === 0) errors.push(issue("ERR_VCT_INVALID", "vct is required and must be a non-empty string"));
 
   // --- validity claims -------------------------------------------------------------------------------------
   for (const claim of ["iat", "nbf", "exp"] as const) {
@@ -140,7 +185,9 @@ export function verifySdJwtPresentation(options: VerifyPresentationOptions): Pre
   for (const encoded of encodedDisclosures) {
     const digest = sha256B64url(encoded);
     if (byDigest.has(digest)) return fail("ERR_DISCLOSURE_DUPLICATE", "a disclosure is presented twice");
-    const decoded = isB64url(encoded) ? parseB64urlJson(encoded) : undefined;
+    const strict = decodeJsonSegmentStrict(encoded);
+    if (!strict.ok) return fail(decodeCode("ERR_DISCLOSURE", strict.problem), `a disclosure: ${strict.message}`);
+    const decoded = strict.value;
     if (!Array.isArray(decoded) || (decoded.length !== 2 && decoded.length !== 3) || typeof decoded[0] !== "string") {
       return fail("ERR_DISCLOSURE_MALFORMED", "a disclosure is not [salt, name, value] or [salt, value]");
     }
@@ -158,6 +205,15 @@ export function verifySdJwtPresentation(options: VerifyPresentationOptions): Pre
   const seenDigests = new Set<string>();
   const structural: VerificationIssue[] = [];
   const disclosedTopLevel: string[] = [];
+
+  // SD-JWT VC §3.2.2.2: `cnf` and `status` "MUST NOT be included in the Disclosures" — not as a whole (a
+  // forbidden name, below) and not in part: any `_sd` or array digest anywhere inside them is refused, even a
+  // decoy, so a verifier never reads a holder key or a status reference assembled from disclosures.
+  for (const name of PLAIN_SUBTREES) {
+    if (payload[name] !== undefined && containsSdMarkers(payload[name])) {
+      structural.push(issue("ERR_DISCLOSURE_INSIDE_FORBIDDEN", `${name} must be plain at every depth: no _sd, no array digests`));
+    }
+  }
 
   const processValue = (value: unknown, depth: number, topLevel: boolean): unknown => {
     if (depth > MAX_DEPTH) {
@@ -230,6 +286,11 @@ export function verifySdJwtPresentation(options: VerifyPresentationOptions): Pre
 
   const claims = processValue(payload, 0, true) as Record<string, unknown>;
   errors.push(...structural);
+  // `iat` may be disclosed (SD-JWT VC §3.2.2.2); RFC 9901 §7.1 step 6 checks it in the processed payload.
+  if (payload.iat === undefined && claims.iat !== undefined) {
+    if (typeof claims.iat !== "number" || !Number.isFinite(claims.iat)) errors.push(issue("ERR_SDJWT_MALFORMED", "iat must be a number"));
+    else if (claims.iat - skew > now) errors.push(issue("ERR_CREDENTIAL_NOT_YET_VALID", "the credential was issued in the future"));
+  }
   for (const d of byDigest.values()) {
     if (!d.used) {
       errors.push(issue("ERR_DISCLOSURE_UNREFERENCED", "a disclosure matches no digest in the credential (tampered or foreign)"));
@@ -258,20 +319,26 @@ export function verifySdJwtPresentation(options: VerifyPresentationOptions): Pre
     const holder = isPlainObject(cnf) ? keyObjectFromJwk(cnf.jwk) : undefined;
     if (!holder) errors.push(issue("ERR_CNF_MISSING", "the credential carries no usable holder key (cnf.jwk)"));
     else holderJwk = (cnf as { jwk: PublicJwk }).jwk;
-    const kb = decodeJws(kbJwt);
-    if (!kb) errors.push(issue("ERR_KB_MALFORMED", "the key-binding JWT is not a compact JWS"));
+    // The KB-JWT is a JWT: decoded as strictly as the issuer's, and held to every RFC 7515/7519 rule
+    // (RFC 9901 §7.3 step 5.8), with the same clock skew.
+    const decodedKb = decodeJwsStrict(kbJwt);
+    if (!decodedKb.ok) errors.push(issue(decodeCode("ERR_KB", decodedKb.problem), `the key-binding JWT: ${decodedKb.message}`));
     else if (holder) {
+      const kb = decodedKb.value;
+      const kbCrit = critProblem(kb.header);
       if (kb.header.typ !== KB_JWT_TYP) errors.push(issue("ERR_KB_TYP", `key-binding typ must be ${KB_JWT_TYP}`));
       else if (typeof kb.header.alg !== "string" || !SUPPORTED_ALGS.has(kb.header.alg) || kb.header.alg !== holder.alg) errors.push(issue("ERR_KB_ALG", "key-binding algorithm not accepted for the holder key"));
+      else if (kbCrit) errors.push(issue("ERR_KB_CRIT", `key-binding JWT: ${kbCrit}`));
       else if (!verifyWithAlg(kb.header.alg, kb.signingInput, kb.signature, holder)) errors.push(issue("ERR_KB_SIGNATURE", "the key-binding signature is not by the credential's holder key"));
       else {
         const p = kb.payload;
         keyBinding = p;
         if (typeof p.aud !== "string" || p.aud !== options.audience) errors.push(issue("ERR_KB_AUDIENCE", "the presentation was made for another audience"));
         if (typeof p.nonce !== "string" || p.nonce !== options.nonce) errors.push(issue("ERR_KB_NONCE", "the presentation answers another request (nonce)"));
-        if (typeof p.iat !== "number" || !Number.isFinite(p.iat)) errors.push(issue("ERR_KB_MALFORMED", "key-binding iat missing"));
+        if (typeof p.iat !== "number" || !Number.isFinite(p.iat)) errors.push(issue("ERR_KB_MALFORMED", "key-binding iat missing or not a number"));
         else if (p.iat - skew > now) errors.push(issue("ERR_KB_FUTURE", "the key-binding JWT is dated in the future"));
         else if (p.iat + kbMaxAge + skew < now) errors.push(issue("ERR_KB_STALE", "the key-binding JWT is too old"));
+        errors.push(...kbValidityIssues(p, now, skew));
         if (p.sd_hash !== sdHash) errors.push(issue("ERR_KB_SD_HASH", "sd_hash does not match the presented SD-JWT"));
       }
     }
