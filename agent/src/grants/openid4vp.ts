@@ -340,3 +340,28 @@ export function parseAuthorizationResponse(body: Record<string, unknown>, author
     throw new AgentError("ERR_VP_RESPONSE_INVALID", `not a valid OpenID4VP response for this request: ${String((error as Error)?.message ?? error).slice(0, 200)}`);
   }
 }
+
+/**
+ * The grant terms of a request object this side already trusts (the merchant's own, or one a test built):
+ * decoded without a signature check, read exactly as a wallet reads a `realname_grant` transaction data.
+ */
+export function presentationRequestOf(requestObject: string): PresentationRequest {
+  const payload = JSON.parse(Buffer.from(requestObject.split(".")[1] ?? "", "base64url").toString() || "{}") as Record<string, unknown>;
+  const clientId = String(payload.client_id ?? "");
+  const query = (payload.dcql_query as { credentials?: Array<{ id: string; claims?: Array<{ path: string[] }> }> } | undefined)?.credentials?.[0];
+  const encoded = Array.isArray(payload.transaction_data) ? String(payload.transaction_data[0]) : undefined;
+  const data = encoded ? grantTransactionDataSchema.parse(decodeTransactionData(encoded)) : undefined;
+  return grantTermsFor(
+    {
+      requestObject,
+      payload,
+      clientId,
+      iss: clientId.slice(CLIENT_ID_PREFIX.length),
+      iat: Number(payload.iat),
+      exp: Number(payload.exp),
+      credentialQuery: { id: String(query?.id ?? ""), claimNames: (query?.claims ?? []).map((c) => String(c.path[0])) },
+      ...(encoded && data ? { transactionData: { encoded, data } } : {}),
+    },
+    { name: data?.merchant.name ?? "", purposes: data ? [data.purpose] : [] },
+  );
+}
