@@ -116,6 +116,10 @@ export async function attackDrill(s: Stack): Promise<AttackReport> {
     { name: "checkout: another browser's result", url: `${v}/checkout/${base.requestId}` },
     { name: "checkout: id not a uuid", url: `${v}/checkout/..%2F..%2Fetc` },
     { name: "checkout: login of another browser", url: `${v}/checkout/login/00000000-0000-0000-0000-000000000000/status` },
+    // OpenID4VP 1.0 (issue 13): a plain answer (no consent receipt) whose key binding names another request's terms and nonce, and declines that are not this request's.
+    { name: "plain answer: another request's presentation (its transaction_data hash and nonce)", url: resp, body: new URLSearchParams({ state: base.requestId, vp_token: json({ realname_identity: [other.body.presentation] }) }).toString(), type: "application/x-www-form-urlencoded" },
+    { name: "decline: another request's state", url: resp, body: new URLSearchParams({ error: "access_denied", state: other.requestId }).toString(), type: "application/x-www-form-urlencoded" },
+    { name: "decline: malformed error code", url: resp, body: new URLSearchParams({ error: 'access_denied"\\', state: base.requestId }).toString(), type: "application/x-www-form-urlencoded" },
   ];
   const report: AttackReport = { cases: 0, refusedWithCode: 0, serverErrors: [], accepted: [], servicesAlive: false };
   for (const c of cases) {
