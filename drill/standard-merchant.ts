@@ -24,7 +24,7 @@ export interface StandardMerchant {
   clientId: string;
   answers: StandardAnswer[];
   /** A fresh request for these claim paths: the `openid4vp://` link a wallet opens. */
-  newRequest(claims: string[]): Promise<{ link: string; state: string }>;
+  newRequest(claims: string[], options?: { byValue?: boolean; minimal?: boolean }): Promise<{ link: string; state: string }>;
   close(): Promise<void>;
 }
 
@@ -88,7 +88,8 @@ export async function startStandardMerchant(args: { alg: "ES256" | "EdDSA"; repl
     did,
     clientId,
     answers,
-    async newRequest(claims) {
+    /** `byValue`: the request object in the link (`request=`); `minimal`: no exp, no state, no client_metadata. */
+    async newRequest(claims, options = {}) {
       const id = randomUUID();
       const state = createHash("sha256").update(id).digest("base64url").slice(0, 24);
       const now = Math.floor(Date.now() / 1000);
@@ -96,18 +97,21 @@ export async function startStandardMerchant(args: { alg: "ES256" | "EdDSA"; repl
         iss: clientId,
         aud: "https://self-issued.me/v2",
         iat: now,
-        exp: now + 300,
+        ...(options.minimal ? {} : { exp: now + 300 }),
         response_type: "vp_token",
         response_mode: "direct_post",
         response_uri: `${base}/response`,
         client_id: clientId,
         nonce: b64url(createHash("sha256").update(`${id}nonce`).digest()).slice(0, 32),
-        state,
+        ...(options.minimal ? {} : { state }),
         dcql_query: { credentials: [{ id: dcqlId, format: "dc+sd-jwt", meta: { vct_values: [args.vct] }, claims: claims.map((c) => ({ path: [c] })) }] },
-        client_metadata: { vp_formats_supported: { "dc+sd-jwt": { "sd-jwt_alg_values": ["ES256", "EdDSA"], "kb-jwt_alg_values": ["ES256", "EdDSA"] } } },
+        ...(options.minimal ? {} : { client_metadata: { vp_formats_supported: { "dc+sd-jwt": { "sd-jwt_alg_values": ["ES256", "EdDSA"], "kb-jwt_alg_values": ["ES256", "EdDSA"] } } } }),
       };
-      objects.set(id, signJwt({ alg: args.alg, typ: "oauth-authz-req+jwt", kid: `${did}#${did.slice("did:key:".length)}` }, payload));
-      const link = `openid4vp://?client_id=${encodeURIComponent(clientId)}&request_uri=${encodeURIComponent(`${base}/request/${id}`)}`;
+      const jwt = signJwt({ alg: args.alg, typ: "oauth-authz-req+jwt", kid: `${did}#${did.slice("did:key:".length)}` }, payload);
+      objects.set(id, jwt);
+      const link = options.byValue
+        ? `openid4vp://?client_id=${encodeURIComponent(clientId)}&request=${encodeURIComponent(jwt)}`
+        : `openid4vp://?client_id=${encodeURIComponent(clientId)}&request_uri=${encodeURIComponent(`${base}/request/${id}`)}`;
       return { link, state };
     },
     close: () =>

@@ -383,6 +383,16 @@ describe("The wallet answers exactly what the person saw, and only for the merch
       expect(disclosedNames(eddsa.answers.at(-1)!.presentation!).sort()).to.deep.equal([merchantPseudonymClaim(eddsa.did), "real_name_verified"].sort());
     });
 
+    it("a minimal request by value (no exp, no state, no client_metadata) is answered; without state the answer carries none", async () => {
+      const preview = await wallet.preview((await eddsa.newRequest(["real_name_verified"], { byValue: true, minimal: true })).link);
+      expect(preview.request).to.deep.include({ level: "verified", merchant_name: "Plain Shop" });
+      expect(preview.request.exp).to.be.greaterThan(Math.floor(Date.now() / 1000));
+      await wallet.answer(preview);
+      const got = eddsa.answers.at(-1)!;
+      expect(got.keyBinding).to.deep.include({ aud: eddsa.clientId, nonce: preview.request.nonce });
+      expect(got.form).to.not.have.property("state");
+    });
+
     it("a standard merchant asking above its registration, or for a claim outside the levels, is refused in words; nothing sent", async () => {
       const before = eddsa.answers.length;
       expect((await refusal(wallet.preview((await eddsa.newRequest(["real_name_verified", "id_number"])).link))).code).to.equal("ERR_LEVEL_NOT_ALLOWED");

@@ -33,6 +33,9 @@ export const SELF_ISSUED_AUDIENCE = "https://self-issued.me/v2";
 /** Appendix B.3.4: what this verifier accepts for SD-JWT VC presentations. */
 export const VP_FORMATS_SUPPORTED = { "dc+sd-jwt": { "sd-jwt_alg_values": ["EdDSA", "ES256"], "kb-jwt_alg_values": ["EdDSA", "ES256"] } };
 
+/** How long the wallet treats a request without `exp` as open. */
+const DEFAULT_REQUEST_LIFE_SECONDS = 300;
+
 /** The full client identifier of a merchant DID: the KB-JWT `aud` (OpenID4VP 1.0 Appendix B.3.6). */
 export const clientIdOf = (did: string): string => `${CLIENT_ID_PREFIX}${did}`;
 
@@ -137,28 +140,33 @@ export interface ResolvedRequest {
 export async function resolveAuthorizationRequest(link: string, now: Date): Promise<ResolvedRequest> {
   let clientId: string | undefined;
   let requestUri: string | undefined;
+  let byValue: string | undefined;
   if (/^[a-z0-9+.-]+:\/\/\?/i.test(link) || link.includes("request_uri=")) {
     const params = new URL(link.replace(/^[a-z0-9+.-]+:\/\/\?/i, "https://wallet.invalid/?")).searchParams;
     clientId = params.get("client_id") ?? undefined;
     requestUri = params.get("request_uri") ?? undefined;
+    // RFC 9101 also allows the signed request object by value (`request`); it is verified the same way.
+    byValue = requestUri ? undefined : (params.get("request") ?? undefined);
   } else {
     requestUri = link;
   }
-  if (!requestUri) throw new AgentError("ERR_REQUEST_MALFORMED", "the link names no request");
-  allowHttpIfLoopback(requestUri);
+  if (!requestUri && !byValue) throw new AgentError("ERR_REQUEST_MALFORMED", "the link names no request");
+  if (requestUri) allowHttpIfLoopback(requestUri);
   const fail = (code: string, message: string): never => {
     throw new AgentError(code, message);
   };
   // The request object by reference (RFC 9101), verified here rather than by the library: it insists that a
   // DID `kid` start with `iss`, which refuses spec-following verifiers whose `iss` is the full client identifier.
-  let jwt = "";
-  let status = 0;
-  try {
-    const res = await boundedFetch(requestUri, { headers: { accept: "application/oauth-authz-req+jwt" } }, { timeoutMs: 10_000, maxBytes: 256_000 });
-    status = res.status;
-    jwt = (await res.text()).trim();
-  } catch {
-    fail("ERR_REQUEST_NOT_FOUND", "the merchant's request could not be fetched");
+  let jwt = byValue ?? "";
+  let status = byValue ? 200 : 0;
+  if (requestUri) {
+    try {
+      const res = await boundedFetch(requestUri, { headers: { accept: "application/oauth-authz-req+jwt" } }, { timeoutMs: 10_000, maxBytes: 256_000 });
+      status = res.status;
+      jwt = (await res.text()).trim();
+    } catch {
+      fail("ERR_REQUEST_NOT_FOUND", "the merchant's request could not be fetched");
+    }
   }
   if (status === 410) fail("ERR_REQUEST_EXPIRED", "the merchant's request has expired");
   if (status < 200 || status >= 300) fail("ERR_REQUEST_NOT_FOUND", "the merchant's request is not (or no longer) available");
@@ -184,7 +192,9 @@ export async function resolveAuthorizationRequest(link: string, now: Date): Prom
   if (Array.isArray(jws.header.crit) || jws.header.crit !== undefined) fail("ERR_REQUEST_MALFORMED", "the request object has critical header parameters this wallet does not know");
   const nowSeconds = Math.floor(now.getTime() / 1000);
   const iat = typeof payload.iat === "number" ? payload.iat : nowSeconds;
-  const exp = typeof payload.exp === "number" ? payload.exp : fail("ERR_REQUEST_MALFORMED", "the request has no expiry");
+  // RFC 9101 does not require `exp`; without one the wallet gives the request the life our merchants give theirs.
+  if (payload.exp !== undefined && typeof payload.exp !== "number") fail("ERR_REQUEST_MALFORMED", "the request's expiry is not a number");
+  const exp = typeof payload.exp === "number" ? payload.exp : Math.max(iat, nowSeconds) + DEFAULT_REQUEST_LIFE_SECONDS;
   if (exp <= nowSeconds) fail("ERR_REQUEST_EXPIRED", "the merchant's request has expired");
   if (payload.response_type !== "vp_token") fail("ERR_REQUEST_UNSUPPORTED", "only vp_token requests are supported");
   if (typeof payload.nonce !== "string" || payload.nonce.length === 0) fail("ERR_REQUEST_MALFORMED", "the request has no nonce");
