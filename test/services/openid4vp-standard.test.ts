@@ -79,6 +79,7 @@ describe("OpenID4VP 1.0 as written: a plain wallet's answer and decline at our m
       rateLimit: { max: 100_000, windowMs: 60_000 },
       status: new StatusListResolver({ allowLoopbackHttp: true }),
       clock,
+      checkout: { offers: [{ id: "age", title: "Age check", level: "verified", purpose: "Age check", retentionDays: 0, claims: [], ageOver18: true }] },
     };
     verifierServer = createApp(deps).listen(0, "127.0.0.1");
     await new Promise((r) => verifierServer.once("listening", r));
@@ -249,5 +250,18 @@ describe("OpenID4VP 1.0 as written: a plain wallet's answer and decline at our m
     const badCode = await call(o.payload.response_uri, { body: new URLSearchParams({ error: 'access_denied"\\', state: o.payload.state }).toString(), contentType: "application/x-www-form-urlencoded" });
     expect(badCode.status).to.equal(400);
     expect((await deps.sessions.get(o.requestId))!.status).to.equal("pending");
+  });
+
+  it("checkout: a declined request says so on the page and in its status; the wallet is sent back there", async () => {
+    const opened = await fetch(`${base}/checkout`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", origin: base }, body: "offer=age", redirect: "manual" });
+    expect(opened.status).to.equal(303);
+    const page = new URL(opened.headers.get("location")!, base).href;
+    const cookie = opened.headers.get("set-cookie")!.split(";")[0]!;
+    const requestId = page.split("/").pop()!;
+    const declined = await call(`${base}/requests/${requestId}/response`, { body: new URLSearchParams({ error: "access_denied", state: requestId }).toString(), contentType: "application/x-www-form-urlencoded" });
+    expect(declined.status).to.equal(200);
+    expect(declined.body).to.deep.equal({ status: "declined", redirect_uri: page });
+    expect(await (await fetch(`${page}/status`, { headers: { cookie } })).json()).to.deep.equal({ status: "declined" });
+    expect(await (await fetch(page, { headers: { cookie } })).text()).to.contain("You declined");
   });
 });
