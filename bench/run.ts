@@ -126,10 +126,10 @@ async function inProcess() {
   // bound into the key binding, every consent field against the request (status excluded: it needs a list).
   const merchant = keyPair();
   const requestJwt = "bench-request-object";
-  const request = { request_id: "bench-request-1", merchant_name: "Bench", level: "full" as const, purpose: "bench", retention_days: 1, claims: ["full_name", "id_number"], age_over_18: false, iss: merchant.did, nonce: "bench-nonce-0123456789ab", response_uri: "http://127.0.0.1/r", iat: Math.floor(now.getTime() / 1000), exp: Math.floor(now.getTime() / 1000) + 600 };
+  const request = { request_id: "bench-request-1", merchant_name: "Bench", level: "full" as const, purpose: "bench", retention_days: 1, claims: ["full_name", "id_number"], age_over_18: false, iss: merchant.did, client_id: `decentralized_identifier:${merchant.did}`, credential_id: "realname_identity", nonce: "bench-nonce-0123456789ab", response_uri: "http://127.0.0.1/r", iat: Math.floor(now.getTime() / 1000), exp: Math.floor(now.getTime() / 1000) + 600 };
   const { createConsentReceipt, verifyGrantResponse, sha256B64url, sha256Hex } = await import("@realname/agent");
   const consent = await createConsentReceipt({ consentTimestamp: now.toISOString(), jurisdiction: "CN", controller: { id: merchant.did, name: "Bench" }, purpose: "bench", level: "full", claimNames: ["real_name_verified", "full_name", "id_number"], retentionDays: 1, presentationHash: sdHash, requestHash: sha256Hex(requestJwt), expiresAt: now.toISOString() }, holder, now);
-  const grantPresentation = await bindPresentation({ presented, sdHash, audience: merchant.did, nonce: request.nonce, now, signer: holder.signer, extraClaims: { receipt_hash: sha256B64url(consent.jwt) } });
+  const grantPresentation = await bindPresentation({ presented, sdHash, audience: request.client_id, nonce: request.nonce, now, signer: holder.signer, extraClaims: { receipt_hash: sha256B64url(consent.jwt) } });
   const fullGrant = await rate(async () => {
     const r = await verifyGrantResponse({ response: { presentation: grantPresentation, consentReceipt: consent.jwt }, request, requestJwt, trustedIssuers: [issuer.did], now });
     if (!r.verified) throw new Error(JSON.stringify(r.errors));

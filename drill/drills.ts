@@ -120,6 +120,10 @@ export async function attackDrill(s: Stack): Promise<AttackReport> {
     { name: "key-binding signature in non-canonical base64url (same bytes)", url: resp, body: json({ ...base.body, presentation: [...parts.slice(0, -1), ((kb: string) => kb.slice(0, -1) + "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"["ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".indexOf(kb.slice(-1)) ^ 1])(parts[parts.length - 1]!)].join("~") }), type: "application/json" },
     { name: "disclosure not valid UTF-8", url: resp, body: json({ ...base.body, presentation: [parts[0], b64url(Buffer.concat([Buffer.from('["salt-0123456789abcdef","real_name_verified","'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('"]')])), ...parts.slice(1)].join("~") }), type: "application/json" },
     { name: "issuer JWT header with duplicate member names", url: resp, body: json({ ...base.body, presentation: [`${b64url(Buffer.from('{"alg":"EdDSA","typ":"JWT","typ":"dc+sd-jwt"}'))}.${jwtP}.${parts[0]!.split(".")[2]}`, ...parts.slice(1)].join("~") }), type: "application/json" },
+    // OpenID4VP 1.0 (issue 13): a plain answer (no consent receipt) whose key binding names another request's terms and nonce, and declines that are not this request's.
+    { name: "plain answer: another request's presentation (its transaction_data hash and nonce)", url: resp, body: new URLSearchParams({ state: base.requestId, vp_token: json({ realname_identity: [other.body.presentation] }) }).toString(), type: "application/x-www-form-urlencoded" },
+    { name: "decline: another request's state", url: resp, body: new URLSearchParams({ error: "access_denied", state: other.requestId }).toString(), type: "application/x-www-form-urlencoded" },
+    { name: "decline: malformed error code", url: resp, body: new URLSearchParams({ error: 'access_denied"\\', state: base.requestId }).toString(), type: "application/x-www-form-urlencoded" },
   ];
   const report: AttackReport = { cases: 0, refusedWithCode: 0, serverErrors: [], accepted: [], servicesAlive: false };
   for (const c of cases) {

@@ -6,6 +6,12 @@
  */
 import { generateKeyPairSync } from "node:crypto";
 import {
+  bindPresentation,
+  encodeTransactionData,
+  issueIdentityCredential,
+  jwkFromDidKey,
+  selectDisclosures,
+  transactionDataHash,
   buildEvidenceBundle,
   buildMerkleBatch,
   createConsentReceipt,
@@ -108,6 +114,60 @@ export async function makeEvidenceBundle(r: BundleRecipe): Promise<{ bundle: Evi
     waitMs: 0,
     ...(r.presentation ? { presentation: r.presentation.full } : {}),
     ...(withdrawal ? { withdrawal: { ...withdrawal, proofs: { receipt: proofOf(withdrawal.receipt), acknowledgement: proofOf(withdrawal.acknowledgement) } } } : {}),
+  });
+  return { bundle, merchant, holder };
+}
+
+/**
+ * A grant answered by a plain OpenID4VP 1.0 wallet: no consent receipt. The person's consent is the
+ * presentation (a trusted issuer's credential, the key-binding JWT over the grant terms' transaction data),
+ * which the grant receipt names by hash and the bundle carries with the exact terms string. `bend` lets a test
+ * swap the terms or the presentation after the fact, as a forger would.
+ */
+export async function makePresentationEvidenceBundle(r: { anchorOn: AnchorRegistryClient; registryIssuer: Key; bend?: "terms" | "presentation" | "holder" }): Promise<{ bundle: EvidenceBundle; merchant: Key; holder: Key }> {
+  const now = new Date();
+  const merchant = newKey();
+  const holder = newKey();
+  const registry = new TrustRegistry(new MemoryDocumentStore(), r.registryIssuer);
+  await registry.putMerchant({ did: merchant.did, name: "Hand-made Shop", maxLevel: "full", purposes: ["evidence test"], fullClaims: [], origins: ["https://shop.example"] });
+  const registryJwt = await registry.signed();
+  const registryUri = "http://127.0.0.1:9/registry";
+  const terms = (purpose: string) =>
+    encodeTransactionData({ type: "realname_grant", credential_ids: ["realname_identity"], request_id: "request-0001", level: "verified", purpose, retention_days: 0, merchant: { id: merchant.did, name: "Hand-made Shop" } });
+  const transactionData = terms("evidence test");
+  const credential = await issueIdentityCredential({ issuerDid: r.registryIssuer.did, signer: r.registryIssuer.signer, holderJwk: jwkFromDidKey(holder.did), claims: { real_name_verified: true, age_over_18: true, family_name: "张", given_name: "三", full_name: "张三", id_number: "110105199003071239", birth_date: "1990-03-07" }, now, validForSeconds: 86_400 });
+  const { presented, sdHash } = await selectDisclosures(credential, ["real_name_verified"]);
+  const kbSigner = r.bend === "holder" ? newKey() : holder;
+  const presentation = await bindPresentation({ presented, sdHash, audience: `decentralized_identifier:${merchant.did}`, nonce: "nonce-0001", now: new Date(now.getTime() - 5000), signer: kbSigner.signer, extraClaims: { transaction_data_hashes: [transactionDataHash(transactionData)] } });
+  const kbJwt = presentation.slice(presentation.lastIndexOf("~") + 1);
+  const grant = await createGrantReceipt(
+    { grantTimestamp: now.toISOString(), level: "verified", claimNames: ["real_name_verified"], retentionUntil: now.toISOString(), presentation: { kbJwtHash: receiptHash(kbJwt), sdHash, transactionDataHash: transactionDataHash(transactionData) }, trustRegistry: { uri: registryUri, hash: receiptHash(registryJwt) } },
+    holder.did,
+    merchant,
+    now,
+  );
+  const jwts = [grant.jwt, registryJwt];
+  const salts = new Map(jwts.map((j) => [j, newLeafSalt()]));
+  const leafOf = (j: string) => receiptLeaf(receiptHash(j), salts.get(j)!);
+  const batch = buildMerkleBatch(jwts.map(leafOf));
+  await r.anchorOn.anchor(batch.root, jwts.length);
+  const proofOf = (j: string) => ({ salt: salts.get(j)!, proof: batch.proofs.get(leafOf(j))!, root: batch.root });
+  const archive: typeof fetch = async (input) => {
+    const url = String(input);
+    if (url === `${registryUri}/snapshots/${receiptHash(registryJwt)}`) return new Response(registryJwt);
+    if (url.endsWith(`/anchors/${receiptHash(registryJwt)}`)) return Response.json({ status: "anchored", ...proofOf(registryJwt) });
+    return new Response("not found", { status: 404 });
+  };
+  // A forger's swap after the fact: other terms, or another presentation of the same credential.
+  const other = r.bend === "presentation" ? await bindPresentation({ presented, sdHash, audience: `decentralized_identifier:${merchant.did}`, nonce: "nonce-0002", now, signer: holder.signer, extraClaims: { transaction_data_hashes: [transactionDataHash(transactionData)] } }) : presentation;
+  const bundle = await buildEvidenceBundle({
+    grantReceipt: grant.jwt,
+    proofs: { grant: proofOf(grant.jwt) },
+    registry: r.anchorOn,
+    fetch: archive,
+    waitMs: 0,
+    presentation: other,
+    transactionData: r.bend === "terms" ? terms("evidence test, and marketing") : transactionData,
   });
   return { bundle, merchant, holder };
 }

@@ -26,8 +26,8 @@ export type { VerifyPresentationOptions, PresentationVerification } from "./sdjw
 export { presentationRequestSchema, grantTermsSchema, requestHash } from "./grants/request.js";
 export type { PresentationRequest } from "./grants/request.js";
 export { derivePairwiseKey, signPairwiseProof, verifyPairwiseProof } from "./grants/pairwise.js";
-export { verifyGrantResponse } from "./grants/verify-response.js";
-export type { GrantResponse, VerifiedGrant } from "./grants/verify-response.js";
+export { verifyGrantResponse, transactionDataHashErrors, kbJwtOf } from "./grants/verify-response.js";
+export type { GrantResponse, VerifiedGrant, PresentationBinding } from "./grants/verify-response.js";
 export { consentExpiresAt, consentTermsErrors, CONSENT_TIME_SKEW_SECONDS } from "./grants/verify-response.js";
 export {
   createConsentReceipt,
@@ -119,7 +119,9 @@ export { loadTrustAnchors, connectTrustedRegistries, trustAnchorsSchema, ANCHOR_
 export type { TrustAnchors } from "./notary/trust.js";
 export { verifyPresentation } from "./sdjwt/verify-presentation.js";
 export type { PresentationResult } from "./sdjwt/verify-presentation.js";
-export { createAuthorizationRequest, resolveAuthorizationRequest, submitAuthorizationResponse, parseAuthorizationResponse, dcqlFor, DCQL_CREDENTIAL_ID, CLIENT_ID_PREFIX } from "./grants/openid4vp.js";
+export { createAuthorizationRequest, resolveAuthorizationRequest, submitAuthorizationResponse, submitDecline, parseAuthorizationResponse, dcqlFor, DCQL_CREDENTIAL_ID, CLIENT_ID_PREFIX, SELF_ISSUED_AUDIENCE, VP_FORMATS_SUPPORTED, clientIdOf, grantTermsFor, presentationRequestOf, requestedClaimNames, type ResolvedRequest, type SubmitResult } from "./grants/openid4vp.js";
+export { REALNAME_GRANT_TRANSACTION_TYPE, TRANSACTION_DATA_HASH_ALG, grantTransactionDataSchema, encodeTransactionData, decodeTransactionData, transactionDataHash, type GrantTransactionData } from "./grants/transaction-data.js";
+export { publicJwkFromDidKey } from "./identity/did-key-any.js";
 export { renderEvidenceReport } from "./notary/report.js";
 export { html, raw, escapeHtml, SafeHtml } from "./web/html.js";
 export { renderPage, notice, assets as webAssets } from "./web/layout.js";

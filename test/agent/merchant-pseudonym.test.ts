@@ -11,6 +11,7 @@ import {
   selectDisclosures,
   sha256B64url,
   signPairwiseProof,
+  transactionDataHash,
   verifyGrantResponse,
   type GrantLevel,
 } from "@realname/agent";
@@ -69,7 +70,7 @@ describe("the merchant's pseudonymous check: the issuer's pseudonym for this mer
       { did: holder.did, signer: holder.signer },
       now,
     );
-    const presentation = await bindPresentation({ presented, sdHash, audience: merchant.did, nonce: request.nonce, now, signer: holder.signer, extraClaims: { receipt_hash: sha256B64url(consent.jwt), ...(pairwise ? { pairwise_sub: pairwise.did } : {}) } });
+    const presentation = await bindPresentation({ presented, sdHash, audience: request.client_id, nonce: request.nonce, now, signer: holder.signer, extraClaims: { transaction_data_hashes: [transactionDataHash(request.transaction_data!)], receipt_hash: sha256B64url(consent.jwt), ...(pairwise ? { pairwise_sub: pairwise.did } : {}) } });
     const pairwiseProof = pairwise ? await signPairwiseProof(pairwise, { audience: merchant.did, nonce: request.nonce, sdHash, now }) : undefined;
     return verifyGrantResponse({ response: { presentation, consentReceipt: consent.jwt, ...(pairwiseProof ? { pairwiseProof } : {}) }, request, requestJwt: requestObject, trustedIssuers: [issuer.did], now });
   }

@@ -397,7 +397,7 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
       expect((await post(url, { presentation: "x".repeat(200_000), consentReceipt: "y" })).status).to.equal(413);
       const missing = await post(url, {});
       expect(missing.status).to.equal(400);
-      expect(missing.body.error.details.problems.map((p: { path: string }) => p.path).sort()).to.deep.equal(["consentReceipt", "presentation"]);
+      expect(missing.body.error.details.problems.map((p: { path: string }) => p.path).sort()).to.deep.equal(["presentation"]);
       expect((await post(url, { presentation: "a~b", consentReceipt: "c", extra: 1 })).status).to.equal(400);
       expect((await post(`${shopA.url}/requests/not-a-uuid/response`, { presentation: "a", consentReceipt: "b" })).status).to.equal(400);
       expect((await post(`${shopA.url}/requests/00000000-0000-0000-0000-000000000000/response`, { presentation: "a", consentReceipt: "b" })).status).to.equal(404);
@@ -643,12 +643,12 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
       const file = join(work, "presentation.txt");
       writeFileSync(file, body.presentation);
       const bin = join(REPO_ROOT, "node_modules", ".bin", "verify");
-      const ok = await exec(bin, ["--presentation", file, "--trusted-issuer", issuer.did, "--audience", shopA.did, "--nonce", preview.request.nonce, "--json", "--allow-loopback-http"], { cwd: REPO_ROOT });
+      const ok = await exec(bin, ["--presentation", file, "--trusted-issuer", issuer.did, "--audience", preview.request.client_id, "--nonce", preview.request.nonce, "--json", "--allow-loopback-http"], { cwd: REPO_ROOT });
       const verdict = JSON.parse(ok.stdout);
       expect(verdict.verified).to.equal(true);
       expect(verdict.claims).to.deep.equal({ real_name_verified: true });
       try {
-        await exec(bin, ["--presentation", file, "--trusted-issuer", issuer.did, "--audience", shopB.did, "--nonce", "someone-elses-nonce-123", "--json", "--allow-loopback-http"], { cwd: REPO_ROOT });
+        await exec(bin, ["--presentation", file, "--trusted-issuer", issuer.did, "--audience", `decentralized_identifier:${shopB.did}`, "--nonce", "someone-elses-nonce-123", "--json", "--allow-loopback-http"], { cwd: REPO_ROOT });
         expect.fail("verified for the wrong audience");
       } catch (error) {
         const e = error as { code: number; stdout: string };

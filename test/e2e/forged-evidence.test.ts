@@ -27,7 +27,7 @@ import {
   type TrustAnchors,
 } from "@realname/agent";
 import { chainWithRegistry } from "../helpers/chain.js";
-import { makeEvidenceBundle, newKey, type BundleRecipe } from "../../drill/forge.js";
+import { makeEvidenceBundle, makePresentationEvidenceBundle, newKey, type BundleRecipe } from "../../drill/forge.js";
 import type { EmbeddedChain } from "../../scripts/lib/devnet.js";
 
 const exec = promisify(execFile);
@@ -216,5 +216,33 @@ describe("Evidence cannot be forged: bundles are checked against the notary's tr
     // A withdrawal signed by someone other than the consenting key is not the person's.
     const other = await verify((await genuine({ withdraw: true, withdrawalSigner: newKey() })).bundle);
     expect(check(other, "withdrawal-receipt")).to.deep.include({ status: "fail", code: "ERR_EVIDENCE_WITHDRAWAL" });
+  });
+
+  describe("a grant without a consent receipt (a plain OpenID4VP 1.0 answer): the presentation is the person's signed consent", () => {
+    it("verifies: the key-binding JWT over the grant terms, named by the anchored grant receipt, stands in for the consent receipt", async () => {
+      const { bundle, holder } = await makePresentationEvidenceBundle({ anchorOn: trusted, registryIssuer: issuer });
+      expect(bundle.receipts.consent).to.equal(undefined);
+      expect(bundle.anchors.consent).to.equal(undefined);
+      const report = await verify(bundle);
+      expect(report.checks.filter((c) => c.status !== "pass")).to.deep.equal([]);
+      expect(report.verified).to.equal(true);
+      expect(check(report, "consent-presentation")!.status).to.equal("pass");
+      expect(report.summary).to.deep.include({ holder: holder.did, level: "verified", purpose: "evidence test", registeredAs: "Hand-made Shop" });
+      expect((await notaryVerify(bundle)).code).to.equal(0);
+    });
+    for (const [bend, code] of [["terms", "ERR_EVIDENCE_TERMS"], ["presentation", "ERR_EVIDENCE_PRESENTATION"], ["holder", "ERR_EVIDENCE_CONSENT_SIGNER"]] as const) {
+      it(`refused when the ${bend} is not what the person signed and the grant receipt names (${code})`, async () => {
+        const report = await verify((await makePresentationEvidenceBundle({ anchorOn: trusted, registryIssuer: issuer, bend })).bundle);
+        expect(report.verified).to.equal(false);
+        expect(check(report, "consent-presentation")).to.deep.include({ status: "fail", code });
+      });
+    }
+    it("refused without the presentation: nothing would show the person consented (ERR_EVIDENCE_NO_CONSENT)", async () => {
+      const { bundle } = await makePresentationEvidenceBundle({ anchorOn: trusted, registryIssuer: issuer });
+      const { presentation: _dropped, ...bare } = bundle;
+      const report = await verify(bare);
+      expect(report.verified).to.equal(false);
+      expect(check(report, "consent-presentation")).to.deep.include({ status: "fail", code: "ERR_EVIDENCE_NO_CONSENT" });
+    });
   });
 });

@@ -4,10 +4,11 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { fetchJson, HolderWallet, REPO_ROOT, serveWalletWeb, sha256Hex, type Listening } from "@realname/agent";
+import { fetchJson, HolderWallet, IDENTITY_VCT, merchantPseudonymClaim, REPO_ROOT, serveWalletWeb, sha256Hex, type Listening } from "@realname/agent";
 import { chainWithRegistry } from "../helpers/chain.js";
 import { startService, type EmbeddedChain, type ServiceProcess } from "../../scripts/lib/devnet.js";
-import { startCounter, startPhishingPage, startSwappingMerchant, type PhishingPage, type SwappingMerchant } from "../../drill/hostile.js";
+import { disclosedNames, startCounter, startPhishingPage, startSwappingMerchant, type PhishingPage, type SwappingMerchant } from "../../drill/hostile.js";
+import { startStandardMerchant, type StandardMerchant } from "../../drill/standard-merchant.js";
 
 const exec = promisify(execFile);
 const ADMIN_TOKEN = "trust-admin-token-0123456789";
@@ -328,6 +329,88 @@ describe("The wallet answers exactly what the person saw, and only for the merch
       const ok = await wallet.login(genuine);
       expect(ok.pseudonym).to.match(/^did:key:/);
       expect(await fetchJson<{ status?: string }>(challengeUri)).to.deep.include({ status: "logged-in" });
+    });
+  });
+
+  describe("a standard merchant (OpenID4VP 1.0 only: no transaction_data, its own DCQL id, ES256 or EdDSA)", () => {
+    let wallet: HolderWallet;
+    let es256: StandardMerchant;
+    let eddsa: StandardMerchant;
+    let unregistered: StandardMerchant;
+    const refusal = (p: Promise<unknown>) => p.then(() => ({ code: "accepted" }), (e: { code: string }) => e);
+    before(async () => {
+      es256 = await startStandardMerchant({ alg: "ES256", reply: "redirect", dcqlId: "pid", vct: IDENTITY_VCT });
+      eddsa = await startStandardMerchant({ alg: "EdDSA", reply: "empty", dcqlId: "my_credential", vct: IDENTITY_VCT });
+      unregistered = await startStandardMerchant({ alg: "ES256", reply: "redirect", vct: IDENTITY_VCT });
+      await admin("/admin/merchants", { did: es256.did, name: "HAIP Shop", maxLevel: "full", purposes: ["age check"], fullClaims: ["full_name"], origins: [es256.url] }, "PUT");
+      await admin("/admin/merchants", { did: eddsa.did, name: "Plain Shop", maxLevel: "pseudonymous", purposes: ["membership"], fullClaims: [], origins: [eddsa.url] }, "PUT");
+      wallet = await HolderWallet.open({ dir: walletDir, pin: PIN });
+    });
+    after(async () => {
+      await wallet?.close();
+      await Promise.allSettled([es256, eddsa, unregistered].filter(Boolean).map((m) => m.close()));
+    });
+
+    it("ES256 request, `full` inferred from the claims asked; the `{redirect_uri}` reply is success; the KB-JWT aud is the full client id", async () => {
+      const { link } = await es256.newRequest(["real_name_verified", "full_name"]);
+      const preview = await wallet.preview(link);
+      expect(preview.request).to.deep.include({ level: "full", claims: ["full_name"], merchant_name: "HAIP Shop", purpose: "age check", client_id: es256.clientId, credential_id: "pid" });
+      expect(preview.request.transaction_data).to.equal(undefined);
+      expect(preview.values).to.deep.equal({ real_name_verified: true, full_name: PERSON.fullName });
+      const entry = await wallet.answer(preview);
+      expect(entry.level).to.equal("full");
+      expect(entry.returnTo).to.match(new RegExp(`^${es256.url}/done#`));
+      expect(entry.grantReceipt).to.equal("");
+      const got = es256.answers.at(-1)!;
+      expect(got.presentation, "the merchant got the presentation under its own DCQL id").to.be.a("string");
+      expect(got.keyBinding).to.deep.include({ aud: es256.clientId, nonce: preview.request.nonce });
+      expect(got.keyBinding).to.not.have.property("transaction_data_hashes");
+      expect(got.form.state).to.equal(preview.payload.state);
+      // The grant stands in the wallet (the data has left): listed with the others.
+      expect((await wallet.grants()).some((g) => g.grantId === entry.grantId)).to.equal(true);
+    });
+
+    it("EdDSA request with another DCQL id, `verified` and `pseudonymous` inferred; an empty 200 is success", async () => {
+      const verified = await wallet.preview((await eddsa.newRequest(["real_name_verified"])).link);
+      expect(verified.request).to.deep.include({ level: "verified", merchant_name: "Plain Shop", purpose: "membership", credential_id: "my_credential" });
+      await wallet.answer(verified);
+      expect(eddsa.answers.at(-1)!.keyBinding).to.deep.include({ aud: eddsa.clientId });
+      const pseudonymous = await wallet.preview((await eddsa.newRequest(["real_name_verified", merchantPseudonymClaim(eddsa.did)])).link);
+      expect(pseudonymous.request.level).to.equal("pseudonymous");
+      expect(pseudonymous.memberPseudonym).to.match(/^[A-Za-z0-9_-]{16,64}$/);
+      const entry = await wallet.answer(pseudonymous);
+      expect(entry.level).to.equal("pseudonymous");
+      expect(disclosedNames(eddsa.answers.at(-1)!.presentation!).sort()).to.deep.equal([merchantPseudonymClaim(eddsa.did), "real_name_verified"].sort());
+    });
+
+    it("a minimal request by value (no exp, no state, no client_metadata) is answered; without state the answer carries none", async () => {
+      const preview = await wallet.preview((await eddsa.newRequest(["real_name_verified"], { byValue: true, minimal: true })).link);
+      expect(preview.request).to.deep.include({ level: "verified", merchant_name: "Plain Shop" });
+      expect(preview.request.exp).to.be.greaterThan(Math.floor(Date.now() / 1000));
+      await wallet.answer(preview);
+      const got = eddsa.answers.at(-1)!;
+      expect(got.keyBinding).to.deep.include({ aud: eddsa.clientId, nonce: preview.request.nonce });
+      expect(got.form).to.not.have.property("state");
+    });
+
+    it("a standard merchant asking above its registration, or for a claim outside the levels, is refused in words; nothing sent", async () => {
+      const before = eddsa.answers.length;
+      expect((await refusal(wallet.preview((await eddsa.newRequest(["real_name_verified", "id_number"])).link))).code).to.equal("ERR_LEVEL_NOT_ALLOWED");
+      expect((await refusal(wallet.preview((await eddsa.newRequest(["real_name_verified", "verification_commitment"])).link))).code).to.equal("ERR_REQUEST_MALFORMED");
+      expect(eddsa.answers.length).to.equal(before);
+    });
+
+    it("an unregistered standard merchant is refused in words before the PIN (ERR_MERCHANT_UNREGISTERED)", async () => {
+      const r = (await refusal(wallet.preview((await unregistered.newRequest(["real_name_verified"])).link))) as { code: string; message: string };
+      expect(r.code).to.equal("ERR_MERCHANT_UNREGISTERED");
+      expect(r.message).to.match(/not registered/);
+      expect(unregistered.answers).to.deep.equal([]);
+    });
+
+    it("the person declines a standard request: access_denied with the state is posted, nothing about the person", async () => {
+      const preview = await wallet.fetchRequest((await es256.newRequest(["real_name_verified"])).link);
+      await wallet.decline(preview);
+      expect(es256.answers.at(-1)!.form).to.deep.equal({ error: "access_denied", error_description: "the person declined", state: String(preview.payload.state) });
     });
   });
 });

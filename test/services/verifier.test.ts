@@ -18,7 +18,8 @@ import {
   merchantPseudonymClaim,
   MemoryDocumentStore,
   NotaryGate,
-  presentationRequestSchema,
+  presentationRequestOf,
+  transactionDataHash,
   requestHash,
   selectDisclosures,
   sha256B64url,
@@ -116,7 +117,8 @@ describe("Verifier: counter-signs only its offer, shows values only to the answe
     const created = (await call(`${base}/requests`, { body: { level, purpose: `test ${level}`, retentionDays: 30, claims: level === "full" ? ["full_name"] : [] } })).body;
     const requestJwt = (await (await fetch(created.requestUri)).text()).trim();
     const payload = JSON.parse(Buffer.from(requestJwt.split(".")[1]!, "base64url").toString());
-    const request: PresentationRequest = presentationRequestSchema.parse({ ...payload.realname_grant, iss: String(payload.client_id).replace(/^decentralized_identifier:/, ""), nonce: payload.nonce, response_uri: payload.response_uri, iat: payload.iat, exp: payload.exp });
+    void payload;
+    const request: PresentationRequest = presentationRequestOf(requestJwt);
     return { requestId: created.requestId as string, transactionSecret: created.transactionSecret as string, authorizationRequest: created.authorizationRequest as string, requestJwt, request };
   }
 
@@ -145,7 +147,7 @@ describe("Verifier: counter-signs only its offer, shows values only to the answe
       { did: cred.holder.did, signer: cred.holder.signer },
       now,
     );
-    const presentation = await bindPresentation({ presented, sdHash, audience: request.iss, nonce: request.nonce, now, signer: cred.holder.signer, extraClaims: { receipt_hash: sha256B64url(consent.jwt), ...(pairwise ? { pairwise_sub: pairwise.did } : {}) } });
+    const presentation = await bindPresentation({ presented, sdHash, audience: request.client_id, nonce: request.nonce, now, signer: cred.holder.signer, extraClaims: { transaction_data_hashes: [transactionDataHash(request.transaction_data!)], receipt_hash: sha256B64url(consent.jwt), ...(pairwise ? { pairwise_sub: pairwise.did } : {}) } });
     const pairwiseProof = pairwise ? await signPairwiseProof(pairwise, { audience: request.iss, nonce: request.nonce, sdHash, now }) : undefined;
     return call(request.response_uri, { body: { presentation, consentReceipt: consent.jwt, ...(pairwiseProof ? { pairwiseProof } : {}) } });
   }

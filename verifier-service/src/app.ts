@@ -92,7 +92,9 @@ export interface Session {
   responseCodeHash?: string;
   /** Until when (ms) that code works; the session is kept (for its status) until then. */
   responseCodeExpiresAt?: number;
-  status: "pending" | "accepted";
+  status: "pending" | "accepted" | "declined";
+  /** For a declined request: the OpenID4VP error code the wallet sent (`access_denied` when the person said no). */
+  declinedWith?: string;
   createdAt: string;
   grantId?: string;
   /** Opened by the checkout page: after the answer the wallet is sent back there. */
@@ -111,7 +113,16 @@ export interface StoredGrant {
   pseudonym?: string;
   /** For `pseudonymous`: the account it opened or entered (the issuer-signed pseudonym). */
   memberId?: string;
-  consentReceipt: string;
+  /** The wallet's consent receipt, when it sent one (a plain OpenID4VP answer does not). */
+  consentReceipt?: string;
+  /** The key that signed the presentation (the grant receipt's subject): who may withdraw. */
+  holderDid?: string;
+  /**
+   * Without a consent receipt, the person's signed consent is the presentation itself (its key-binding JWT over
+   * the transaction data): kept sealed with the exact grant terms string, for evidence.
+   */
+  sealedPresentation?: string;
+  transactionData?: string;
   grantReceipt: string;
   grantedAt: string;
   retentionUntil: string;
@@ -130,6 +141,8 @@ export interface LoginChallenge {
 
 export type RequestResult =
   | { status: "pending" }
+  /** The wallet declined (OpenID4VP error response): nothing was received. */
+  | { status: "declined" }
   /** What the transaction secret alone shows: that an answer arrived, at which level; never values or the pseudonym. */
   | { status: "accepted"; level: GrantLevel }
   | {
@@ -178,7 +191,8 @@ export const createRequestSchema = z
 const responseSchema = z
   .object({
     presentation: z.string().min(1).max(65_536),
-    consentReceipt: z.string().min(1).max(32_768),
+    /** Optional: the key-binding JWT over the transaction data is the person's consent; ours adds a receipt. */
+    consentReceipt: z.string().min(1).max(32_768).optional(),
     pairwiseProof: z.string().min(1).max(8_192).optional(),
   })
   .strict();
@@ -249,6 +263,7 @@ export function createApp(deps: VerifierDeps) {
    */
   async function resultOf(session: Session, options: { withValues: boolean }): Promise<RequestResult> {
     if (session.status === "pending") return { status: "pending" };
+    if (session.status === "declined") return { status: "declined" };
     if (!options.withValues) return { status: "accepted", level: session.request.level };
     const stored = await deps.grants.get(session.grantId!);
     const account = stored?.memberId ? await deps.accounts.get(stored.memberId) : undefined;
@@ -291,8 +306,10 @@ export function createApp(deps: VerifierDeps) {
   }));
 
   /**
-   * The wallet's answer: OpenID4VP `direct_post` (form fields `vp_token`, `state`, plus `consent_receipt`
-   * and `pairwise_proof`), or the same three values as JSON. Verified completely before anything is stored.
+   * The wallet's answer: OpenID4VP 1.0 `direct_post` (form fields `vp_token` and `state`; our wallet adds the
+   * optional `consent_receipt` and `pairwise_proof`), or the same values as JSON; or a decline (`error`, e.g.
+   * `access_denied`, with `state`), answered 200 as §8.2 requires and recorded. Verified completely before
+   * anything is stored.
    */
   app.post("/requests/:id/response", express.urlencoded({ extended: false, limit: "100kb" }), handle(async (req, res) => {
     const session = await loadSession(req.params.id as string);
@@ -300,8 +317,9 @@ export function createApp(deps: VerifierDeps) {
     if (req.is("application/x-www-form-urlencoded")) {
       const form = req.body as Record<string, unknown>;
       if (form.state !== session.requestId) throw new AgentError("ERR_VP_RESPONSE_INVALID", "the response's state does not belong to this request");
+      if (form.error !== undefined) return void res.json(await recordDecline(session, form));
       const parsed = parseAuthorizationResponse(form, session.payload);
-      body = parseInput(responseSchema, { presentation: parsed.presentation, consentReceipt: parsed.consentReceipt, ...(parsed.pairwiseProof !== undefined ? { pairwiseProof: parsed.pairwiseProof } : {}) });
+      body = parseInput(responseSchema, { presentation: parsed.presentation, ...(parsed.consentReceipt !== undefined ? { consentReceipt: parsed.consentReceipt } : {}), ...(parsed.pairwiseProof !== undefined ? { pairwiseProof: parsed.pairwiseProof } : {}) });
     } else if (req.is("application/json")) {
       body = parseInput(responseSchema, req.body);
     } else throw new AgentError("ERR_UNSUPPORTED_MEDIA_TYPE", "send the answer as application/x-www-form-urlencoded (OpenID4VP direct_post) or application/json");
@@ -322,8 +340,8 @@ export function createApp(deps: VerifierDeps) {
     const grantReceipt = await createGrantReceipt(
       {
         grantTimestamp: now.toISOString(),
-        consentReceiptId: grant.consent.receiptId,
-        consentReceiptHash: receiptHash(grant.consentReceipt),
+        ...(grant.consent && grant.consentReceipt ? { consentReceiptId: grant.consent.receiptId, consentReceiptHash: receiptHash(grant.consentReceipt) } : {}),
+        presentation: grant.presentation,
         level: grant.level,
         claimNames: Object.keys(grant.claims),
         retentionUntil,
@@ -336,16 +354,17 @@ export function createApp(deps: VerifierDeps) {
       now,
     );
     const grantId = randomUUID();
-    if (grant.pseudonym && grant.memberId) {
-      // One account per person: keyed by the issuer's pseudonym; this wallet's key becomes a login key of it.
+    if (grant.memberId) {
+      // One account per person: keyed by the issuer's pseudonym; our wallet's pairwise key (when sent) becomes a
+      // login key of it. A standard wallet's answer opens or enters the account by the pseudonym alone.
       const existing = await deps.accounts.get(grant.memberId);
-      const loginKeys = [...(existing?.loginKeys ?? []).filter((k) => k !== grant.pseudonym), grant.pseudonym].slice(-MAX_LOGIN_KEYS);
+      const loginKeys = [...(existing?.loginKeys ?? []).filter((k) => k !== grant.pseudonym), ...(grant.pseudonym ? [grant.pseudonym] : [])].slice(-MAX_LOGIN_KEYS);
       const account: Account = existing
         ? { ...existing, loginKeys, lastSeenAt: now.toISOString(), visits: existing.visits + 1 }
         : { pseudonym: grant.memberId, loginKeys, openedAt: now.toISOString(), lastSeenAt: now.toISOString(), visits: 1 };
       await deps.accounts.batch([
         { type: "put", key: grant.memberId, value: account },
-        { type: "put", key: loginLinkKey(grant.pseudonym), value: { memberId: grant.memberId } as unknown as Account },
+        ...(grant.pseudonym ? [{ type: "put" as const, key: loginLinkKey(grant.pseudonym), value: { memberId: grant.memberId } as unknown as Account }] : []),
       ]);
     }
     await deps.grants.put(grantId, {
@@ -356,13 +375,14 @@ export function createApp(deps: VerifierDeps) {
       ...(grant.level === "full" ? { sealedClaims: deps.seal.encrypt(JSON.stringify(grant.claims)) } : {}),
       pseudonym: grant.pseudonym,
       ...(grant.memberId ? { memberId: grant.memberId } : {}),
-      consentReceipt: grant.consentReceipt,
+      ...(grant.consentReceipt ? { consentReceipt: grant.consentReceipt } : { sealedPresentation: deps.seal.encrypt(body.presentation), ...(session.request.transaction_data ? { transactionData: session.request.transaction_data } : {}) }),
+      holderDid: grant.holderDid,
       grantReceipt: grantReceipt.jwt,
       grantedAt: now.toISOString(),
       retentionUntil,
     });
-    // Both receipts are durably queued before the wallet hears "accepted".
-    const consentAnchor = await deps.queue.enqueue(receiptHash(grant.consentReceipt), grant.consent.receiptId);
+    // The receipts are durably queued before the wallet hears "accepted" (the consent receipt when there is one).
+    const consentAnchor = grant.consentReceipt && grant.consent ? await deps.queue.enqueue(receiptHash(grant.consentReceipt), grant.consent.receiptId) : undefined;
     const grantAnchor = await deps.queue.enqueue(receiptHash(grantReceipt.jwt), grantReceipt.record.receiptId);
     // A fresh, unguessable response code (OpenID4VP §8.2) for the browser the wallet sends back: only it sees
     // claim values, once and within minutes. Whoever opened the request (its transaction secret, a checkout
@@ -379,8 +399,38 @@ export function createApp(deps: VerifierDeps) {
       redirect_uri: session.fromCheckout ? `${deps.publicUrl()}/checkout/${session.requestId}?response_code=${responseCode}` : `${deps.publicUrl()}/requests/${session.requestId}/result?response_code=${responseCode}`,
       grantId,
       grantReceipt: grantReceipt.jwt,
-      anchors: { consent: consentAnchor.status, grant: grantAnchor.status },
+      grant_receipt_uri: `${deps.publicUrl()}/grants/${grantId}/receipt`,
+      anchors: { ...(consentAnchor ? { consent: consentAnchor.status } : {}), grant: grantAnchor.status },
     });
+  }));
+
+  const declineSchema = z.object({
+    state: z.string(),
+    // RFC 6749 §5.2: an error code is printable ASCII without `"` and `\`.
+    error: z.string().min(1).max(64).regex(/^[\x20\x21\x23-\x5B\x5D-\x7E]+$/),
+    error_description: z.string().max(500).optional(),
+    error_uri: z.string().max(500).optional(),
+  }).strict();
+
+  /**
+   * A wallet's error response (OpenID4VP 1.0 §8.5, e.g. `access_denied` when the person says no): the request
+   * is closed (its nonce spent, so no later answer is taken) and the session records the decline. Answered 200
+   * with JSON (§8.2), with a `redirect_uri` back to the checkout page that opened it.
+   */
+  async function recordDecline(session: Session, form: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const decline = parseInput(declineSchema, form);
+    if (session.status !== "pending") throw new AgentError("ERR_NONCE_REUSED", "this request has already been answered");
+    const nonce = await deps.nonces.take(session.request.nonce);
+    if (!nonce || nonce.requestId !== session.requestId) throw new AgentError("ERR_NONCE_REUSED", "this request has already been answered");
+    await deps.sessions.put(session.requestId, { ...session, status: "declined", declinedWith: decline.error });
+    return { status: "declined", ...(session.fromCheckout ? { redirect_uri: `${deps.publicUrl()}/checkout/${session.requestId}` } : {}) };
+  }
+
+  /** A grant receipt, offered to the wallet for later (`grant_receipt_uri`): the grant id is unguessable. */
+  app.get("/grants/:id/receipt", handle(async (req, res) => {
+    const stored = await deps.grants.get(parseInput(idParam, req.params.id));
+    if (!stored) throw new AgentError("ERR_GRANT_NOT_FOUND", "no such grant");
+    res.set("cache-control", "no-store").json({ grantReceipt: stored.grantReceipt });
   }));
 
   /**
@@ -424,15 +474,17 @@ export function createApp(deps: VerifierDeps) {
     if (!stored) throw new AgentError("ERR_GRANT_NOT_FOUND", "no such grant");
     if (stored.withdrawal) throw new AgentError("ERR_CONFLICT", "this grant was already withdrawn");
     const now = clock();
-    const consent = await verifyReceipt(stored.consentReceipt, CONSENT_RECEIPT_TYPE, { now });
+    // The person who consented: the consent receipt's signer, or (a plain OpenID4VP grant) the presentation's key.
+    const consenter = stored.consentReceipt ? (await verifyReceipt(stored.consentReceipt, CONSENT_RECEIPT_TYPE, { now })).issuer : stored.holderDid;
     const w = await verifyReceipt<WithdrawalRecord>(withdrawalReceipt, WITHDRAWAL_RECEIPT_TYPE, { now });
     if (!w.verified) throw new VerificationFailedError(w.errors.map((e) => ({ ...e, code: e.code.replace("ERR_RECEIPT", "ERR_WITHDRAWAL_RECEIPT") })));
-    if (w.issuer !== consent.issuer || w.record!.grantId !== grantId || w.record!.consentReceiptHash !== receiptHash(stored.consentReceipt)) {
+    const namesThisGrant = stored.consentReceipt ? w.record!.consentReceiptHash === receiptHash(stored.consentReceipt) : w.record!.grantReceiptHash === receiptHash(stored.grantReceipt);
+    if (!consenter || w.issuer !== consenter || w.record!.grantId !== grantId || !namesThisGrant) {
       throw new AgentError("ERR_WITHDRAWAL_RECEIPT_MISMATCH", "the withdrawal is not signed by the person who consented to this grant");
     }
     const ack = await createReceipt<WithdrawalAckRecord>(WITHDRAWAL_ACK_TYPE, w.issuer!, { acknowledgedAt: now.toISOString(), grantId, withdrawalReceiptHash: receiptHash(withdrawalReceipt), dataDeleted: true }, deps.merchant, now);
     // The merchant's copy of the data goes; the receipts stay (they are the evidence, and hold no claim values).
-    const { sealedClaims: _deleted, ...kept } = stored;
+    const { sealedClaims: _deleted, sealedPresentation: _presentation, ...kept } = stored;
     await deps.grants.put(grantId, { ...kept, claims: {}, withdrawal: { receipt: withdrawalReceipt, acknowledgement: ack.jwt, at: now.toISOString() } });
     if (stored.memberId) {
       const account = await deps.accounts.get(stored.memberId);
@@ -502,7 +554,7 @@ export function createApp(deps: VerifierDeps) {
       grantedAt: g.grantedAt,
       consentReceipt: g.consentReceipt,
       grantReceipt: g.grantReceipt,
-      anchors: { consent: await anchors(g.consentReceipt), grant: await anchors(g.grantReceipt) },
+      anchors: { consent: g.consentReceipt ? await anchors(g.consentReceipt) : null, grant: await anchors(g.grantReceipt) },
       ...(g.withdrawal ? { withdrawal: { receipt: g.withdrawal.receipt, acknowledgement: g.withdrawal.acknowledgement, anchors: { receipt: await anchors(g.withdrawal.receipt), acknowledgement: await anchors(g.withdrawal.acknowledgement) } } } : {}),
     })));
     deps.log?.(JSON.stringify({ t: new Date().toISOString(), event: "notary-access", notary, receipts: receipts.length }));

@@ -175,6 +175,7 @@ ${open ? html`<p><a class="button" href="${open}" target="_blank" rel="noopener"
     const { result, status } = await stateOf(session, withValues);
     const r = session.request;
     if (result.status === "accepted") return send(res, "Received", "claims" in result ? receivedView(brand, result) : answeredView(brand, result.level));
+    if (result.status === "declined") return send(res, "Declined", html`<h1>You declined</h1><p>Your wallet said no to this request. Nothing was received.</p><p><a class="button" href="/checkout">Start again</a></p>`);
     if (status === "expired") return send(res, "Expired", html`<h1>This request has expired</h1><p>The wallet did not answer in time. Nothing was received.</p><p><a class="button" href="/checkout">Start again</a></p>`);
     const qr = await QRCode.toDataURL(session.authorizationRequest, { errorCorrectionLevel: "M", margin: 2, scale: 5 });
     const open = walletLink("/authorize", new URL(session.authorizationRequest.replace(/^openid4vp:\/\/\?/, "https://x/?")).searchParams.toString());

@@ -2,36 +2,49 @@ import {
   createOpenid4vpAuthorizationRequest,
   createOpenid4vpAuthorizationResponse,
   parseOpenid4VpAuthorizationResponsePayload,
-  resolveOpenid4vpAuthorizationRequest,
   submitOpenid4vpAuthorizationResponse,
   validateOpenid4vpAuthorizationResponsePayload,
 } from "@openid4vc/openid4vp";
 import { z } from "zod";
 import { AgentError } from "../errors.js";
 import { random128 } from "../encoding.js";
-import type { JwsSigner } from "../crypto/jws.js";
+import { decodeJws, keyObjectFromJwk, verifyWithAlg, type JwsSigner } from "../crypto/jws.js";
+import { publicJwkFromDidKey } from "../identity/did-key-any.js";
 import { didKeyKid, jwkFromDidKey } from "../identity/did-key.js";
 import { allowHttpIfLoopback, oid4vcCallbacks } from "../oid4vc/callbacks.js";
 import { boundedFetch } from "../http/bounded-fetch.js";
-import { claimsForLevel, IDENTITY_VCT } from "../sdjwt/identity-credential.js";
+import { sha256B64url } from "../encoding.js";
+import { claimsForLevel, FULL_LEVEL_CLAIMS, IDENTITY_VCT, type GrantLevel } from "../sdjwt/identity-credential.js";
+import { merchantPseudonymClaim } from "../sdjwt/merchant-pseudonym.js";
 import { grantTermsSchema, presentationRequestSchema, type PresentationRequest } from "./request.js";
+import { decodeTransactionData, encodeTransactionData, grantTransactionDataSchema, REALNAME_GRANT_TRANSACTION_TYPE, TRANSACTION_DATA_HASH_ALG, type GrantTransactionData } from "./transaction-data.js";
 
 /**
- * OpenID4VP (1.0) for graded grants, built on @openid4vc/openid4vp: a request object signed by the
- * merchant's DID (client_id `decentralized_identifier:<did>`), passed by reference; a DCQL query for exactly
- * the level's claims; `response_mode=direct_post`. The grant's own terms (level, purpose, retention) travel
- * as the `realname_grant` extension parameter, inside the signed request object.
+ * OpenID4VP 1.0 for graded grants, built on @openid4vc/openid4vp: a request object signed by the merchant's
+ * DID (client_id `decentralized_identifier:<did>`), passed by reference, `aud` https://self-issued.me/v2
+ * (§5.8, static discovery); a DCQL query for exactly the level's claims; `response_mode=direct_post`. The
+ * grant's terms (level, purpose, retention, merchant, request) travel as one `transaction_data` object of type
+ * `realname_grant` (see transaction-data.ts), whose hash the wallet binds into the key-binding JWT.
  */
 export const DCQL_CREDENTIAL_ID = "realname_identity";
 export const CLIENT_ID_PREFIX = "decentralized_identifier:";
+/** §5.8: the request object's `aud` when the verifier does not know the wallet (static discovery). */
+export const SELF_ISSUED_AUDIENCE = "https://self-issued.me/v2";
+/** Appendix B.3.4: what this verifier accepts for SD-JWT VC presentations. */
+export const VP_FORMATS_SUPPORTED = { "dc+sd-jwt": { "sd-jwt_alg_values": ["EdDSA", "ES256"], "kb-jwt_alg_values": ["EdDSA", "ES256"] } };
 
+/** How long the wallet treats a request without `exp` as open. */
+const DEFAULT_REQUEST_LIFE_SECONDS = 300;
+
+/** The full client identifier of a merchant DID: the KB-JWT `aud` (OpenID4VP 1.0 Appendix B.3.6). */
+export const clientIdOf = (did: string): string => `${CLIENT_ID_PREFIX}${did}`;
 
 /** The DCQL query for a grant: the identity credential type and exactly the claims the level discloses. */
-export function dcqlFor(claimNames: readonly string[]) {
+export function dcqlFor(claimNames: readonly string[], credentialId = DCQL_CREDENTIAL_ID) {
   return {
     credentials: [
       {
-        id: DCQL_CREDENTIAL_ID,
+        id: credentialId,
         format: "dc+sd-jwt",
         meta: { vct_values: [IDENTITY_VCT] },
         require_cryptographic_holder_binding: true,
@@ -39,6 +52,12 @@ export function dcqlFor(claimNames: readonly string[]) {
       },
     ],
   };
+}
+
+/** The claim names a request's DCQL query asks for: `pseudonymous` names the merchant's pseudonym claim too. */
+export function requestedClaimNames(terms: { level: GrantLevel; claims?: readonly string[]; age_over_18?: boolean }, merchantDid: string): string[] {
+  const names: string[] = claimsForLevel(terms.level, { requestedClaims: terms.claims, ageOver18: terms.age_over_18 });
+  return terms.level === "pseudonymous" ? [...names, merchantPseudonymClaim(merchantDid)] : names;
 }
 
 export async function createAuthorizationRequest(args: {
@@ -52,108 +71,232 @@ export async function createAuthorizationRequest(args: {
   const terms = grantTermsSchema.parse(args.terms);
   allowHttpIfLoopback(args.responseUri);
   const nonce = random128();
-  const claimNames = claimsForLevel(terms.level, { requestedClaims: terms.claims, ageOver18: terms.age_over_18 });
   const kid = didKeyKid(args.merchant.did);
+  const transactionData = encodeTransactionData({
+    type: REALNAME_GRANT_TRANSACTION_TYPE,
+    credential_ids: [DCQL_CREDENTIAL_ID],
+    request_id: terms.request_id,
+    level: terms.level,
+    purpose: terms.purpose,
+    retention_days: terms.retention_days,
+    merchant: { id: args.merchant.did, name: terms.merchant_name },
+    ...(terms.claims.length ? { claims: terms.claims } : {}),
+    ...(terms.age_over_18 ? { age_over_18: true } : {}),
+  });
   const callbacks = oid4vcCallbacks({ signerFor: (jwk) => ((jwk as { x?: string }).x === jwkFromDidKey(args.merchant.did).x ? args.merchant.signer : undefined) });
   const created = await createOpenid4vpAuthorizationRequest({
     authorizationRequestPayload: {
       response_type: "vp_token",
-      client_id: `${CLIENT_ID_PREFIX}${args.merchant.did}`,
+      client_id: clientIdOf(args.merchant.did),
       response_mode: "direct_post",
       response_uri: args.responseUri,
       nonce,
       state: terms.request_id,
-      dcql_query: dcqlFor(claimNames),
-      client_metadata: {
-        client_name: terms.merchant_name,
-        vp_formats_supported: { "dc+sd-jwt": { "sd-jwt_alg_values": ["EdDSA", "ES256"], "kb-jwt_alg_values": ["EdDSA", "ES256"] } },
-      },
-      realname_grant: terms,
+      dcql_query: dcqlFor(requestedClaimNames(terms, args.merchant.did)),
+      transaction_data: [transactionData],
+      client_metadata: { client_name: terms.merchant_name, vp_formats_supported: VP_FORMATS_SUPPORTED },
     } as never,
-    jar: { requestUri: args.requestUri, jwtSigner: { method: "did", didUrl: kid, alg: "EdDSA" } as never, expiresInSeconds: args.validForSeconds },
+    jar: { requestUri: args.requestUri, jwtSigner: { method: "did", didUrl: kid, alg: "EdDSA" } as never, expiresInSeconds: args.validForSeconds, additionalJwtPayload: { aud: SELF_ISSUED_AUDIENCE } } as never,
     callbacks: callbacks as never,
     now: args.now,
   });
   const requestObject = (created as unknown as { jar?: { authorizationRequestJwt: string } }).jar?.authorizationRequestJwt;
   if (!requestObject) throw new Error("the request object was not signed");
   const iat = Math.floor(args.now.getTime() / 1000);
-  const request = presentationRequestSchema.parse({ ...terms, iss: args.merchant.did, nonce, response_uri: args.responseUri, iat, exp: iat + args.validForSeconds });
+  const request = presentationRequestSchema.parse({
+    ...terms,
+    iss: args.merchant.did,
+    client_id: clientIdOf(args.merchant.did),
+    credential_id: DCQL_CREDENTIAL_ID,
+    transaction_data: transactionData,
+    nonce,
+    response_uri: args.responseUri,
+    iat,
+    exp: iat + args.validForSeconds,
+  });
   return { authorizationRequest: (created as unknown as { authorizationRequest: string }).authorizationRequest, requestObject, request };
 }
 
+/** A verified request object, before the grant terms are settled (they may need the merchant's registry entry). */
+export interface ResolvedRequest {
+  requestObject: string;
+  payload: Record<string, unknown>;
+  clientId: string;
+  /** The merchant DID (the client identifier without its prefix). */
+  iss: string;
+  iat: number;
+  exp: number;
+  /** The one DCQL credential query: its id and the top-level claim names it asks for. */
+  credentialQuery: { id: string; claimNames: string[] };
+  /** The `realname_grant` transaction data, when the merchant sent one: the exact string and what it says. */
+  transactionData?: { encoded: string; data: GrantTransactionData };
+}
+
 /**
- * The wallet's side: resolves an `openid4vp://` link (or a bare request URI), verifies the request object's
- * signature by the DID in its client_id, and turns it into the grant terms the consent engine checks. The
- * DCQL query must ask for exactly the claims the stated level discloses, or the request is refused.
+ * The wallet's side: resolves an `openid4vp://` link (or a bare request URI) and verifies the request
+ * object's signature (EdDSA or ES256) by the did:key in its client_id. The grant terms are read from the
+ * `realname_grant` transaction data when there is one; `grantTermsFor` (with the registry entry) settles them.
  */
-export async function resolveAuthorizationRequest(link: string, now: Date): Promise<{ request: PresentationRequest; requestObject: string; payload: Record<string, unknown> }> {
+export async function resolveAuthorizationRequest(link: string, now: Date): Promise<ResolvedRequest> {
   let clientId: string | undefined;
   let requestUri: string | undefined;
+  let byValue: string | undefined;
   if (/^[a-z0-9+.-]+:\/\/\?/i.test(link) || link.includes("request_uri=")) {
     const params = new URL(link.replace(/^[a-z0-9+.-]+:\/\/\?/i, "https://wallet.invalid/?")).searchParams;
     clientId = params.get("client_id") ?? undefined;
     requestUri = params.get("request_uri") ?? undefined;
+    // RFC 9101 also allows the signed request object by value (`request`); it is verified the same way.
+    byValue = requestUri ? undefined : (params.get("request") ?? undefined);
   } else {
     requestUri = link;
   }
-  if (!requestUri) throw new AgentError("ERR_REQUEST_MALFORMED", "the link names no request");
-  allowHttpIfLoopback(requestUri);
+  if (!requestUri && !byValue) throw new AgentError("ERR_REQUEST_MALFORMED", "the link names no request");
+  if (requestUri) allowHttpIfLoopback(requestUri);
   const fail = (code: string, message: string): never => {
     throw new AgentError(code, message);
   };
-  try {
-    if (!clientId) {
-      // A bare request URI: read the client_id from the object; the signature check below still binds it.
-      const jwt = (await (await boundedFetch(requestUri, { headers: { accept: "application/oauth-authz-req+jwt" } }, { timeoutMs: 10_000, maxBytes: 256_000 })).text()).trim();
-      clientId = JSON.parse(Buffer.from(jwt.split(".")[1] ?? "", "base64url").toString() || "{}").client_id;
+  // The request object by reference (RFC 9101), verified here rather than by the library: it insists that a
+  // DID `kid` start with `iss`, which refuses spec-following verifiers whose `iss` is the full client identifier.
+  let jwt = byValue ?? "";
+  let status = byValue ? 200 : 0;
+  if (requestUri) {
+    try {
+      const res = await boundedFetch(requestUri, { headers: { accept: "application/oauth-authz-req+jwt" } }, { timeoutMs: 10_000, maxBytes: 256_000 });
+      status = res.status;
+      jwt = (await res.text()).trim();
+    } catch {
+      fail("ERR_REQUEST_NOT_FOUND", "the merchant's request could not be fetched");
     }
-  } catch {
-    fail("ERR_REQUEST_MALFORMED", "the merchant's request could not be fetched");
   }
-  let resolved: Awaited<ReturnType<typeof resolveOpenid4vpAuthorizationRequest>>;
-  try {
-    resolved = await resolveOpenid4vpAuthorizationRequest({ authorizationRequestPayload: { client_id: clientId!, request_uri: requestUri }, callbacks: oid4vcCallbacks({}) as never });
-  } catch (error) {
-    const message = `${String((error as Error)?.message ?? error)} ${String(((error as { cause?: Error })?.cause)?.message ?? "")}`;
-    if (/\b410\b|has expired|is expired|jwt expired/i.test(message)) fail("ERR_REQUEST_EXPIRED", "the merchant's request has expired");
-    if (/signature|verif/i.test(message)) fail("ERR_REQUEST_SIGNATURE", "the merchant's signature on the request is invalid");
-    if (/\b40[0-9]\b|fetch/i.test(message)) fail("ERR_REQUEST_NOT_FOUND", "the merchant's request is not (or no longer) available");
-    fail("ERR_REQUEST_MALFORMED", `the merchant's request is not a valid OpenID4VP request: ${message.slice(0, 200)}`);
-  }
-  const payload = resolved!.authorizationRequestPayload as Record<string, unknown>;
-  const id = String(payload.client_id ?? "");
-  if (!id.startsWith(CLIENT_ID_PREFIX) || !resolved!.jar) fail("ERR_REQUEST_SIGNATURE", "the request is not signed by a merchant DID");
-  const terms = grantTermsSchema.safeParse(payload.realname_grant);
-  if (!terms.success) return fail("ERR_REQUEST_MALFORMED", "the request states no grant terms");
+  if (status === 410) fail("ERR_REQUEST_EXPIRED", "the merchant's request has expired");
+  if (status < 200 || status >= 300) fail("ERR_REQUEST_NOT_FOUND", "the merchant's request is not (or no longer) available");
+  const jws = decodeJws(jwt);
+  if (!jws) return fail("ERR_REQUEST_MALFORMED", "the merchant's request is not a signed request object");
+  const payload = jws.payload as Record<string, unknown>;
+  const id = typeof payload.client_id === "string" ? payload.client_id : "";
+  // RFC 9101 §5: the client_id outside must be the one inside; §5.10.2 of OpenID4VP: signed by the DID's key.
+  if (clientId !== undefined && clientId !== id) fail("ERR_REQUEST_SIGNATURE", "the request object names another client than the link");
+  if (!id.startsWith(CLIENT_ID_PREFIX) || !id.slice(CLIENT_ID_PREFIX.length).startsWith("did:key:")) fail("ERR_REQUEST_SIGNATURE", "the request is not signed by a merchant DID");
   const iss = id.slice(CLIENT_ID_PREFIX.length);
-  const jarPayload = resolved!.jar!.jwt.payload as { exp?: number; iat?: number };
-  const iat = jarPayload.iat ?? Math.floor(now.getTime() / 1000);
-  const exp = jarPayload.exp ?? fail("ERR_REQUEST_MALFORMED", "the request has no expiry");
-  if (exp <= Math.floor(now.getTime() / 1000)) fail("ERR_REQUEST_EXPIRED", "the merchant's request has expired");
-  const expected = claimsForLevel(terms.data.level, { requestedClaims: terms.data.claims, ageOver18: terms.data.age_over_18 });
-  const dcql = payload.dcql_query as { credentials?: Array<{ id?: string; claims?: Array<{ path?: unknown[] }> }> } | undefined;
-  const asked = dcql?.credentials?.length === 1 ? (dcql.credentials[0]!.claims ?? []).map((c) => String(c.path?.[0])) : [];
-  if (dcql?.credentials?.[0]?.id !== DCQL_CREDENTIAL_ID || [...asked].sort().join() !== [...expected].sort().join()) {
-    fail("ERR_REQUEST_MALFORMED", "the request's DCQL query does not match the grant level it states");
+  let key: ReturnType<typeof keyObjectFromJwk>;
+  try {
+    key = keyObjectFromJwk(publicJwkFromDidKey(iss));
+  } catch {
+    key = undefined;
   }
-  const request = presentationRequestSchema.safeParse({ ...terms.data, iss, nonce: payload.nonce, response_uri: payload.response_uri, iat, exp });
-  if (!request.success) return fail("ERR_REQUEST_MALFORMED", "the merchant's request is incomplete");
-  return { request: request.data, requestObject: resolved!.jar!.jwt.compact, payload };
+  const kid = jws.header.kid;
+  if (!key || (kid !== undefined && (typeof kid !== "string" || kid.split("#")[0] !== iss)) || !verifyWithAlg(jws.header.alg, jws.signingInput, jws.signature, key)) {
+    fail("ERR_REQUEST_SIGNATURE", "the merchant's signature on the request is invalid");
+  }
+  if (jws.header.typ !== undefined && jws.header.typ !== "oauth-authz-req+jwt") fail("ERR_REQUEST_MALFORMED", "the request object's typ is not oauth-authz-req+jwt");
+  if (Array.isArray(jws.header.crit) || jws.header.crit !== undefined) fail("ERR_REQUEST_MALFORMED", "the request object has critical header parameters this wallet does not know");
+  const nowSeconds = Math.floor(now.getTime() / 1000);
+  const iat = typeof payload.iat === "number" ? payload.iat : nowSeconds;
+  // RFC 9101 does not require `exp`; without one the wallet gives the request the life our merchants give theirs.
+  if (payload.exp !== undefined && typeof payload.exp !== "number") fail("ERR_REQUEST_MALFORMED", "the request's expiry is not a number");
+  const exp = typeof payload.exp === "number" ? payload.exp : Math.max(iat, nowSeconds) + DEFAULT_REQUEST_LIFE_SECONDS;
+  if (exp <= nowSeconds) fail("ERR_REQUEST_EXPIRED", "the merchant's request has expired");
+  if (payload.response_type !== "vp_token") fail("ERR_REQUEST_UNSUPPORTED", "only vp_token requests are supported");
+  if (typeof payload.nonce !== "string" || payload.nonce.length === 0) fail("ERR_REQUEST_MALFORMED", "the request has no nonce");
+  if (payload.response_mode !== "direct_post" || typeof payload.response_uri !== "string") fail("ERR_REQUEST_UNSUPPORTED", "only direct_post answers are supported");
+  // Exactly one credential query, for our identity credential, naming top-level claims only.
+  const dcql = payload.dcql_query as { credentials?: Array<{ id?: unknown; format?: unknown; meta?: { vct_values?: unknown }; claims?: Array<{ path?: unknown }> }>; credential_sets?: unknown } | undefined;
+  const query = dcql?.credentials?.length === 1 ? dcql.credentials[0]! : fail("ERR_REQUEST_MALFORMED", "the request must ask for exactly one identity credential (DCQL)");
+  if (typeof query.id !== "string" || !/^[A-Za-z0-9_-]{1,128}$/.test(query.id)) fail("ERR_REQUEST_MALFORMED", "the DCQL credential query has no valid id");
+  const vcts = query.meta?.vct_values;
+  if (query.format !== "dc+sd-jwt" || !Array.isArray(vcts) || !vcts.includes(IDENTITY_VCT)) fail("ERR_REQUEST_MALFORMED", "the request does not ask for the identity credential");
+  if (!Array.isArray(query.claims) || query.claims.length === 0) fail("ERR_REQUEST_MALFORMED", "the request must name the claims it asks for (asking for all of them is refused)");
+  const claimNames = query.claims!.map((c) => (Array.isArray(c.path) && c.path.length === 1 && typeof c.path[0] === "string" ? c.path[0] : fail("ERR_REQUEST_MALFORMED", "the request asks for a nested or malformed claim path")));
+  if (new Set(claimNames).size !== claimNames.length) fail("ERR_REQUEST_MALFORMED", "the request names a claim twice");
+  let transactionData: ResolvedRequest["transactionData"];
+  if (payload.transaction_data !== undefined) {
+    const entries = Array.isArray(payload.transaction_data) ? payload.transaction_data : fail("ERR_REQUEST_MALFORMED", "transaction_data is not an array");
+    for (const encoded of entries) {
+      const decoded = decodeTransactionData(encoded);
+      // §5.1: a wallet that does not support a transaction data type it is asked to sign refuses the request.
+      if (!decoded || typeof decoded.type !== "string") return fail("ERR_REQUEST_MALFORMED", "a transaction_data entry is not base64url-encoded JSON with a type");
+      if (decoded.type !== REALNAME_GRANT_TRANSACTION_TYPE || transactionData) return fail("ERR_TRANSACTION_DATA_UNSUPPORTED", `transaction data of type ${JSON.stringify(decoded.type).slice(0, 60)} is not supported`);
+      const data = grantTransactionDataSchema.safeParse(decoded);
+      if (!data.success) return fail("ERR_REQUEST_MALFORMED", "the grant terms (transaction_data) are incomplete");
+      if (!data.data.credential_ids.every((c) => c === query.id)) return fail("ERR_REQUEST_MALFORMED", "the grant terms name a credential query the request does not have");
+      if (data.data.transaction_data_hashes_alg && !data.data.transaction_data_hashes_alg.includes(TRANSACTION_DATA_HASH_ALG)) return fail("ERR_TRANSACTION_DATA_UNSUPPORTED", "the grant terms ask for a hash algorithm other than sha-256");
+      if (data.data.merchant.id !== iss) return fail("ERR_REQUEST_MALFORMED", "the grant terms name another merchant than the one that signed the request");
+      transactionData = { encoded: encoded as string, data: data.data };
+    }
+  }
+  return { requestObject: jwt, payload, clientId: id, iss, iat, exp, credentialQuery: { id: query.id as string, claimNames }, transactionData };
 }
 
-/** The wallet answers by direct_post: `vp_token` per OpenID4VP 1.0, plus the consent receipt and pseudonym proof. */
+/**
+ * The grant terms of a resolved request. With `realname_grant` transaction data: its terms, and the DCQL
+ * query must ask for exactly the claims that level discloses. Without (a standard merchant): the level is
+ * inferred from the claims asked (this merchant's pseudonym claim: `pseudonymous`; any identity claim beyond
+ * `real_name_verified`/`age_over_18`: `full`; else `verified`), the name and purpose come from the merchant's
+ * registry entry and the retention is unstated (0 days). Anything else asked for is refused.
+ */
+export function grantTermsFor(resolved: ResolvedRequest, merchant: { name: string; purposes: readonly string[] }): PresentationRequest {
+  const fail = (code: string, message: string): never => {
+    throw new AgentError(code, message);
+  };
+  const asked = resolved.credentialQuery.claimNames;
+  const td = resolved.transactionData?.data;
+  let terms: z.input<typeof grantTermsSchema>;
+  if (td) {
+    terms = { request_id: td.request_id, merchant_name: td.merchant.name, level: td.level, purpose: td.purpose, retention_days: td.retention_days, claims: td.claims ?? [], age_over_18: td.age_over_18 ?? false };
+  } else {
+    const pseudonymClaim = merchantPseudonymClaim(resolved.iss);
+    const level: GrantLevel = asked.includes(pseudonymClaim) ? "pseudonymous" : asked.some((n) => n !== "age_over_18" && (FULL_LEVEL_CLAIMS as readonly string[]).includes(n)) ? "full" : "verified";
+    const claims = level === "full" ? asked.filter((n) => (FULL_LEVEL_CLAIMS as readonly string[]).includes(n)) : [];
+    const state = typeof resolved.payload.state === "string" && resolved.payload.state.length >= 8 && resolved.payload.state.length <= 128 ? resolved.payload.state : sha256B64url(resolved.requestObject);
+    terms = { request_id: state, merchant_name: merchant.name, level, purpose: merchant.purposes[0] ?? "", retention_days: 0, claims, age_over_18: level !== "full" && asked.includes("age_over_18") };
+  }
+  const parsedTerms = grantTermsSchema.safeParse(terms);
+  if (!parsedTerms.success) return fail("ERR_REQUEST_MALFORMED", "the merchant's request is incomplete");
+  const expected = requestedClaimNames(parsedTerms.data, resolved.iss);
+  if ([...asked].sort().join() !== [...expected].sort().join()) fail("ERR_REQUEST_MALFORMED", "the request's DCQL query does not match the grant level it states");
+  const request = presentationRequestSchema.safeParse({
+    ...parsedTerms.data,
+    iss: resolved.iss,
+    client_id: resolved.clientId,
+    credential_id: resolved.credentialQuery.id,
+    ...(resolved.transactionData ? { transaction_data: resolved.transactionData.encoded } : {}),
+    nonce: resolved.payload.nonce,
+    response_uri: resolved.payload.response_uri,
+    iat: resolved.iat,
+    exp: resolved.exp,
+  });
+  if (!request.success) return fail("ERR_REQUEST_MALFORMED", "the merchant's request is incomplete");
+  return request.data;
+}
+
+/** What a merchant's response endpoint said to an answer (§8.2): all optional; a 2xx means it was received. */
+export interface SubmitResult {
+  redirectUri?: string;
+  /** Our merchant's grant receipt, inline. */
+  grantReceipt?: string;
+  grantId?: string;
+  /** Where the merchant offers its grant receipt, to be fetched later. */
+  grantReceiptUri?: string;
+}
+
+/**
+ * The wallet answers by direct_post: `vp_token` per OpenID4VP 1.0 (keyed by the DCQL credential query id),
+ * `state` when the request had one, plus (optionally, ignored by a standard verifier) our consent receipt and
+ * pseudonym proof. Any 2xx is success (the data has left): `{}` or `{redirect_uri}` are standard replies.
+ */
 export async function submitAuthorizationResponse(args: {
   payload: Record<string, unknown>;
+  credentialId: string;
   presentation: string;
-  consentReceipt: string;
+  consentReceipt?: string;
   pairwiseProof?: string;
-}): Promise<Record<string, unknown>> {
+}): Promise<SubmitResult> {
   allowHttpIfLoopback(String(args.payload.response_uri ?? ""));
   const { authorizationResponsePayload } = await createOpenid4vpAuthorizationResponse({
     authorizationRequestPayload: args.payload as never,
     authorizationResponsePayload: {
-      vp_token: { [DCQL_CREDENTIAL_ID]: [args.presentation] },
-      consent_receipt: args.consentReceipt,
+      vp_token: { [args.credentialId]: [args.presentation] },
+      ...(args.consentReceipt ? { consent_receipt: args.consentReceipt } : {}),
       ...(args.pairwiseProof ? { pairwise_proof: args.pairwiseProof } : {}),
     } as never,
     callbacks: oid4vcCallbacks({}) as never,
@@ -166,28 +309,81 @@ export async function submitAuthorizationResponse(args: {
   const text = await response.text();
   let body: Record<string, unknown> = {};
   try {
-    body = JSON.parse(text);
+    const parsed = text.trim() ? JSON.parse(text) : {};
+    if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) body = parsed;
   } catch {
-    /* not JSON */
+    /* not JSON: an empty or plain 200 is still success */
   }
   if (!response.ok) {
-    const error = body.error as { code?: string; message?: string; details?: unknown } | undefined;
+    const error = body.error as { code?: string; message?: string; details?: unknown } | string | undefined;
+    if (typeof error === "string") throw new AgentError("ERR_UPSTREAM", `the merchant refused the answer: ${error}${typeof body.error_description === "string" ? ` (${body.error_description.slice(0, 200)})` : ""}`);
     throw new AgentError(error?.code ?? "ERR_UPSTREAM", error?.message ?? `the merchant answered HTTP ${response.status}`, error?.details);
   }
-  return body;
+  const str = (v: unknown) => (typeof v === "string" && v.length > 0 && v.length < 65_536 ? v : undefined);
+  const result: SubmitResult = {};
+  if (str(body.redirect_uri)) result.redirectUri = str(body.redirect_uri);
+  if (str(body.grantReceipt)) result.grantReceipt = str(body.grantReceipt);
+  if (str(body.grantId)) result.grantId = str(body.grantId);
+  if (str(body.grant_receipt_uri)) result.grantReceiptUri = str(body.grant_receipt_uri);
+  return result;
 }
 
-/** The merchant's side: a direct_post body (form fields) parsed and validated against the stored request. */
+/**
+ * A wallet's decline (§8.5 error response by direct_post): `error=access_denied` with the request's `state`.
+ * Returns the merchant's `redirect_uri`, if it gave one.
+ */
+export async function submitDecline(args: { payload: Record<string, unknown> }): Promise<{ redirectUri?: string }> {
+  const responseUri = String(args.payload.response_uri ?? "");
+  allowHttpIfLoopback(responseUri);
+  const form = new URLSearchParams({ error: "access_denied", error_description: "the person declined" });
+  if (typeof args.payload.state === "string") form.set("state", args.payload.state);
+  const response = await boundedFetch(responseUri, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: form.toString() }, { timeoutMs: 10_000, maxBytes: 64_000 });
+  const body = (await response.json().catch(() => ({}))) as { redirect_uri?: unknown };
+  if (!response.ok) throw new AgentError("ERR_UPSTREAM", `the merchant answered HTTP ${response.status} to the decline`);
+  return typeof body.redirect_uri === "string" ? { redirectUri: body.redirect_uri } : {};
+}
+
+/**
+ * The merchant's side: a direct_post body (form fields) parsed and validated against the stored request.
+ * The presentation is the one under the request's DCQL credential query id; our consent receipt and pseudonym
+ * proof are optional extras (a plain OpenID4VP 1.0 answer carries neither).
+ */
 export function parseAuthorizationResponse(body: Record<string, unknown>, authorizationRequestPayload: Record<string, unknown>): { presentation: string; consentReceipt: unknown; pairwiseProof: unknown } {
   let parsed: Record<string, unknown>;
   try {
     parsed = parseOpenid4VpAuthorizationResponsePayload(body) as Record<string, unknown>;
     const validated = validateOpenid4vpAuthorizationResponsePayload({ authorizationRequestPayload: authorizationRequestPayload as never, authorizationResponsePayload: parsed as never }) as { dcql?: { presentations?: Record<string, unknown> } };
-    const presentations = validated.dcql?.presentations?.[DCQL_CREDENTIAL_ID];
+    const credentialId = String((authorizationRequestPayload.dcql_query as { credentials?: Array<{ id?: string }> } | undefined)?.credentials?.[0]?.id ?? DCQL_CREDENTIAL_ID);
+    const presentations = validated.dcql?.presentations?.[credentialId];
     const presentation = Array.isArray(presentations) ? presentations[0] : presentations;
     if (typeof presentation !== "string" || (Array.isArray(presentations) && presentations.length !== 1)) throw new Error("exactly one presentation of the identity credential is expected");
     return { presentation, consentReceipt: parsed.consent_receipt, pairwiseProof: parsed.pairwise_proof };
   } catch (error) {
     throw new AgentError("ERR_VP_RESPONSE_INVALID", `not a valid OpenID4VP response for this request: ${String((error as Error)?.message ?? error).slice(0, 200)}`);
   }
+}
+
+/**
+ * The grant terms of a request object this side already trusts (the merchant's own, or one a test built):
+ * decoded without a signature check, read exactly as a wallet reads a `realname_grant` transaction data.
+ */
+export function presentationRequestOf(requestObject: string): PresentationRequest {
+  const payload = JSON.parse(Buffer.from(requestObject.split(".")[1] ?? "", "base64url").toString() || "{}") as Record<string, unknown>;
+  const clientId = String(payload.client_id ?? "");
+  const query = (payload.dcql_query as { credentials?: Array<{ id: string; claims?: Array<{ path: string[] }> }> } | undefined)?.credentials?.[0];
+  const encoded = Array.isArray(payload.transaction_data) ? String(payload.transaction_data[0]) : undefined;
+  const data = encoded ? grantTransactionDataSchema.parse(decodeTransactionData(encoded)) : undefined;
+  return grantTermsFor(
+    {
+      requestObject,
+      payload,
+      clientId,
+      iss: clientId.slice(CLIENT_ID_PREFIX.length),
+      iat: Number(payload.iat),
+      exp: Number(payload.exp),
+      credentialQuery: { id: String(query?.id ?? ""), claimNames: (query?.claims ?? []).map((c) => String(c.path[0])) },
+      ...(encoded && data ? { transactionData: { encoded, data } } : {}),
+    },
+    { name: data?.merchant.name ?? "", purposes: data ? [data.purpose] : [] },
+  );
 }

@@ -16,7 +16,13 @@ export const grantTermsSchema = z.object({
 /** The terms plus who asks, the nonce, where to answer, and the validity: what wallet and verifier work with. */
 export const presentationRequestSchema = grantTermsSchema.extend({
   iss: z.string().startsWith("did:key:"),
-  nonce: z.string().min(22).max(128),
+  /** The full client identifier (`decentralized_identifier:<iss>`): the key-binding JWT's `aud`. */
+  client_id: z.string().min(1).max(400),
+  /** The DCQL credential query id the presentation answers (the `vp_token` key). */
+  credential_id: z.string().min(1).max(128),
+  /** The `realname_grant` transaction data exactly as sent (base64url), when the merchant sent one. */
+  transaction_data: z.string().min(1).max(16_384).optional(),
+  nonce: z.string().min(1).max(512),
   response_uri: z.string().url(),
   iat: z.number().int(),
   exp: z.number().int(),

@@ -6,13 +6,25 @@ import { claimsForLevel, IDENTITY_VCT, type GrantLevel } from "../sdjwt/identity
 import { verifySdJwtPresentation } from "../sdjwt/verify.js";
 import { merchantPseudonymClaim } from "../sdjwt/merchant-pseudonym.js";
 import { verifyPairwiseProof } from "./pairwise.js";
+import { TRANSACTION_DATA_HASH_ALG, transactionDataHash } from "./transaction-data.js";
 import type { StatusListResolver } from "../sdjwt/status.js";
 import type { PresentationRequest } from "./request.js";
 
 export interface GrantResponse {
   presentation: unknown;
-  consentReceipt: unknown;
+  /** Optional: our wallet sends one; a plain OpenID4VP 1.0 answer does not (the key-binding JWT is the consent). */
+  consentReceipt?: unknown;
   pairwiseProof?: unknown;
+}
+
+/** What ties a grant to the person's own signature when there is no consent receipt: the presentation itself. */
+export interface PresentationBinding {
+  /** sha-256 (hex) of the exact key-binding JWT the person signed. */
+  kbJwtHash: string;
+  /** Its `sd_hash`: the presented SD-JWT (credential and disclosures). */
+  sdHash: string;
+  /** The `transaction_data_hashes` entry for the grant terms the person signed, when the request carried them. */
+  transactionDataHash?: string;
 }
 
 export interface VerifiedGrant {
@@ -27,8 +39,11 @@ export interface VerifiedGrant {
   memberId?: string;
   /** The key that bound the presentation and signed the consent (did:key of `cnf`). */
   holderDid: string;
-  consent: ConsentRecord;
-  consentReceipt: string;
+  /** The consent receipt, when the wallet sent one (ours does; a standard wallet does not). */
+  consent?: ConsentRecord;
+  consentReceipt?: string;
+  /** The presentation's own binding: with no consent receipt, the grant receipt names it as the person's signed consent. */
+  presentation: PresentationBinding;
   issuer: string;
   /** The credential's status-list URI (the list itself is what the resolver fetched). */
   statusUri?: string;
@@ -62,7 +77,8 @@ export async function verifyGrantResponse(args: {
   const pres = verifySdJwtPresentation({
     presentation: response.presentation,
     trustedIssuers: args.trustedIssuers,
-    audience: request.iss,
+    // OpenID4VP 1.0 (Appendix B.3.6): the key-binding `aud` is the full client identifier.
+    audience: request.client_id,
     nonce: request.nonce,
     now: () => now,
     requireKeyBinding: true,
@@ -83,31 +99,45 @@ export async function verifyGrantResponse(args: {
     return fail([{ code: "ERR_UNSUPPORTED_KEY", message: "grants need an Ed25519 holder key (the consent receipt is signed by it as a did:key)" }]);
   }
 
-  // The consent receipt: signed by the same holder key, about this very presentation and request.
-  const consentJwt = response.consentReceipt;
-  const receipt = await verifyReceipt<ConsentRecord>(consentJwt, CONSENT_RECEIPT_TYPE, { now });
-  if (!receipt.verified) return fail(receipt.errors.map((e) => ({ ...e, code: e.code.replace("ERR_RECEIPT", "ERR_CONSENT_RECEIPT") })));
-  const consent = receipt.record!;
   const errors: VerificationIssue[] = [];
-  const mismatch = (what: string) => errors.push({ code: "ERR_CONSENT_RECEIPT_MISMATCH", message: `the consent receipt's ${what} does not match the presentation` });
-  if (receipt.issuer !== holderDid) mismatch("signer");
-  if (pres.keyBinding?.receipt_hash !== sha256B64url(consentJwt as string)) errors.push({ code: "ERR_CONSENT_RECEIPT_NOT_BOUND", message: "the key-binding JWT does not carry this consent receipt's hash" });
-  if (consent.presentationHash !== pres.sdHash) mismatch("presentation hash");
-  // Every consent term must be the one this request offered (each with its own code, reported first).
-  errors.unshift(...consentTermsErrors(consent, request, args.requestJwt, expectedClaims, now, args.consentSkewSeconds ?? CONSENT_TIME_SKEW_SECONDS));
-  if ([...(consent.claimNames ?? [])].sort().join() !== pres.disclosed!.filter((n) => n !== pseudonymClaim).sort().join()) mismatch("claim names");
+  // The grant terms as transaction data: the key-binding JWT must carry the hash of the exact string sent.
+  const tdHash = request.transaction_data !== undefined ? transactionDataHash(request.transaction_data) : undefined;
+  if (tdHash !== undefined) errors.push(...transactionDataHashErrors(pres.keyBinding ?? {}, tdHash));
+
+  // The consent receipt, when sent: signed by the same holder key, about this very presentation and request.
+  let consent: ConsentRecord | undefined;
+  const consentJwt = response.consentReceipt;
+  if (consentJwt !== undefined) {
+    const receipt = await verifyReceipt<ConsentRecord>(consentJwt, CONSENT_RECEIPT_TYPE, { now });
+    if (!receipt.verified) return fail(receipt.errors.map((e) => ({ ...e, code: e.code.replace("ERR_RECEIPT", "ERR_CONSENT_RECEIPT") })));
+    consent = receipt.record!;
+    const mismatch = (what: string) => errors.push({ code: "ERR_CONSENT_RECEIPT_MISMATCH", message: `the consent receipt's ${what} does not match the presentation` });
+    if (receipt.issuer !== holderDid) mismatch("signer");
+    if (pres.keyBinding?.receipt_hash !== sha256B64url(consentJwt as string)) errors.push({ code: "ERR_CONSENT_RECEIPT_NOT_BOUND", message: "the key-binding JWT does not carry this consent receipt's hash" });
+    if (consent.presentationHash !== pres.sdHash) mismatch("presentation hash");
+    if (consent.transactionDataHash !== undefined && consent.transactionDataHash !== tdHash) mismatch("transaction data hash");
+    // Every consent term must be the one this request offered (each with its own code, reported first).
+    errors.unshift(...consentTermsErrors(consent, request, args.requestJwt, expectedClaims, now, args.consentSkewSeconds ?? CONSENT_TIME_SKEW_SECONDS));
+    if ([...(consent.claimNames ?? [])].sort().join() !== pres.disclosed!.filter((n) => n !== pseudonymClaim).sort().join()) mismatch("claim names");
+  }
 
   let pseudonym: string | undefined;
   let memberId: string | undefined;
   if (request.level === "pseudonymous") {
+    // The account key: the issuer-signed pseudonym a standard wallet discloses as the DCQL query names it.
     const value = pres.claims![pseudonymClaim!];
     if (typeof value !== "string" || !/^[A-Za-z0-9_-]{16,64}$/.test(value)) errors.push({ code: "ERR_PSEUDONYM_MALFORMED", message: "the issuer's pseudonym for this merchant is missing or malformed" });
     else memberId = value;
-    const proof = verifyPairwiseProof(response.pairwiseProof, { audience: request.iss, nonce: request.nonce, sdHash: pres.sdHash! });
-    if (!proof.verified) errors.push(...proof.errors);
-    else if (pres.keyBinding?.pairwise_sub !== proof.pseudonym || consent.pseudonym !== proof.pseudonym) {
-      errors.push({ code: "ERR_PAIRWISE_PROOF_BINDING", message: "the pseudonym is not the one bound into the presentation and consent" });
-    } else pseudonym = proof.pseudonym;
+    // Our wallet's pairwise login key is optional; when sent it must be proven and bound like before.
+    if (response.pairwiseProof !== undefined) {
+      const proof = verifyPairwiseProof(response.pairwiseProof, { audience: request.iss, nonce: request.nonce, sdHash: pres.sdHash! });
+      if (!proof.verified) errors.push(...proof.errors);
+      else if (pres.keyBinding?.pairwise_sub !== proof.pseudonym || (consent !== undefined && consent.pseudonym !== proof.pseudonym)) {
+        errors.push({ code: "ERR_PAIRWISE_PROOF_BINDING", message: "the pseudonym is not the one bound into the presentation and consent" });
+      } else pseudonym = proof.pseudonym;
+    } else if (consent?.pseudonym !== undefined || pres.keyBinding?.pairwise_sub !== undefined) {
+      errors.push({ code: "ERR_PAIRWISE_PROOF_MALFORMED", message: "a login key is named but its proof is missing" });
+    }
   } else if (response.pairwiseProof !== undefined) {
     errors.push({ code: "ERR_CLAIMS_NOT_ALLOWED", message: "a pseudonym was sent for a level that does not ask for one" });
   }
@@ -117,8 +147,34 @@ export async function verifyGrantResponse(args: {
   return {
     verified: true,
     errors: [],
-    grant: { level: request.level, claims, pseudonym, ...(memberId ? { memberId } : {}), holderDid, consent, consentReceipt: consentJwt as string, issuer: pres.issuer!, statusUri: (pres.claims?.status as { status_list?: { uri?: string } } | undefined)?.status_list?.uri },
+    grant: {
+      level: request.level,
+      claims,
+      pseudonym,
+      ...(memberId ? { memberId } : {}),
+      holderDid,
+      ...(consent ? { consent, consentReceipt: consentJwt as string } : {}),
+      presentation: { kbJwtHash: sha256Hex(kbJwtOf(response.presentation as string)), sdHash: pres.sdHash!, ...(tdHash ? { transactionDataHash: tdHash } : {}) },
+      issuer: pres.issuer!,
+      statusUri: (pres.claims?.status as { status_list?: { uri?: string } } | undefined)?.status_list?.uri },
   };
+}
+
+/** The key-binding JWT of a presentation: everything after its last `~`. */
+export const kbJwtOf = (presentation: string): string => presentation.slice(presentation.lastIndexOf("~") + 1);
+
+/**
+ * OpenID4VP 1.0 §8.4 / Appendix B.3.6: the key-binding JWT carries `transaction_data_hashes`, one hash per
+ * transaction data string that applies to this credential (here exactly one), with the algorithm the request
+ * allowed (`transaction_data_hashes_alg`, default and only accepted value sha-256).
+ */
+export function transactionDataHashErrors(keyBinding: Record<string, unknown>, expectedHash: string): VerificationIssue[] {
+  const hashes = keyBinding.transaction_data_hashes;
+  const alg = keyBinding.transaction_data_hashes_alg;
+  if (hashes === undefined) return [{ code: "ERR_TRANSACTION_DATA_HASH_MISSING", message: "the key-binding JWT does not carry transaction_data_hashes for the grant terms" }];
+  if (alg !== undefined && alg !== TRANSACTION_DATA_HASH_ALG) return [{ code: "ERR_TRANSACTION_DATA_HASH_ALG", message: "transaction_data_hashes_alg must be sha-256" }];
+  if (!Array.isArray(hashes) || hashes.length !== 1 || hashes[0] !== expectedHash) return [{ code: "ERR_TRANSACTION_DATA_HASH_MISMATCH", message: "the transaction_data_hashes are not the hash of the grant terms this request sent" }];
+  return [];
 }
 
 /** How far a consent receipt's time may lie from the merchant's clock. */

@@ -38,6 +38,8 @@ const MESSAGES: Record<string, string> = {
   ERR_INVALID_INPUT: "Some of what was entered is missing or not valid.",
   ERR_NOT_FOUND: "There is no such page.",
   ERR_STORE_IN_USE: "The wallet is open in another program (the wallet's web page or a command). Lock or close it there first.",
+  ERR_TRANSACTION_DATA_UNSUPPORTED: "This request asks your wallet to sign a kind of transaction it does not know. Nothing was shared.",
+  ERR_REQUEST_UNSUPPORTED: "This request asks for an answer your wallet cannot give (only a direct answer to the merchant is supported). Nothing was shared.",
   ERR_RATE_LIMITED: "Too many attempts in a short time. Wait a minute and try again.",
 };
 

@@ -2,7 +2,7 @@ import { AgentError } from "../errors.js";
 import { fetchJson } from "../http/json-client.js";
 import { requestHash, type PresentationRequest } from "../grants/request.js";
 import { originOf } from "../http/origins.js";
-import { resolveAuthorizationRequest } from "../grants/openid4vp.js";
+import { grantTermsFor, resolveAuthorizationRequest } from "../grants/openid4vp.js";
 import { verifyTrustRegistry, type MerchantEntry } from "../issuer/trust-registry.js";
 import { claimsForLevel, GRANT_LEVELS } from "../sdjwt/identity-credential.js";
 import { messageFor } from "./messages.js";
@@ -46,8 +46,17 @@ export async function checkMerchantRequest(args: { requestUri: string; issuerUrl
     const e = error as { code?: string; message?: string };
     return refuse(e.code ?? "ERR_REQUEST_MALFORMED", e.message ?? "the request could not be read");
   }
-  const { request, requestObject, payload } = resolved;
-  const merchant = await registeredMerchant({ did: request.iss, issuerUrl: args.issuerUrl, issuerDid: args.issuerDid, now: args.now });
+  const { requestObject, payload } = resolved;
+  // The registry check comes first (before the PIN, before any terms are read): an unregistered merchant is refused in words.
+  const merchant = await registeredMerchant({ did: resolved.iss, issuerUrl: args.issuerUrl, issuerDid: args.issuerDid, now: args.now });
+  let request: PresentationRequest;
+  try {
+    // Terms from the merchant's `realname_grant` transaction data, or (a standard merchant) from the DCQL query and this registry entry.
+    request = grantTermsFor(resolved, merchant);
+  } catch (error) {
+    const e = error as { code?: string; message?: string };
+    return refuse(e.code ?? "ERR_REQUEST_MALFORMED", e.message ?? "the request could not be read");
+  }
   // The person is shown the registry's name; a request that calls itself something else is not answered at all.
   const clientName = (payload.client_metadata as { client_name?: unknown } | undefined)?.client_name;
   if (request.merchant_name !== merchant.name || (clientName !== undefined && clientName !== merchant.name)) refuse("ERR_MERCHANT_NAME_MISMATCH", "name differs from the registry");

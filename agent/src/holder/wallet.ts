@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { existsSync, readdirSync } from "node:fs";
 import type { IIdentifier } from "@veramo/core";
 import { AgentError } from "../errors.js";
@@ -27,7 +27,8 @@ import type { GrantLevel } from "../sdjwt/identity-credential.js";
 import { requestHash, type PresentationRequest } from "../grants/request.js";
 import { derivePairwiseKey, signPairwiseProof } from "../grants/pairwise.js";
 import { merchantPseudonymClaim } from "../sdjwt/merchant-pseudonym.js";
-import { submitAuthorizationResponse } from "../grants/openid4vp.js";
+import { submitAuthorizationResponse, submitDecline } from "../grants/openid4vp.js";
+import { transactionDataHash } from "../grants/transaction-data.js";
 import { buildEvidenceBundle, type EvidenceBundle, type InclusionProof } from "../notary/evidence.js";
 import { AnchorRegistryClient } from "../anchoring/registry-contract.js";
 import { redeemCredentialOffer } from "./oid4vci-client.js";
@@ -61,7 +62,12 @@ export interface GrantEntry {
   pseudonym?: string;
   grantedAt: string;
   consentReceipt: string;
+  /** The merchant's counter-signature; "" until a merchant that offers one has sent it (a standard verifier may never). */
   grantReceipt: string;
+  /** Where the merchant offers its grant receipt when it did not send it with its reply (fetched by refreshAnchors). */
+  grantReceiptUri?: string;
+  /** Why a grant receipt the merchant sent was not kept (the answer had left already: the grant stands). */
+  grantReceiptProblem?: string;
   responseUri: string;
   /** The exact presentation sent (the person's own copy), sealed under the PIN. */
   sealedPresentation: string;
@@ -86,7 +92,7 @@ export interface WalletSettings {
 }
 
 /** How an answer reaches the merchant (HTTP POST by default; injectable for tests and other transports). */
-export type Transport = (url: string, body: { presentation: string; consentReceipt: string; pairwiseProof?: string }) => Promise<{ grantId: string; grantReceipt: string; redirectUri?: string }>;
+export type Transport = (url: string, body: { presentation: string; consentReceipt: string; pairwiseProof?: string }) => Promise<{ grantId?: string; grantReceipt?: string; redirectUri?: string; grantReceiptUri?: string }>;
 
 export interface RegistrationMaterials {
   fullName: string;
@@ -300,10 +306,7 @@ export class HolderWallet {
     // By default the answer goes as an OpenID4VP direct_post; a transport can be injected (tests, other bindings).
     const post: Transport =
       options.transport ??
-      (async (_url, body) => {
-        const r = await submitAuthorizationResponse({ payload: preview.payload, ...body });
-        return { grantId: String(r.grantId), grantReceipt: String(r.grantReceipt), ...(typeof r.redirect_uri === "string" ? { redirectUri: r.redirect_uri } : {}) };
-      });
+      ((_url, body) => submitAuthorizationResponse({ payload: preview.payload, credentialId: preview.request.credential_id, ...body }));
     const { request, requestJwt, claimNames } = preview;
     // The merchant's name as the issuer's registry has it (the request's own text was checked equal to it).
     const merchantName = preview.merchant.name;
@@ -327,20 +330,27 @@ export class HolderWallet {
         retentionDays: request.retention_days,
         presentationHash: sdHash,
         requestHash: requestHash(requestJwt),
+        ...(request.transaction_data ? { transactionDataHash: transactionDataHash(request.transaction_data) } : {}),
         expiresAt: new Date(now.getTime() + Math.max(1, request.retention_days) * 86_400_000).toISOString(),
         ...(pairwise ? { pseudonym: pairwise.did } : {}),
       },
       { did: holder.did, signer },
       now,
     );
+    // OpenID4VP 1.0: `aud` is the full client identifier; the hash of the exact grant terms string
+    // (transaction_data) goes under the person's key-binding signature: that signature is the consent.
     const presentation = await bindPresentation({
       presented,
       sdHash,
-      audience: request.iss,
+      audience: request.client_id,
       nonce: request.nonce,
       now,
       signer,
-      extraClaims: { receipt_hash: sha256B64url(consent.jwt), ...(pairwise ? { pairwise_sub: pairwise.did } : {}) },
+      extraClaims: {
+        ...(request.transaction_data ? { transaction_data_hashes: [transactionDataHash(request.transaction_data)] } : {}),
+        receipt_hash: sha256B64url(consent.jwt),
+        ...(pairwise ? { pairwise_sub: pairwise.did } : {}),
+      },
     });
     const pairwiseProof = pairwise ? await signPairwiseProof(pairwise, { audience: request.iss, nonce: request.nonce, sdHash, now }) : undefined;
 
@@ -351,12 +361,15 @@ export class HolderWallet {
       ...(request.level === "pseudonymous" ? { accountAt: request.iss } : {}),
     });
     const result = await post(request.response_uri, { presentation, consentReceipt: consent.jwt, ...(pairwiseProof ? { pairwiseProof } : {}) });
-    const grant = await verifyReceipt<GrantRecord>(result.grantReceipt, GRANT_RECEIPT_TYPE);
-    if (!grant.verified || grant.issuer !== request.iss || grant.record!.consentReceiptHash !== receiptHash(consent.jwt)) {
-      throw new AgentError("ERR_GRANT_RECEIPT_INVALID", "the merchant's grant receipt is not a valid counter-signature of your consent");
+    // From here the data has left: whatever the merchant replied (`{}`, `{redirect_uri}`, our receipt), the grant
+    // is recorded. A grant receipt that is not a valid counter-signature is not kept, and the entry says why.
+    let grantReceiptProblem: string | undefined;
+    if (result.grantReceipt !== undefined && !(await this.isGrantReceiptFor(result.grantReceipt, request.iss, consent.jwt))) {
+      grantReceiptProblem = messageFor("ERR_GRANT_RECEIPT_INVALID", "the merchant's grant receipt is not a valid counter-signature of your consent");
     }
+    const grantId = result.grantId && /^[A-Za-z0-9_-]{1,128}$/.test(result.grantId) ? result.grantId : `local-${randomUUID()}`;
     const entry: GrantEntry = {
-      grantId: result.grantId,
+      grantId,
       merchant: { did: request.iss, name: merchantName },
       level: request.level,
       purpose: request.purpose,
@@ -364,16 +377,33 @@ export class HolderWallet {
       pseudonym: pairwise?.did,
       grantedAt: now.toISOString(),
       consentReceipt: consent.jwt,
-      grantReceipt: result.grantReceipt,
+      grantReceipt: result.grantReceipt !== undefined && !grantReceiptProblem ? result.grantReceipt : "",
+      ...(result.grantReceiptUri && sameOrigin(result.grantReceiptUri, request.response_uri) ? { grantReceiptUri: result.grantReceiptUri } : {}),
+      ...(grantReceiptProblem ? { grantReceiptProblem } : {}),
       responseUri: request.response_uri,
       ...(sameOrigin(result.redirectUri, request.response_uri) ? { returnTo: result.redirectUri } : {}),
       sealedPresentation: this.box.encrypt(presentation),
       automatic: preview.automatic || undefined,
     };
-    await this.grantStore.put(`grant:${now.toISOString()}:${result.grantId}`, entry);
+    await this.grantStore.put(`grant:${now.toISOString()}:${grantId}`, entry);
     if (options.remember) await this.remember({ ...request, merchant_name: merchantName });
     if ((await this.credentialsLeft()) < LOW_BATCH_THRESHOLD) this.refreshInBackground();
     return entry;
+  }
+
+  /** A grant receipt is the merchant's counter-signature of exactly this consent. */
+  private async isGrantReceiptFor(jwt: string, merchantDid: string, consentJwt: string): Promise<boolean> {
+    const grant = await verifyReceipt<GrantRecord>(jwt, GRANT_RECEIPT_TYPE);
+    return grant.verified && grant.issuer === merchantDid && grant.record!.consentReceiptHash === receiptHash(consentJwt);
+  }
+
+  /**
+   * Declines a previewed request the standard way (OpenID4VP error response `access_denied`, with its state):
+   * nothing about the person leaves. Returns where the merchant would send the person back, if anywhere.
+   */
+  async decline(preview: CheckedRequest): Promise<{ returnTo?: string }> {
+    const r = await submitDecline({ payload: preview.payload });
+    return sameOrigin(r.redirectUri, preview.request.response_uri) ? { returnTo: r.redirectUri } : {};
   }
 
   // ---- remembered choices ------------------------------------------------------------------------------
@@ -406,11 +436,20 @@ export class HolderWallet {
 
   /** Asks the merchant's service for the receipts' inclusion proofs (anchoring happens in batches, later). */
   async refreshAnchors(grantId: string): Promise<GrantEntry> {
-    const [key, entry] = await this.findGrant(grantId);
+    let [key, entry] = await this.findGrant(grantId);
     const origin = new URL(entry.responseUri).origin;
+    if (!entry.grantReceipt && entry.grantReceiptUri) {
+      // The merchant offered its grant receipt for later: fetched now, kept only if it counter-signs this consent.
+      const offered = await fetchJson<{ grantReceipt?: unknown }>(entry.grantReceiptUri).catch(() => undefined);
+      if (typeof offered?.grantReceipt === "string" && (await this.isGrantReceiptFor(offered.grantReceipt, entry.merchant.did, entry.consentReceipt))) {
+        entry = { ...entry, grantReceipt: offered.grantReceipt };
+        await this.grantStore.put(key, entry);
+      }
+    }
     const anchors: GrantEntry["anchors"] = {};
     for (const which of ["consent", "grant"] as const) {
       const jwt = which === "consent" ? entry.consentReceipt : entry.grantReceipt;
+      if (!jwt) continue;
       const record = await fetchJson<{ status: string; salt: string; proof?: string[]; root?: string; anchor?: unknown }>(`${origin}/anchors/${receiptHash(jwt)}`);
       anchors[which] = { status: record.status, salt: record.salt, proof: record.proof ?? [], root: record.root ?? "", anchor: record.anchor };
     }

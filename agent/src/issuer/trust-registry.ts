@@ -3,6 +3,7 @@ import { decodeJws, signJws, verifyEd25519, type JwsSigner } from "../crypto/jws
 import { AgentError } from "../errors.js";
 import { isRegistrableOrigin } from "../http/origins.js";
 import { didKeyKid, publicKeyFromDidKey } from "../identity/did-key.js";
+import { publicJwkFromDidKey } from "../identity/did-key-any.js";
 import { GRANT_LEVELS } from "../sdjwt/identity-credential.js";
 import type { DocumentStore } from "../stores/document-store.js";
 import { sha256Hex } from "../encoding.js";
@@ -58,7 +59,8 @@ export class TrustRegistry {
   ) {}
 
   async putMerchant(entry: MerchantEntry): Promise<void> {
-    publicKeyFromDidKey(entry.did);
+    // A merchant's request objects may be signed EdDSA or ES256 (HAIP): an Ed25519 or a P-256 did:key.
+    publicJwkFromDidKey(entry.did);
     await this.store.put(`merchant:${entry.did}`, { kind: "merchant", entry });
     await this.bump();
   }

@@ -180,7 +180,7 @@ function reportView(stored: StoredReport, id: string, rpcUrl: string): SafeHtml 
   const s = report.summary;
   const when = (t: number) => `${new Date(t * 1000).toISOString().replace("T", " ").slice(0, 19)} UTC`;
   const anchorRows = [
-    ["The person's consent receipt", bundle.anchors.consent],
+    ...(bundle.anchors.consent ? [["The person's consent receipt", bundle.anchors.consent] as const] : []),
     ["The merchant's grant receipt", bundle.anchors.grant],
     ...(bundle.statusSnapshot ? [["The issuer's status list", bundle.statusSnapshot.anchor] as const] : []),
     ...(bundle.registrySnapshot ? [["The issuer's merchant registry", bundle.registrySnapshot.anchor] as const] : []),

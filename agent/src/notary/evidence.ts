@@ -1,7 +1,9 @@
 import { z } from "zod";
 import { Interface } from "ethers";
 import { didKeyDocument, publicKeyFromDidKey } from "../identity/did-key.js";
-import { decodeJws, verifyEd25519 } from "../crypto/jws.js";
+import { decodeJws, keyObjectFromJwk, verifyEd25519, verifyWithAlg } from "../crypto/jws.js";
+import { publicJwkFromDidKey } from "../identity/did-key-any.js";
+import { decodeTransactionData, transactionDataHash } from "../grants/transaction-data.js";
 import { sha256B64url, sha256Hex } from "../encoding.js";
 import { STATUS_LIST_TYP } from "../issuer/status-list.js";
 import { receiptLeaf, verifyMerkleInclusion } from "../merkle/merkle.js";
@@ -37,13 +39,19 @@ export const evidenceBundleSchema = z.object({
   format: z.literal(EVIDENCE_FORMAT),
   version: z.literal(1),
   createdAt: z.string(),
-  receipts: z.object({ consent: z.string().max(32_768), grant: z.string().max(32_768) }),
-  anchors: z.object({ consent: anchorProofSchema, grant: anchorProofSchema }),
+  /**
+   * The consent receipt is optional: a plain OpenID4VP 1.0 answer has none, and the person's signed consent is
+   * then the presentation itself (its key-binding JWT over the grant terms), which the bundle must carry.
+   */
+  receipts: z.object({ consent: z.string().max(32_768).optional(), grant: z.string().max(32_768) }),
+  anchors: z.object({ consent: anchorProofSchema.optional(), grant: anchorProofSchema }),
   didDocuments: z.record(z.string(), z.unknown()),
   /** The issuer's status list exactly as the merchant checked it at grant time, with its own anchor. */
   statusSnapshot: z.object({ jwt: z.string().max(2_000_000), anchor: anchorProofSchema }).optional(),
-  /** The exact presentation, only when its owner (the person) chooses to include it. */
+  /** The exact presentation, only when its owner (the person) chooses to include it; required without a consent receipt. */
   presentation: z.string().max(65_536).optional(),
+  /** The grant terms exactly as the merchant sent them (OpenID4VP `transaction_data`, base64url), hashed into the key binding. */
+  transactionData: z.string().max(16_384).optional(),
   /** The issuer's signed merchant registry the merchant relied on (its hash is in the grant receipt), with its own anchor. */
   registrySnapshot: z.object({ jwt: z.string().max(1_000_000), anchor: anchorProofSchema }).optional(),
   /** When the grant was withdrawn: the person's withdrawal receipt and the merchant's acknowledgement, both anchored. */
@@ -81,9 +89,11 @@ async function anchorOf(what: string, jwt: string, p: InclusionProof, registry: 
  * when there is one, goes in with its acknowledgement and both anchors (refused until they are anchored).
  */
 export async function buildEvidenceBundle(args: {
-  consentReceipt: string;
+  /** Absent for a plain OpenID4VP grant: then `presentation` and `transactionData` are the person's signed consent. */
+  consentReceipt?: string;
   grantReceipt: string;
-  proofs: { consent: InclusionProof; grant: InclusionProof };
+  proofs: { consent?: InclusionProof; grant: InclusionProof };
+  transactionData?: string;
   registry: AnchorRegistryClient;
   now?: Date;
   fetch?: typeof fetch;
@@ -94,8 +104,10 @@ export async function buildEvidenceBundle(args: {
   /** The grant's withdrawal and the merchant's acknowledgement, with their inclusion proofs. */
   withdrawal?: { receipt: string; acknowledgement: string; proofs?: { receipt?: InclusionProof; acknowledgement?: InclusionProof } };
 }): Promise<EvidenceBundle> {
+  if (!args.consentReceipt && !args.presentation) throw new AgentError("ERR_INVALID_INPUT", "without a consent receipt the presentation is the person's consent: include it");
+  if (args.consentReceipt && !args.proofs.consent) throw new AgentError("ERR_NOT_ANCHORED", "the consent receipt has no inclusion proof yet");
   const anchors = {
-    consent: await anchorOf("consent receipt", args.consentReceipt, args.proofs.consent, args.registry),
+    ...(args.consentReceipt ? { consent: await anchorOf("consent receipt", args.consentReceipt, args.proofs.consent!, args.registry) } : {}),
     grant: await anchorOf("grant receipt", args.grantReceipt, args.proofs.grant, args.registry),
   };
   let withdrawal: EvidenceBundle["withdrawal"];
@@ -108,7 +120,7 @@ export async function buildEvidenceBundle(args: {
       anchors: { receipt: await anchorOf("withdrawal receipt", w.receipt, w.proofs.receipt, args.registry), acknowledgement: await anchorOf("withdrawal acknowledgement", w.acknowledgement, w.proofs.acknowledgement, args.registry) },
     };
   }
-  const consent = await verifyReceipt<ConsentRecord>(args.consentReceipt, CONSENT_RECEIPT_TYPE);
+  const consent = args.consentReceipt ? await verifyReceipt<ConsentRecord>(args.consentReceipt, CONSENT_RECEIPT_TYPE) : { issuer: undefined, record: undefined };
   const grant = await verifyReceipt<GrantRecord>(args.grantReceipt, GRANT_RECEIPT_TYPE);
   // Snapshots come from the issuer the receipts name: bounded (https; loopback http only for a loopback issuer).
   const fetcherFor = (uri: string) => args.fetch ?? boundedFetcher({ timeoutMs: 5000, maxBytes: 1_000_000, allowLoopbackHttp: isLoopbackHttpUrl(uri) });
@@ -118,7 +130,7 @@ export async function buildEvidenceBundle(args: {
     grant.record?.trustRegistry ? fetchSnapshot(grant.record.trustRegistry, args.registry, fetcherFor(grant.record.trustRegistry.uri), waitMs) : undefined,
   ]);
   const snapshotIssuers = [statusSnapshot, registrySnapshot].map((snap) => (snap ? (decodeJws(snap.jwt)?.payload.iss as string | undefined) : undefined));
-  const dids = [...new Set([consent.issuer, grant.issuer, consent.record?.pseudonym, ...snapshotIssuers].filter((d): d is string => typeof d === "string"))];
+  const dids = [...new Set([consent.issuer, grant.issuer, grant.subject, consent.record?.pseudonym, ...snapshotIssuers].filter((d): d is string => typeof d === "string"))];
   return {
     format: EVIDENCE_FORMAT,
     version: 1,
@@ -129,6 +141,7 @@ export async function buildEvidenceBundle(args: {
     ...(statusSnapshot ? { statusSnapshot } : {}),
     ...(registrySnapshot ? { registrySnapshot } : {}),
     ...(args.presentation ? { presentation: args.presentation } : {}),
+    ...(args.transactionData ? { transactionData: args.transactionData } : {}),
     ...(withdrawal ? { withdrawal } : {}),
   };
 }
@@ -157,6 +170,82 @@ async function fetchSnapshot(ref: { uri: string; hash: string }, registry: Ancho
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The person's consent when there is no consent receipt: the presentation in the bundle, issued by a trusted
+ * issuer to the key the grant receipt names (its subject), whose key-binding JWT (signed by that key, for
+ * this merchant's client identifier) is exactly the one the grant receipt names and carries the hash of the
+ * grant terms in the bundle. Read as a consent record so the rest of the checks (merchant registered, times,
+ * summary) apply unchanged.
+ */
+function presentationConsent(bundle: EvidenceBundle, grant: { verified: boolean; issuer?: string; subject?: string; record?: GrantRecord }, trustedIssuers: readonly string[]): { verified: boolean; errors: Array<{ code: string; message: string }>; issuer?: string; record?: ConsentRecord } {
+  const fail = (message: string, code = "ERR_EVIDENCE_CONSENT") => ({ verified: false, errors: [{ code, message }] });
+  const p = bundle.presentation;
+  if (!p) return fail("the bundle has neither a consent receipt nor the presentation that is the person's consent", "ERR_EVIDENCE_NO_CONSENT");
+  if (!grant.verified || !grant.record?.presentation) return fail("the grant receipt names no presentation");
+  const named = grant.record.presentation;
+  const issued = signedCredential(p.split("~")[0] ?? "", trustedIssuers);
+  if ("problem" in issued) return fail(`the presented credential is ${issued.problem}`, "ERR_EVIDENCE_UNTRUSTED_CREDENTIAL");
+  const holder = keyObjectFromJwk((issued.payload.cnf as { jwk?: unknown } | undefined)?.jwk);
+  let holderDid: string | undefined;
+  try {
+    holderDid = didKeyFromJwk((issued.payload.cnf as { jwk?: unknown } | undefined)?.jwk);
+  } catch {
+    holderDid = undefined;
+  }
+  const kbJwt = p.slice(p.lastIndexOf("~") + 1);
+  const kb = decodeJws(kbJwt);
+  if (!holder || !kb || kb.header.typ !== "kb+jwt" || !verifyWithAlg(kb.header.alg, kb.signingInput, kb.signature, holder)) return fail("the key-binding JWT is not signed by the credential's holder key", "ERR_EVIDENCE_CONSENT_SIGNER");
+  if (!holderDid || holderDid !== grant.subject) return fail(`the presentation is bound to ${holderDid ?? "another key"}, not to the key the grant receipt names`, "ERR_EVIDENCE_CONSENT_SIGNER");
+  if (sha256Hex(kbJwt) !== named.kbJwtHash || kb.payload.sd_hash !== named.sdHash || sha256B64url(p.slice(0, p.length - kbJwt.length)) !== named.sdHash) return fail("the presentation is not the one the grant receipt names", "ERR_EVIDENCE_PRESENTATION");
+  if (kb.payload.aud !== `decentralized_identifier:${grant.issuer}`) return fail("the presentation was made for another verifier", "ERR_EVIDENCE_PRESENTATION");
+  const td = bundle.transactionData;
+  const terms = td ? decodeTransactionData(td) : undefined;
+  const hashes = kb.payload.transaction_data_hashes;
+  if (!td || !terms || !named.transactionDataHash || transactionDataHash(td) !== named.transactionDataHash || !Array.isArray(hashes) || !hashes.includes(named.transactionDataHash)) {
+    return fail("the grant terms in the bundle are not the ones the person signed in the key-binding JWT", "ERR_EVIDENCE_TERMS");
+  }
+  const merchant = (terms.merchant ?? {}) as { id?: unknown; name?: unknown };
+  if (merchant.id !== grant.issuer || terms.level !== grant.record.level) return fail("the signed grant terms name another merchant or level than the grant receipt", "ERR_EVIDENCE_TERMS");
+  const iat = typeof kb.payload.iat === "number" ? new Date(kb.payload.iat * 1000).toISOString() : "";
+  const retentionDays = typeof terms.retention_days === "number" ? terms.retention_days : 0;
+  return {
+    verified: true,
+    errors: [],
+    issuer: holderDid,
+    record: {
+      receiptId: `urn:sha256:${named.kbJwtHash}`,
+      schemaVersion: "openid4vp-1.0 key binding",
+      consentTimestamp: iat,
+      jurisdiction: "",
+      controller: { id: String(merchant.id), name: typeof merchant.name === "string" ? merchant.name : "" },
+      purpose: typeof terms.purpose === "string" ? terms.purpose : "",
+      level: grant.record.level,
+      claimNames: grant.record.claimNames,
+      retentionDays,
+      presentationHash: named.sdHash,
+      requestHash: "",
+      transactionDataHash: named.transactionDataHash,
+      expiresAt: "",
+    },
+  };
+}
+
+/** An SD-JWT VC's issuer-signed JWT signed (EdDSA or ES256) by a trusted did:key issuer. */
+function signedCredential(jwt: string, issuers: readonly string[]): { payload: Record<string, unknown>; issuer: string } | { problem: string } {
+  const jws = decodeJws(jwt);
+  if (!jws || jws.header.typ !== "dc+sd-jwt") return { problem: "not an SD-JWT VC" };
+  const issuer = typeof jws.payload.iss === "string" ? jws.payload.iss : "";
+  if (!issuers.includes(issuer)) return { problem: `signed by ${issuer || "nobody"}, not by an issuer the notary trusts` };
+  let key: ReturnType<typeof keyObjectFromJwk>;
+  try {
+    key = keyObjectFromJwk(publicJwkFromDidKey(issuer));
+  } catch {
+    key = undefined;
+  }
+  if (!key || !verifyWithAlg(jws.header.alg, jws.signingInput, jws.signature, key)) return { problem: "not validly signed by its issuer" };
+  return { payload: jws.payload, issuer };
 }
 
 export type CheckStatus = "pass" | "fail" | "cannot-check";
@@ -243,15 +332,22 @@ export async function verifyEvidenceBundle(input: unknown, options: { trust?: Tr
   else if (trustedIssuers.length === 0) add("trust-anchors", "fail", `no trusted issuer configured (${trust.source}): pass --issuer DID or a trust file naming the issuer`, "ERR_EVIDENCE_NO_TRUSTED_ISSUER");
   else add("trust-anchors", "pass", `chain ${trust.chainId ?? "(the endpoint's)"} at ${trust.rpcUrl}, registry ${trust.contracts.join(", ")}, issuer ${trustedIssuers.join(", ")} (from ${trust.source})`);
 
-  const consent = await verifyReceipt<ConsentRecord>(bundle.receipts.consent, CONSENT_RECEIPT_TYPE);
-  add("consent-receipt-signature", consent.verified ? "pass" : "fail", consent.verified ? `signed by the holder key ${consent.issuer}` : consent.errors.map((e) => e.message).join("; "), consent.errors[0]?.code);
   const grant = await verifyReceipt<GrantRecord>(bundle.receipts.grant, GRANT_RECEIPT_TYPE);
+  const g = grant.verified ? grant.record! : undefined;
+  // With a consent receipt: it is the person's signed consent. Without (a plain OpenID4VP grant): the
+  // presentation's key-binding JWT over the grant terms is, and the grant receipt must name that presentation.
+  const consentFromPresentation = bundle.receipts.consent === undefined;
+  const consent = consentFromPresentation ? presentationConsent(bundle, grant, trustedIssuers) : await verifyReceipt<ConsentRecord>(bundle.receipts.consent, CONSENT_RECEIPT_TYPE);
+  if (consentFromPresentation) add("consent-presentation", consent.verified ? "pass" : "fail", consent.verified ? `no consent receipt: the person's key-binding signature (key ${consent.issuer}) over the grant terms the grant receipt names is the consent` : consent.errors.map((e) => e.message).join("; "), consent.errors[0]?.code);
+  else add("consent-receipt-signature", consent.verified ? "pass" : "fail", consent.verified ? `signed by the holder key ${consent.issuer}` : consent.errors.map((e) => e.message).join("; "), consent.errors[0]?.code);
   add("grant-receipt-signature", grant.verified ? "pass" : "fail", grant.verified ? `signed by the merchant ${grant.issuer}` : grant.errors.map((e) => e.message).join("; "), grant.errors[0]?.code);
   const c = consent.verified ? consent.record! : undefined;
-  const g = grant.verified ? grant.record! : undefined;
 
-  if (c && g) {
-    const ok = g.consentReceiptHash === receiptHash(bundle.receipts.consent) && g.consentReceiptId === c.receiptId && c.controller.id === grant.issuer && g.level === c.level;
+  if (c && g && consentFromPresentation) {
+    // presentationConsent already tied the presentation to the grant receipt's subject and hashes.
+    add("consent-signed-by-holder", "pass", `the presentation is signed by the holder key the grant receipt names (${grant.subject})`);
+  } else if (c && g) {
+    const ok = g.consentReceiptHash === receiptHash(bundle.receipts.consent!) && g.consentReceiptId === c.receiptId && c.controller.id === grant.issuer && g.level === c.level;
     add("grant-countersigns-consent", ok ? "pass" : "fail", ok ? "the grant receipt counter-signs exactly this consent receipt, by its controller" : "the grant receipt does not counter-sign this consent receipt", "ERR_EVIDENCE_NOT_COUNTERSIGNED");
     // The consent must come from the key the merchant verified (the grant's subject), not any key at all.
     const signerOk = grant.subject === consent.issuer;
@@ -302,7 +398,7 @@ export async function verifyEvidenceBundle(input: unknown, options: { trust?: Tr
     if (consentedAt === undefined || grantedAt === undefined) problems.push("a receipt's time is not a date");
     else {
       if (grantedAt < consentedAt - skew) problems.push("the grant is dated before the consent");
-      if (consentedAt > bundle.anchors.consent.timestamp + skew) problems.push(`the consent is dated ${when(consentedAt)}, after its anchoring block's time ${when(bundle.anchors.consent.timestamp)}`);
+      if (bundle.anchors.consent && consentedAt > bundle.anchors.consent.timestamp + skew) problems.push(`the consent is dated ${when(consentedAt)}, after its anchoring block's time ${when(bundle.anchors.consent.timestamp)}`);
       if (grantedAt > bundle.anchors.grant.timestamp + skew) problems.push(`the grant is dated ${when(grantedAt)}, after its anchoring block's time ${when(bundle.anchors.grant.timestamp)}`);
     }
     add("times-consistent", problems.length ? "fail" : "pass", problems.length ? problems.join("; ") : `consent ${c.consentTimestamp}, grant ${g.grantTimestamp}, both before their anchoring blocks (skew ${skew} s)`, "ERR_EVIDENCE_TIME_INCONSISTENT");
@@ -315,7 +411,10 @@ export async function verifyEvidenceBundle(input: unknown, options: { trust?: Tr
     const pathOk = leafOk && verifyMerkleInclusion(a.root, a.leaf, a.proof);
     add(`${name}-merkle-path`, pathOk ? "pass" : "fail", pathOk ? `the leaf is in the batch with root ${a.root}` : "the Merkle path does not lead from the leaf to the root", "ERR_EVIDENCE_MERKLE_PATH");
   };
-  leafAndPath("consent", bundle.receipts.consent, bundle.anchors.consent);
+  if (bundle.receipts.consent !== undefined) {
+    if (bundle.anchors.consent) leafAndPath("consent", bundle.receipts.consent, bundle.anchors.consent);
+    else add("consent-leaf", "fail", "the bundle carries a consent receipt without its anchor", "ERR_EVIDENCE_LEAF");
+  }
   leafAndPath("grant", bundle.receipts.grant, bundle.anchors.grant);
 
   const clients = options.registry ? (Array.isArray(options.registry) ? options.registry : [options.registry]) : [];
@@ -348,10 +447,10 @@ export async function verifyEvidenceBundle(input: unknown, options: { trust?: Tr
       add(name, "cannot-check", `the chain could not be asked: ${(error as Error).message?.slice(0, 160)}`);
     }
   };
-  await onChain("consent-root-on-chain", bundle.anchors.consent, "the consent batch");
+  if (bundle.anchors.consent) await onChain("consent-root-on-chain", bundle.anchors.consent, "the consent batch");
   await onChain("grant-root-on-chain", bundle.anchors.grant, "the grant batch");
 
-  if (bundle.presentation !== undefined) {
+  if (bundle.presentation !== undefined && !consentFromPresentation) {
     const p = bundle.presentation;
     const presented = p.slice(0, p.lastIndexOf("~") + 1);
     const ok = !!c && presented.length > 0 && sha256B64url(presented) === c.presentationHash;
@@ -397,7 +496,8 @@ export async function verifyEvidenceBundle(input: unknown, options: { trust?: Tr
   if (bundle.withdrawal) {
     const wb = bundle.withdrawal;
     const w = await verifyReceipt<WithdrawalRecord>(wb.receipt, WITHDRAWAL_RECEIPT_TYPE);
-    const wOk = w.verified && w.issuer === consent.issuer && w.record!.consentReceiptHash === receiptHash(bundle.receipts.consent) && w.record!.grantReceiptHash === receiptHash(bundle.receipts.grant);
+    const namesConsent = bundle.receipts.consent === undefined || w.record?.consentReceiptHash === receiptHash(bundle.receipts.consent);
+    const wOk = w.verified && consent.verified && w.issuer === consent.issuer && namesConsent && w.record!.grantReceiptHash === receiptHash(bundle.receipts.grant);
     add("withdrawal-receipt", wOk ? "pass" : "fail", wOk ? `the person withdrew this grant at ${w.record!.withdrawnAt}, signed by the key that consented` : "the withdrawal receipt is not signed by the consenting key for this grant", "ERR_EVIDENCE_WITHDRAWAL");
     const ack = await verifyReceipt<WithdrawalAckRecord>(wb.acknowledgement, WITHDRAWAL_ACK_TYPE);
     const ackOk = ack.verified && ack.issuer === grant.issuer && ack.record!.withdrawalReceiptHash === receiptHash(wb.receipt);

@@ -50,7 +50,7 @@ ${s ? [
 <table>
 ${row("Chain id", esc(a.grant.chainId))}
 ${row("Registry contract", `<code>${esc(a.grant.contract)}</code>`)}
-${row("Consent receipt root", `<code>${esc(a.consent.root)}</code> in block ${esc(a.consent.blockNumber)} at ${esc(new Date(a.consent.timestamp * 1000).toISOString())}, transaction <code>${esc(a.consent.txHash)}</code>`)}
+${a.consent ? row("Consent receipt root", `<code>${esc(a.consent.root)}</code> in block ${esc(a.consent.blockNumber)} at ${esc(new Date(a.consent.timestamp * 1000).toISOString())}, transaction <code>${esc(a.consent.txHash)}</code>`) : row("Consent", "no consent receipt: the person's signed presentation (key-binding JWT over the grant terms) is the consent")}
 ${row("Grant receipt root", `<code>${esc(a.grant.root)}</code> in block ${esc(a.grant.blockNumber)} at ${esc(new Date(a.grant.timestamp * 1000).toISOString())}, transaction <code>${esc(a.grant.txHash)}</code>`)}
 ${bundle.withdrawal ? row("Withdrawal root", `<code>${esc(bundle.withdrawal.anchors.receipt.root)}</code> in block ${esc(bundle.withdrawal.anchors.receipt.blockNumber)} at ${esc(new Date(bundle.withdrawal.anchors.receipt.timestamp * 1000).toISOString())}`) : ""}
 </table>

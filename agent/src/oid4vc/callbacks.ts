@@ -1,8 +1,9 @@
 import { setGlobalConfig } from "@openid4vc/utils";
 import { createHash, randomBytes } from "node:crypto";
 import { clientAuthenticationNone, type CallbackContext, type Jwk, type JwtSigner } from "@openid4vc/oauth2";
-import { decodeJws, signJws, verifyEd25519, type JwsSigner } from "../crypto/jws.js";
-import { publicKeyFromDidKey, publicKeyFromJwk, jwkFromDidKey } from "../identity/did-key.js";
+import { decodeJws, keyObjectFromJwk, signJws, verifyWithAlg, type JwsSigner } from "../crypto/jws.js";
+import { jwkFromDidKey } from "../identity/did-key.js";
+import { publicJwkFromDidKey } from "../identity/did-key-any.js";
 import { allowLoopbackHttpForThisCall, boundedFetcher, currentFetchPolicy } from "../http/bounded-fetch.js";
 
 // The libraries read `allowInsecureUrls` at every URL check; it answers for the call in progress (its
@@ -36,11 +37,12 @@ export function oid4vcCallbacks(args: { signerFor?: (publicJwk: Jwk) => JwsSigne
       return { jwt: await signJws(header as Record<string, unknown>, payload as Record<string, unknown>, sign), signerJwk: publicJwk };
     },
     verifyJwt: async (signer, { compact }) => {
+      // EdDSA (Ed25519) or ES256 (P-256, HAIP): the algorithm must be the key's own, the key never from the header.
       try {
-        const jwk = jwkOf(signer);
-        const key = signer.method === "did" ? publicKeyFromDidKey(signer.didUrl) : publicKeyFromJwk(jwk);
+        const jwk = (signer.method === "did" ? publicJwkFromDidKey(signer.didUrl) : signer.method === "jwk" ? signer.publicJwk : undefined) as Jwk | undefined;
+        const key = keyObjectFromJwk(jwk);
         const jws = decodeJws(compact);
-        if (!jws || jws.header.alg !== "EdDSA" || !verifyEd25519(jws.signingInput, jws.signature, key)) return { verified: false };
+        if (!jwk || !key || !jws || !verifyWithAlg(jws.header.alg, jws.signingInput, jws.signature, key)) return { verified: false };
         return { verified: true, signerJwk: jwk };
       } catch {
         return { verified: false };

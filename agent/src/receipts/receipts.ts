@@ -56,6 +56,8 @@ export interface ConsentRecord {
   presentationHash: string;
   /** sha-256 (hex) of the merchant's signed request this consent answers. */
   requestHash: string;
+  /** The `transaction_data_hashes` entry of the grant terms (OpenID4VP transaction data), when the merchant sent them. */
+  transactionDataHash?: string;
   /** When the consent lapses unless renewed. */
   expiresAt: string;
   /** For `pseudonymous`: the per-merchant identifier the person controls. */
@@ -66,9 +68,15 @@ export interface GrantRecord {
   receiptId: string;
   schemaVersion: string;
   grantTimestamp: string;
-  consentReceiptId: string;
+  /** The consent receipt the merchant counter-signs, when the wallet sent one (absent for a plain OpenID4VP answer). */
+  consentReceiptId?: string;
   /** sha-256 (hex) of the consent receipt JWT the merchant counter-signs. */
-  consentReceiptHash: string;
+  consentReceiptHash?: string;
+  /**
+   * The presentation the merchant verified, which is the person's signed consent (OpenID4VP transaction data):
+   * sha-256 (hex) of the key-binding JWT, its `sd_hash`, and the hash of the grant terms it carries.
+   */
+  presentation?: { kbJwtHash: string; sdHash: string; transactionDataHash?: string };
   level: GrantLevel;
   claimNames: string[];
   retentionUntil: string;

@@ -9,6 +9,7 @@ import { html, type SafeHtml } from "../../web/html.js";
 import { assets, notice, renderPage, type NavLink } from "../../web/layout.js";
 import { allowHosts, formBody, pageErrorHandler, sameOriginPost } from "../../web/security.js";
 import { messageFor } from "../messages.js";
+import { submitDecline } from "../../grants/openid4vp.js";
 import { checkLoginChallenge, checkMerchantRequest, type CheckedLogin, type CheckedRequest } from "../request-check.js";
 import type { HolderWallet } from "../wallet.js";
 import { PinnedReviews } from "./pinned.js";
@@ -203,7 +204,11 @@ export function createWalletWebApp(deps: WalletWebDeps) {
     send(req, res, `Shared with ${grant.merchant.name}`, grantedPage({ grant, automatic, credentialsLeft: left, csrf: s.csrf }));
   }));
 
+  /** The person says no: the merchant is told the standard way (`error=access_denied` with its state), nothing else leaves. */
   app.post("/authorize/decline", handle(async (req, res) => {
+    const body = parseInput(z.object({ request: z.string().max(200).optional(), csrf: z.string().max(100).optional() }), req.body ?? {});
+    const checked = body.request ? pinnedRequests.take(body.request) : undefined;
+    if (checked) await submitDecline({ payload: checked.payload }).catch(() => undefined); // a merchant out of reach just is not told
     send(req, res, "Declined", html`<h1>Declined</h1>${notice("info", messageFor("ERR_DECLINED", "you declined"))}<p><a href="/">Back to your wallet</a></p>`);
   }));
 

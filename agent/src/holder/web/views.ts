@@ -155,7 +155,7 @@ ${pinField("consent-pin", args.unlocked ? "Confirm with your wallet PIN" : "Wall
 <label class="check"><input type="checkbox" name="remember" value="1"> <span>Answer ${m.name} at this level automatically next time</span></label>
 <button type="submit">Share exactly this</button>
 </form>
-<form method="post" action="/authorize/decline">${csrfField(args.csrf)}<button type="submit" class="secondary">Decline</button></form>`}
+<form method="post" action="/authorize/decline"><input type="hidden" name="request" value="${checked.requestHash}">${csrfField(args.csrf)}<button type="submit" class="secondary">Decline</button></form>`}
 <details><summary>The request as a QR code and link</summary>
 <div class="qr" role="img" aria-label="QR code of this request">${raw(args.qrSvg)}</div>
 <p><code>${args.link}</code></p>
