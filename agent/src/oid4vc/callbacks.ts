@@ -1,8 +1,9 @@
 import { setGlobalConfig } from "@openid4vc/utils";
 import { createHash, randomBytes } from "node:crypto";
 import { clientAuthenticationNone, type CallbackContext, type Jwk, type JwtSigner } from "@openid4vc/oauth2";
-import { decodeJws, signJws, verifyEd25519, type JwsSigner } from "../crypto/jws.js";
-import { publicKeyFromDidKey, publicKeyFromJwk, jwkFromDidKey } from "../identity/did-key.js";
+import { signJws, type JwsSigner } from "../crypto/jws.js";
+import { verifyJwt } from "../crypto/algorithms.js";
+import { jwkFromDidKey, type PublicJwk } from "../identity/did-key.js";
 import { allowLoopbackHttpForThisCall, boundedFetcher, currentFetchPolicy } from "../http/bounded-fetch.js";
 
 // The libraries read `allowInsecureUrls` at every URL check; it answers for the call in progress (its
@@ -15,8 +16,9 @@ setGlobalConfig({
 } as { allowInsecureUrls: boolean });
 
 /**
- * The crypto callbacks the @openid4vc libraries ask for, over our Ed25519 keys: signing goes to a signer
- * looked up by the public key (so private keys stay in Veramo's KMS), verification uses node:crypto.
+ * The crypto callbacks the @openid4vc libraries ask for, over Ed25519 (EdDSA) and P-256 (ES256) keys:
+ * signing goes to a signer looked up by the public key (so private keys stay in Veramo's KMS), verification
+ * uses node:crypto through the algorithm layer, where the key's curve fixes the algorithm (alg confusion refused).
  */
 export function oid4vcCallbacks(args: { signerFor?: (publicJwk: Jwk) => JwsSigner | undefined; clientId?: string; fetch?: typeof fetch }): Omit<CallbackContext, "decryptJwe" | "encryptJwe"> {
   const jwkOf = (signer: JwtSigner): Jwk => {
@@ -38,9 +40,8 @@ export function oid4vcCallbacks(args: { signerFor?: (publicJwk: Jwk) => JwsSigne
     verifyJwt: async (signer, { compact }) => {
       try {
         const jwk = jwkOf(signer);
-        const key = signer.method === "did" ? publicKeyFromDidKey(signer.didUrl) : publicKeyFromJwk(jwk);
-        const jws = decodeJws(compact);
-        if (!jws || jws.header.alg !== "EdDSA" || !verifyEd25519(jws.signingInput, jws.signature, key)) return { verified: false };
+        const r = verifyJwt(compact, signer.method === "did" ? signer.didUrl.split("#")[0]! : (jwk as PublicJwk));
+        if (!r.verified || (signer.alg !== undefined && signer.alg !== r.alg)) return { verified: false };
         return { verified: true, signerJwk: jwk };
       } catch {
         return { verified: false };
