@@ -10,7 +10,8 @@ import { z } from "zod";
 import { AgentError } from "../errors.js";
 import { random128 } from "../encoding.js";
 import type { JwsSigner } from "../crypto/jws.js";
-import { didKeyKid, jwkFromDidKey } from "../identity/did-key.js";
+import { algForDidKey, didKeyKid, jwkFromDidKey } from "../identity/did-key.js";
+import { jwkThumbprint } from "../crypto/algorithms.js";
 import { allowHttpIfLoopback, oid4vcCallbacks } from "../oid4vc/callbacks.js";
 import { boundedFetch } from "../http/bounded-fetch.js";
 import { claimsForLevel, IDENTITY_VCT } from "../sdjwt/identity-credential.js";
@@ -54,7 +55,9 @@ export async function createAuthorizationRequest(args: {
   const nonce = random128();
   const claimNames = claimsForLevel(terms.level, { requestedClaims: terms.claims, ageOver18: terms.age_over_18 });
   const kid = didKeyKid(args.merchant.did);
-  const callbacks = oid4vcCallbacks({ signerFor: (jwk) => ((jwk as { x?: string }).x === jwkFromDidKey(args.merchant.did).x ? args.merchant.signer : undefined) });
+  // The request object is signed by the merchant DID's own key: EdDSA for Ed25519, ES256 for a P-256 did:key.
+  const merchantThumbprint = jwkThumbprint(jwkFromDidKey(args.merchant.did));
+  const callbacks = oid4vcCallbacks({ signerFor: (jwk) => (jwkThumbprint(jwk) === merchantThumbprint ? args.merchant.signer : undefined) });
   const created = await createOpenid4vpAuthorizationRequest({
     authorizationRequestPayload: {
       response_type: "vp_token",
@@ -70,7 +73,7 @@ export async function createAuthorizationRequest(args: {
       },
       realname_grant: terms,
     } as never,
-    jar: { requestUri: args.requestUri, jwtSigner: { method: "did", didUrl: kid, alg: "EdDSA" } as never, expiresInSeconds: args.validForSeconds },
+    jar: { requestUri: args.requestUri, jwtSigner: { method: "did", didUrl: kid, alg: algForDidKey(args.merchant.did) } as never, expiresInSeconds: args.validForSeconds },
     callbacks: callbacks as never,
     now: args.now,
   });
