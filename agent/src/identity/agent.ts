@@ -8,7 +8,7 @@ import { PassphraseBox } from "../crypto/passphrase-box.js";
 import { DocumentDIDStore, DocumentKeyStore, SealedPrivateKeyStore } from "../stores/veramo-stores.js";
 import type { LevelDatabase } from "../stores/level-store.js";
 import { keyObjectSigner, type JwsSigner } from "../crypto/jws.js";
-import { createPrivateKey, createPublicKey } from "node:crypto";
+import { createECDH, createPrivateKey, createPublicKey } from "node:crypto";
 import { b64url } from "../encoding.js";
 import { bytesToMultibase } from "did-jwt";
 import { didKeyKid, jwkFromDidKey } from "./did-key.js";
@@ -42,8 +42,8 @@ export async function createRoleAgent(database: LevelDatabase, passphrase: strin
 /**
  * Returns the identifier under `alias`, creating a did:key on first use: Ed25519 by default, P-256 for
  * `ES256`. Veramo 7.0.1's did-provider-key knows no Secp256r1 (it would silently make an Ed25519 key), but
- * its key manager does (kms-local creates Secp256r1 keys and signs ES256): so a P-256 identifier is a Veramo
- * key, sealed like every other, imported as a did:key we compute ourselves (multicodec p256-pub).
+ * its key manager does (kms-local imports Secp256r1 keys and signs ES256): so a P-256 identifier is a Veramo
+ * key, sealed like every other, imported with a did:key we compute ourselves (multicodec p256-pub).
  */
 export async function ensureIdentifier(agent: RoleAgent, alias: string, alg: JwsAlg = "EdDSA"): Promise<IIdentifier> {
   const existing = await agent.didManagerFind({ alias });
@@ -54,12 +54,15 @@ export async function ensureIdentifier(agent: RoleAgent, alias: string, alg: Jws
 export async function createIdentifier(agent: RoleAgent, alias?: string, alg: JwsAlg = "EdDSA"): Promise<IIdentifier> {
   if (alg === "EdDSA") return agent.didManagerCreate({ alias, provider: "did:key", kms: "local", options: { keyType: "Ed25519" } });
   if (alg !== "ES256") throw new TypeError(`unsupported algorithm ${String(alg)}`);
-  const key = await agent.keyManagerCreate({ type: "Secp256r1", kms: "local" });
-  const did = p256DidKey(key.publicKeyHex);
-  return agent.didManagerImport({ did, alias: alias ?? did, provider: "did:key", controllerKeyId: key.kid, keys: [{ ...key, kms: "local" } as never], services: [] });
+  // The scalar is drawn here (node:crypto) and handed straight to Veramo's import, which seals it like any key.
+  const ecdh = createECDH("prime256v1");
+  ecdh.generateKeys();
+  const did = p256DidKey(ecdh.getPublicKey("hex", "compressed"));
+  const privateKeyHex = ecdh.getPrivateKey("hex").padStart(64, "0");
+  return agent.didManagerImport({ did, alias: alias ?? did, provider: "did:key", keys: [{ type: "Secp256r1", kms: "local", privateKeyHex } as never], services: [] });
 }
 
-/** The did:key (p256-pub) of kms-local's Secp256r1 key, a compressed point in hex; decoded once to check the point. */
+/** The did:key (p256-pub) of a compressed P-256 point in hex; decoded once to check the point. */
 function p256DidKey(compressedHex: string): string {
   const bytes = Buffer.from(compressedHex, "hex");
   if (bytes.length !== 33) throw new TypeError("expected a compressed P-256 public key");

@@ -5,7 +5,7 @@ import QRCode from "qrcode";
 import { AgentError } from "../errors.js";
 import { decodeJws, type JwsSigner } from "../crypto/jws.js";
 import { jwkFromDidKey, publicJwkFrom, type Ed25519PublicJwk, type P256PublicJwk, type PublicJwk } from "../identity/did-key.js";
-import { jwkThumbprint, type JwsAlg } from "../crypto/algorithms.js";
+import { jwkThumbprint, verifyJwt, type JwsAlg } from "../crypto/algorithms.js";
 import type { TrustedIssuerKey } from "../sdjwt/verify.js";
 import { IDENTITY_VCT } from "../sdjwt/identity-credential.js";
 import type { DocumentStore } from "../stores/document-store.js";
@@ -301,8 +301,16 @@ export class CredentialIssuance {
     const holderJwks: PublicJwk[] = [];
     for (const jwt of proofs) {
       // The library checks the signature (our callback fixes the algorithm by the key), not the metadata's list.
-      const proofAlg = decodeJws(jwt)?.header.alg;
-      if (typeof proofAlg !== "string" || !PROOF_ALGS[alg].includes(proofAlg as JwsAlg)) throw new AgentError("ERR_PROOF_ALG", `proofs for ${configurationId} are signed ${PROOF_ALGS[alg].join(" or ")}`);
+      const proofHeader = decodeJws(jwt)?.header;
+      if (typeof proofHeader?.alg !== "string" || !PROOF_ALGS[alg].includes(proofHeader.alg as JwsAlg)) throw new AgentError("ERR_PROOF_ALG", `proofs for ${configurationId} are signed ${PROOF_ALGS[alg].join(" or ")}`);
+      // Our own check first, for a stable code: the header's key decides the algorithm (no alg confusion).
+      if (proofHeader.jwk !== undefined) {
+        const own = verifyJwt(jwt, proofHeader.jwk as PublicJwk, { typ: "openid4vci-proof+jwt" });
+        const code = own.errors[0]?.code;
+        if (code === "ERR_UNSUPPORTED_KEY") throw new AgentError("ERR_UNSUPPORTED_KEY", own.errors[0]!.message);
+        if (code === "ERR_JWS_ALG") throw new AgentError("ERR_PROOF_ALG", own.errors[0]!.message);
+        if (code) throw new AgentError("ERR_PROOF_INVALID", own.errors[0]!.message);
+      }
       const verified = await this.issuerLib.verifyCredentialRequestJwtProof({
         issuerMetadata,
         jwt,
