@@ -5,7 +5,7 @@ import QRCode from "qrcode";
 import { AgentError } from "../errors.js";
 import { decodeJws, type JwsSigner } from "../crypto/jws.js";
 import { jwkFromDidKey, publicJwkFrom, type Ed25519PublicJwk, type P256PublicJwk, type PublicJwk } from "../identity/did-key.js";
-import { jwkThumbprint, verifyJwt, type JwsAlg } from "../crypto/algorithms.js";
+import { isJwsAlg, jwkThumbprint, verifyJwt, type JwsAlg } from "../crypto/algorithms.js";
 import type { TrustedIssuerKey } from "../sdjwt/verify.js";
 import { IDENTITY_VCT } from "../sdjwt/identity-credential.js";
 import type { DocumentStore } from "../stores/document-store.js";
@@ -287,6 +287,9 @@ export class CredentialIssuance {
     if (!offer || offer.state !== "token-issued") throw new AgentError("ERR_OAUTH_INVALID_TOKEN", "this access token has already been used or belongs to no offer");
     // Built (and validated by the library) once per request, not once per proof of the batch.
     const issuerMetadata = this.issuerMetadata();
+    // Proofs in an algorithm we never accept (alg none, HS256, …) are refused with our code before the library parses them.
+    const rawProofs = (body.proofs as { jwt?: unknown } | undefined)?.jwt;
+    if (Array.isArray(rawProofs) && rawProofs.some((p) => !isJwsAlg(decodeJws(p)?.header.alg))) throw new AgentError("ERR_PROOF_ALG", "proofs of possession are signed EdDSA or ES256");
     const parsed = this.issuerLib.parseCredentialRequest({ issuerMetadata, credentialRequest: body });
     const proofs = parsed.proofs?.jwt ?? [];
     if (proofs.length === 0) throw new AgentError("ERR_PROOF_MISSING", "proofs of possession (jwt) are required");

@@ -35,7 +35,12 @@ export function oid4vcCallbacks(args: { signerFor?: (publicJwk: Jwk) => JwsSigne
       const publicJwk = jwkOf(signer);
       const sign = args.signerFor?.(publicJwk);
       if (!sign) throw new Error("no signing key for this public key");
-      return { jwt: await signJws(header as Record<string, unknown>, payload as Record<string, unknown>, sign), signerJwk: publicJwk };
+      // An access token (RFC 9068) names its key by `kid` in the issuer's JWKS, which holds more than one key
+      // (EdDSA and ES256): the library's "jwk" signer would put the whole key in the header and no kid.
+      const kid = (publicJwk as { kid?: unknown }).kid;
+      const h = header as Record<string, unknown>;
+      const finalHeader = h.typ === "at+jwt" && typeof kid === "string" ? { ...Object.fromEntries(Object.entries(h).filter(([k]) => k !== "jwk")), kid } : h;
+      return { jwt: await signJws(finalHeader, payload as Record<string, unknown>, sign), signerJwk: publicJwk };
     },
     verifyJwt: async (signer, { compact }) => {
       try {
