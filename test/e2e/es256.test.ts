@@ -7,7 +7,10 @@ import { compactVerify, importJWK } from "jose";
 import { SDJwtVcInstance } from "@sd-jwt/sd-jwt-vc";
 import { digest } from "@sd-jwt/crypto-nodejs";
 import {
+  AnchorRegistryClient,
   b64url,
+  loadTrustAnchors,
+  verifyEvidenceBundle,
   confirmRegistration,
   CONSENT_RECEIPT_TYPE,
   decodeJws,
@@ -50,6 +53,8 @@ describe("ES256 (P-256) next to EdDSA, end to end over HTTP", function () {
   const ADMIN = randomBytes(16).toString("hex");
   let seq = 0;
   const admin = (path: string, body?: unknown, method = "POST") => call(`${issuer.url}${path}`, { method, body, headers: { authorization: `Bearer ${ADMIN}` } });
+  let deploymentFile: string;
+  let deploymentAddress: string;
   let jwks: Array<PublicJwk & { kid: string; alg: string }>;
 
   async function offer(): Promise<string> {
@@ -90,6 +95,8 @@ describe("ES256 (P-256) next to EdDSA, end to end over HTTP", function () {
     work = mkdtempSync(join(tmpdir(), "es256-"));
     const c = await chainWithRegistry();
     chain = c.chain;
+    deploymentFile = c.deploymentFile;
+    deploymentAddress = c.deployment.address;
     issuer = await startService("issuer-service", { DATA_DIR: join(work, "issuer"), CHAIN_RPC_URL: chain.url, DEPLOYMENT_FILE: c.deploymentFile, ISSUER_PASSPHRASE: "es256", ISSUER_DATA_KEY: "45".repeat(32), ADMIN_TOKEN: ADMIN, ANCHOR_DEV_ACCOUNT: "2", ANCHOR_BATCH_AGE_MS: "300", RISK_MAX_PER_ADDRESS: "100000", RISK_MAX_PER_ID_NUMBER: "100000", RISK_MAX_PER_DEVICE: "100000" });
     jwks = (await call(`${issuer.url}/.well-known/jwks.json`)).body.keys;
     const es256Keys = jwks.filter((k) => k.kty === "EC").map((k) => ({ iss: issuer.did, jwk: { kty: k.kty, crv: k.crv, x: k.x, y: (k as { y: string }).y } }));
@@ -214,5 +221,23 @@ describe("ES256 (P-256) next to EdDSA, end to end over HTTP", function () {
     expect(granted).to.include({ verified: true, issuer: verifier.did });
     expect(decodeJws(grant.grantReceipt)!.header.alg).to.equal("ES256");
     expect(jwkFromDidKey(verifier.did).kty).to.equal("EC");
+
+    // The notary's evidence checks: P-256 receipts, and the ES256 credential believed through the issuer's ES256 key.
+    let bundle: Awaited<ReturnType<HolderWallet["evidence"]>> | undefined;
+    for (let i = 0; i < 60 && !bundle; i++) {
+      bundle = await wallet.evidence(grant.grantId, { rpcUrl: chain.url, includePresentation: true }).catch(async (e) => (e.code === "ERR_NOT_ANCHORED" ? void (await new Promise((r) => setTimeout(r, 250))) : Promise.reject(e)));
+    }
+    const trust = { ...loadTrustAnchors({ deploymentFile, rpcUrl: chain.url, issuers: [issuer.did] }), issuerKeys: trustList().filter((t) => typeof t !== "string") as Array<{ iss: string; jwk: PublicJwk }> };
+    const registry = await AnchorRegistryClient.connect({ rpcUrl: chain.url, address: deploymentAddress });
+    try {
+      const report = await verifyEvidenceBundle(bundle, { trust, registry });
+      expect(report.checks.filter((c) => c.status !== "pass")).to.deep.equal([]);
+      expect(report.checks.map((c) => c.check)).to.include.members(["consent-receipt-signature", "grant-receipt-signature", "presentation-issuer-trusted"]);
+      // Without the issuer's ES256 key the notary does not believe the ES256 credential (and says so with a code).
+      const withoutKey = await verifyEvidenceBundle(bundle, { trust: { ...trust, issuerKeys: [] }, registry });
+      expect(withoutKey.checks.filter((c) => c.status === "fail").map((c) => c.code)).to.deep.equal(["ERR_EVIDENCE_UNTRUSTED_CREDENTIAL"]);
+    } finally {
+      await registry.close();
+    }
   });
 });
