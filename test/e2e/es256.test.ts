@@ -239,5 +239,10 @@ describe("ES256 (P-256) next to EdDSA, end to end over HTTP", function () {
     } finally {
       await registry.close();
     }
+    // A refresh proves possession with an ES256 key binding to the issuer, and brings ES256 credentials again.
+    await wallet.backgroundRefresh;
+    expect((await wallet.refreshBatch(2)).received).to.equal(2);
+    const all = await wallet.exportCredentials();
+    expect(all.every((c) => c.holderDid.startsWith("did:key:zDn") && decodeJws(c.credential.split("~")[0])!.header.alg === "ES256")).to.equal(true);
   });
 });

@@ -24,6 +24,8 @@ Environment:
   MERCHANT_PASSPHRASE    seals the merchant's private keys at rest (required)
   VERIFIER_DEMO_MODE=1   local demo: a missing passphrase is generated once into DATA_DIR (never in production)
   TRUSTED_ISSUERS        comma-separated issuer DIDs to trust
+  TRUSTED_ISSUER_KEYS    JSON [{iss, jwk}]: further issuer keys (e.g. an issuer's ES256 key for its ES256 credentials)
+  MERCHANT_ALG           EdDSA (default) or ES256: the merchant's DID is then a P-256 did:key (ES256 request objects, receipts)
   ISSUER_URL             the issuer (its registry of notaries; and if TRUSTED_ISSUERS is unset, whom to trust)
                          (development only; default http://127.0.0.1:3001)
   RATE_LIMIT_PER_MINUTE  requests per client address per minute (default 1200)
