@@ -3,11 +3,13 @@
  * them at full length, `npm test` in a short form. All loops are bounded in count and time.
  */
 import { execFile } from "node:child_process";
+import { createHmac } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import autocannon from "autocannon";
 import { b64url, fetchJson, fromB64url, receiptHash, REPO_ROOT, signJws, AnchorRegistryClient, deployAnchorRegistry, devAccountKey, HolderWallet } from "@realname/agent";
+import { publicKeyFromDidKey } from "@realname/agent";
 import { startEmbeddedChain } from "../scripts/lib/devnet.js";
 import { PERSON, type Stack } from "./stack.js";
 import { makeEvidenceBundle, newKey } from "./forge.js";
@@ -124,6 +126,8 @@ export async function attackDrill(s: Stack): Promise<AttackReport> {
     { name: "plain answer: another request's presentation (its transaction_data hash and nonce)", url: resp, body: new URLSearchParams({ state: base.requestId, vp_token: json({ realname_identity: [other.body.presentation] }) }).toString(), type: "application/x-www-form-urlencoded" },
     { name: "decline: another request's state", url: resp, body: new URLSearchParams({ error: "access_denied", state: other.requestId }).toString(), type: "application/x-www-form-urlencoded" },
     { name: "decline: malformed error code", url: resp, body: new URLSearchParams({ error: 'access_denied"\\', state: base.requestId }).toString(), type: "application/x-www-form-urlencoded" },
+    // Issue 13, algorithm confusion (EdDSA and ES256 both accepted): the key decides the algorithm, not the header.
+    ...algConfusionCases(base.body.presentation).map((c) => ({ name: c.name, url: resp, body: json({ ...base.body, presentation: c.presentation }), type: "application/json" })),
   ];
   const report: AttackReport = { cases: 0, refusedWithCode: 0, serverErrors: [], accepted: [], servicesAlive: false };
   for (const c of cases) {
@@ -686,4 +690,28 @@ export async function walletTrustDrill(s: Stack): Promise<WalletTrustReport> {
     await Promise.allSettled([swapper.close(), impostor.close(), phishing.close(), counter.close()]);
   }
   return report;
+}
+
+/**
+ * Issue 13: presentations whose headers name another algorithm than their key's: an ES256 header over the
+ * issuer's Ed25519 signature, HS256 keyed with the issuer's public key (the classic JWT confusion), and a
+ * key binding relabelled ES256. Each must be refused with a code (ERR_SDJWT_ALG / ERR_KB_ALG), never tried.
+ */
+export function algConfusionCases(presentation: string): Array<{ name: string; presentation: string }> {
+  const parts = presentation.split("~");
+  const [h, p, sig] = parts[0]!.split(".") as [string, string, string];
+  const header = JSON.parse(fromB64url(h).toString());
+  const relabel = (jwt: string, alg: string) => {
+    const [jh, jp, js] = jwt.split(".") as [string, string, string];
+    return `${b64url(Buffer.from(JSON.stringify({ ...JSON.parse(fromB64url(jh).toString()), alg })))}.${jp}.${js}`;
+  };
+  const hsHeader = b64url(Buffer.from(JSON.stringify({ ...header, alg: "HS256" })));
+  // The issuer's public key (its did:key's Ed25519 bytes) as an HMAC secret, as a confused verifier would use it.
+  const publicKeySecret = Buffer.from(publicKeyFromDidKey(String(header.kid ?? "").split("#")[0]!));
+  const hs = `${hsHeader}.${p}.${b64url(createHmac("sha256", publicKeySecret).update(`${hsHeader}.${p}`).digest())}`;
+  return [
+    { name: "alg confusion: ES256 header over the issuer's EdDSA signature", presentation: [relabel(`${h}.${p}.${sig}`, "ES256"), ...parts.slice(1)].join("~") },
+    { name: "alg confusion: HS256 issuer JWT keyed with the issuer's public key", presentation: [hs, ...parts.slice(1)].join("~") },
+    { name: "alg confusion: key binding relabelled ES256", presentation: [...parts.slice(0, -1), relabel(parts[parts.length - 1]!, "ES256")].join("~") },
+  ];
 }

@@ -135,3 +135,10 @@ export type { WalletWebDeps } from "./holder/web/app.js";
 export { serveWalletWeb } from "./holder/web/serve.js";
 export { createNotaryConsoleApp, CHECK_WORDS } from "./notary/console.js";
 export type { NotaryConsoleDeps } from "./notary/console.js";
+// Issue 13 (ES256 next to EdDSA): the algorithm layer, P-256 did:key, P-256 holder identifiers.
+export { JWS_ALGS, isJwsAlg, algForJwk, jwkThumbprint, generateSigningKey, publicJwkOfKeyObject, signJwt, verifyJwt, verifyRequestObjectSignature, assertVerified, REQUEST_OBJECT_TYP } from "./crypto/algorithms.js";
+export type { JwsAlg, JwtVerification } from "./crypto/algorithms.js";
+export { algForDidKey, publicJwkFrom } from "./identity/did-key.js";
+export type { PublicJwk, P256PublicJwk } from "./identity/did-key.js";
+export type { TrustedIssuerKey } from "./sdjwt/verify.js";
+export { identifierAlg, ensureKeyObjectSigner } from "./identity/agent.js";

@@ -17,6 +17,10 @@ import {
   IdentityIssuer,
   IdentityVault,
   identifierKeyObjectSigner,
+  ensureKeyObjectSigner,
+  jwkFromDidKey,
+  jwkThumbprint,
+  type P256PublicJwk,
   LevelDatabase,
   PerceptualFaceMatcher,
   privateUmask,
@@ -62,6 +66,11 @@ async function main() {
   const { agent, box } = await createRoleAgent(db, env.ISSUER_PASSPHRASE ?? secret("ISSUER_PASSPHRASE", "demo-passphrase", 24));
   const identifier = await ensureIdentifier(agent, "issuer");
   const issuer = { did: identifier.did, name: env.ISSUER_NAME ?? "Real-Name Identity Issuer (dev)", signer: await identifierKeyObjectSigner(db, box, identifier) };
+  // The ES256 (P-256) key of the second credential configuration: a Veramo key sealed like the Ed25519 one.
+  const es256Key = await ensureKeyObjectSigner(agent, db, box, "issuer-es256", "ES256");
+  const es256Jwk = jwkFromDidKey(es256Key.identifier.did) as P256PublicJwk;
+  // Its kid (in the header of ES256 credentials and in the JWKS): the issuer's DID with the key's RFC 7638 thumbprint.
+  const es256 = { jwk: es256Jwk, kid: `${issuer.did}#${jwkThumbprint(es256Jwk)}`, signer: es256Key.signer };
   let baseUrl = env.PUBLIC_URL ?? "";
 
   const { queue, registry } = await connectAnchoringFromEnv(env, { devAccount: 2, store: db.store("anchor-queue"), log });
@@ -93,6 +102,7 @@ async function main() {
   const trust = new TrustRegistry(db.store("trust-registry"), issuer, undefined, { snapshots: db.store("trust-registry-snapshots"), onSigned: async (jwt) => void (await queue.enqueue(receiptHash(jwt))) });
   const identityIssuer = new IdentityIssuer({
     issuer,
+    es256,
     vault,
     status,
     validForSeconds: Number(env.CREDENTIAL_VALIDITY_DAYS ?? 365) * 86_400,
@@ -119,7 +129,8 @@ async function main() {
     offers: db.store("offers"),
     nonces: db.store("c-nonces"),
     batchSize: Number(env.CREDENTIAL_BATCH_SIZE ?? 10),
-    issue: (ref, keys) => identityIssuer.issue(ref, keys),
+    es256,
+    issue: (ref, keys, alg) => identityIssuer.issue(ref, keys, alg),
   });
   const spentTokens = new SpentTokens(db.store("spent-jtis"));
   const app = createApp({

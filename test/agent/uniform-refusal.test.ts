@@ -1,3 +1,4 @@
+import type { Ed25519PublicJwk } from "@realname/agent";
 import { expect } from "chai";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -49,7 +50,7 @@ describe("registration refusals: one answer, the same work", () => {
   let seq = 0;
   async function refusal(materials: { fullName: string; idNumber: string; portrait: Buffer }) {
     const deviceId = `kiosk-${++seq}`; // one device per case: device-level rules stay out of it
-    await devices.register({ deviceId, label: "kiosk", publicJwk: jwkFromDidKey(device.did) }, new Date());
+    await devices.register({ deviceId, label: "kiosk", publicJwk: jwkFromDidKey(device.did) as Ed25519PublicJwk }, new Date());
     const { nonce } = await service.issueNonce();
     const deviceProof = await signJws({ typ: DEVICE_PROOF_TYP, alg: "EdDSA", kid: deviceId }, { aud: "did:key:issuer", nonce, portrait_sha256: sha256Hex(materials.portrait), iat: Math.floor(Date.now() / 1000) }, device.signer);
     const before = comparisons;

@@ -36,6 +36,7 @@ import {
   type TrustRegistryDocument,
   type NotaryGate,
   webAssets as assets,
+  type TrustedIssuerKey,
 } from "@realname/agent";
 import { checkoutRouter, type CheckoutConfig } from "./checkout.js";
 import { expiryKey, type ExpiryEntry } from "./sweep.js";
@@ -44,6 +45,8 @@ export interface VerifierDeps {
   merchant: { did: string; name: string; signer: JwsSigner };
   /** Issuer DIDs whose credentials this merchant believes. */
   trustedIssuers: readonly string[];
+  /** Further keys of trusted issuers (e.g. an issuer's ES256 key, which its did:key does not name). */
+  trustedIssuerKeys?: readonly TrustedIssuerKey[];
   /** Base URL the wallet reaches this service at (known once it listens). */
   publicUrl: () => string;
   sessions: DocumentStore<Session>;
@@ -325,7 +328,7 @@ export function createApp(deps: VerifierDeps) {
     } else throw new AgentError("ERR_UNSUPPORTED_MEDIA_TYPE", "send the answer as application/x-www-form-urlencoded (OpenID4VP direct_post) or application/json");
     if (session.status !== "pending") throw new AgentError("ERR_NONCE_REUSED", "this request has already been answered");
     const now = clock();
-    const result = await verifyGrantResponse({ response: body, request: session.request, requestJwt: session.requestJwt, trustedIssuers: deps.trustedIssuers, now, status: deps.status });
+    const result = await verifyGrantResponse({ response: body, request: session.request, requestJwt: session.requestJwt, trustedIssuers: [...deps.trustedIssuers, ...(deps.trustedIssuerKeys ?? [])], now, status: deps.status });
     if (!result.verified) throw new VerificationFailedError(result.errors);
     // Only now is the nonce spent: of concurrent valid answers, exactly one takes it.
     const nonce = await deps.nonces.take(session.request.nonce);

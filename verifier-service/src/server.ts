@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { Wallet } from "ethers";
 import { sweepRetention } from "./retention.js";
 import { sweepExpired } from "./sweep.js";
-import { AgentError, DEFAULT_STATUS_MAX_AGE_SECONDS, NotaryGate, StatusListResolver, TrustRegistryResolver, connectAnchoringFromEnv, createRoleAgent, DEFAULT_RPC_URL, ensureIdentifier, fetchJson, identifierKeyObjectSigner, isLoopbackHttpUrl, LevelDatabase, privateUmask, REPO_ROOT } from "@realname/agent";
+import { AgentError, DEFAULT_STATUS_MAX_AGE_SECONDS, NotaryGate, StatusListResolver, TrustRegistryResolver, connectAnchoringFromEnv, createRoleAgent, DEFAULT_RPC_URL, ensureIdentifier, fetchJson, identifierKeyObjectSigner, isLoopbackHttpUrl, LevelDatabase, privateUmask, publicJwkFrom, REPO_ROOT, type TrustedIssuerKey } from "@realname/agent";
 import { createApp } from "./app.js";
 import { checkoutOffersSchema, DEFAULT_CHECKOUT_OFFERS, type CheckoutConfig } from "./checkout.js";
 
@@ -24,6 +24,8 @@ Environment:
   MERCHANT_PASSPHRASE    seals the merchant's private keys at rest (required)
   VERIFIER_DEMO_MODE=1   local demo: a missing passphrase is generated once into DATA_DIR (never in production)
   TRUSTED_ISSUERS        comma-separated issuer DIDs to trust
+  TRUSTED_ISSUER_KEYS    JSON [{iss, jwk}]: further issuer keys (e.g. an issuer's ES256 key for its ES256 credentials)
+  MERCHANT_ALG           EdDSA (default) or ES256: the merchant's DID is then a P-256 did:key (ES256 request objects, receipts)
   ISSUER_URL             the issuer (its registry of notaries; and if TRUSTED_ISSUERS is unset, whom to trust)
                          (development only; default http://127.0.0.1:3001)
   RATE_LIMIT_PER_MINUTE  requests per client address per minute (default 1200)
@@ -83,6 +85,20 @@ function checkoutConfig(): CheckoutConfig | undefined {
   return { offers, walletUrl: env.WALLET_WEB_URL || undefined };
 }
 
+function parseTrustedIssuerKeys(raw: string | undefined): TrustedIssuerKey[] {
+  if (!raw) return [];
+  try {
+    const list = JSON.parse(raw) as Array<{ iss?: unknown; jwk?: unknown }>;
+    if (!Array.isArray(list)) throw new TypeError("not an array");
+    return list.map((e) => {
+      if (typeof e?.iss !== "string" || e.iss.length === 0) throw new TypeError("iss missing");
+      return { iss: e.iss, jwk: publicJwkFrom(e.jwk) };
+    });
+  } catch (error) {
+    throw new AgentError("ERR_CONFIG", `TRUSTED_ISSUER_KEYS is not a JSON array of {iss, jwk} with Ed25519 or P-256 public keys: ${(error as Error).message}`);
+  }
+}
+
 async function main() {
   const checkout = checkoutConfig();
   const log = (line: string) => process.stdout.write(line + "\n");
@@ -90,21 +106,31 @@ async function main() {
   const { registry, queue, anchorKey } = await connectAnchoringFromEnv(env, { devAccount: 1, store: db.store("anchor-queue"), log });
 
   let trustedIssuers = (env.TRUSTED_ISSUERS ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  // Further issuer keys, e.g. an issuer's ES256 key: TRUSTED_ISSUER_KEYS='[{"iss":"did:key:…","jwk":{…}}]'.
+  const trustedIssuerKeys = parseTrustedIssuerKeys(env.TRUSTED_ISSUER_KEYS);
   if (trustedIssuers.length === 0) {
     // Development convenience: trust whichever issuer answers at ISSUER_URL (default the local issuer).
     const issuerUrl = env.ISSUER_URL ?? "http://127.0.0.1:3001";
     trustedIssuers = [(await fetchJson<{ did: string }>(new URL("/.well-known/issuer", issuerUrl).href)).did];
     process.stderr.write(`warning: TRUSTED_ISSUERS is not set; trusting the issuer at ${issuerUrl}: ${trustedIssuers[0]}\n`);
+    // Trusting that issuer by its URL anyway: its ES256 key (JWKS) too, for its ES256 credentials.
+    const { keys } = await fetchJson<{ keys?: Array<Record<string, unknown>> }>(new URL("/.well-known/jwks.json", issuerUrl).href).catch(() => ({ keys: [] }));
+    for (const k of keys ?? []) if (k.kty === "EC" && k.crv === "P-256") trustedIssuerKeys.push({ iss: trustedIssuers[0]!, jwk: publicJwkFrom(k) });
   }
   if (trustedIssuers.length === 0) throw new AgentError("ERR_NO_TRUSTED_ISSUER", "set TRUSTED_ISSUERS (or ISSUER_URL) so the verifier knows whom to believe");
 
   const { agent, box } = await createRoleAgent(db, merchantPassphrase());
-  const identifier = await ensureIdentifier(agent, "merchant");
+  // MERCHANT_ALG=ES256: the merchant's DID is a P-256 did:key, so its request objects and grant receipts are
+  // signed ES256 (HAIP wallets); EdDSA (Ed25519) stays the default. Each algorithm keeps its own identifier.
+  const merchantAlg = env.MERCHANT_ALG ?? "EdDSA";
+  if (merchantAlg !== "EdDSA" && merchantAlg !== "ES256") throw new AgentError("ERR_CONFIG", "MERCHANT_ALG is EdDSA or ES256");
+  const identifier = merchantAlg === "ES256" ? await ensureIdentifier(agent, "merchant-es256", "ES256") : await ensureIdentifier(agent, "merchant");
 
   let publicUrl = env.PUBLIC_URL ?? "";
   const app = createApp({
     merchant: { did: identifier.did, name: env.MERCHANT_NAME ?? "Demo Merchant", signer: await identifierKeyObjectSigner(db, box, identifier) },
     trustedIssuers,
+    trustedIssuerKeys,
     publicUrl: () => publicUrl,
     sessions: db.store("sessions"),
     nonces: db.store("nonces"),

@@ -2,6 +2,8 @@ import { createPublicKey, sign as edSign, verify as edVerify, type KeyObject } f
 import { b64url, fromB64url, isPlainObject, parseB64urlJson, utf8 } from "../encoding.js";
 import { keyObjectFromPublicKey } from "../identity/did-key.js";
 
+export type { PublicJwk } from "../identity/did-key.js";
+
 /** A compact JWS split into parts; nothing verified yet. */
 export interface DecodedJws {
   header: Record<string, unknown>;
@@ -38,13 +40,19 @@ export async function signJws(header: Record<string, unknown>, payload: Record<s
   return `${signingInput}.${await signer(signingInput)}`;
 }
 
-/** A signer over a raw private key held in memory; used where no Veramo agent exists (tests, benchmarks). */
+/**
+ * A signer over a private key held in memory (services after unsealing, tests, benchmarks): EdDSA for an
+ * Ed25519 key, ES256 for a P-256 key with the JWS signature form r||s (RFC 7518 §3.4, not DER).
+ * TypeError for any other key: that is a programming error, not bad input.
+ */
 export function keyObjectSigner(privateKey: KeyObject): JwsSigner {
-  return async (data) => b64url(edSign(null, utf8(data), privateKey));
+  if (privateKey.type !== "private") throw new TypeError("keyObjectSigner needs a private key");
+  if (privateKey.asymmetricKeyType === "ed25519") return async (data) => b64url(edSign(null, utf8(data), privateKey));
+  if (privateKey.asymmetricKeyType === "ec" && privateKey.asymmetricKeyDetails?.namedCurve === "prime256v1") {
+    return async (data) => b64url(edSign("sha256", utf8(data), { key: privateKey, dsaEncoding: "ieee-p1363" }));
+  }
+  throw new TypeError(`keyObjectSigner supports Ed25519 and P-256 keys, not ${privateKey.asymmetricKeyType}`);
 }
-
-/** A public key as JWK for the algorithms we accept: Ed25519 (EdDSA) and P-256 (ES256). */
-export type PublicJwk = { kty: "OKP"; crv: "Ed25519"; x: string } | { kty: "EC"; crv: "P-256"; x: string; y: string };
 
 const jwkKeys = new Map<string, KeyObject>();
 /** The KeyObject of a public JWK (cached), or undefined when the JWK is not one we accept or holds a private part. */

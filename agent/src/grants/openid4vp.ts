@@ -10,7 +10,8 @@ import { AgentError } from "../errors.js";
 import { random128 } from "../encoding.js";
 import { decodeJws, keyObjectFromJwk, verifyWithAlg, type JwsSigner } from "../crypto/jws.js";
 import { publicJwkFromDidKey } from "../identity/did-key-any.js";
-import { didKeyKid, jwkFromDidKey } from "../identity/did-key.js";
+import { algForDidKey, didKeyKid, jwkFromDidKey } from "../identity/did-key.js";
+import { jwkThumbprint } from "../crypto/algorithms.js";
 import { allowHttpIfLoopback, oid4vcCallbacks } from "../oid4vc/callbacks.js";
 import { boundedFetch } from "../http/bounded-fetch.js";
 import { sha256B64url } from "../encoding.js";
@@ -83,7 +84,9 @@ export async function createAuthorizationRequest(args: {
     ...(terms.claims.length ? { claims: terms.claims } : {}),
     ...(terms.age_over_18 ? { age_over_18: true } : {}),
   });
-  const callbacks = oid4vcCallbacks({ signerFor: (jwk) => ((jwk as { x?: string }).x === jwkFromDidKey(args.merchant.did).x ? args.merchant.signer : undefined) });
+  // The request object is signed by the merchant DID's own key: EdDSA for Ed25519, ES256 for a P-256 did:key.
+  const merchantThumbprint = jwkThumbprint(jwkFromDidKey(args.merchant.did));
+  const callbacks = oid4vcCallbacks({ signerFor: (jwk) => (jwkThumbprint(jwk) === merchantThumbprint ? args.merchant.signer : undefined) });
   const created = await createOpenid4vpAuthorizationRequest({
     authorizationRequestPayload: {
       response_type: "vp_token",
@@ -96,7 +99,7 @@ export async function createAuthorizationRequest(args: {
       transaction_data: [transactionData],
       client_metadata: { client_name: terms.merchant_name, vp_formats_supported: VP_FORMATS_SUPPORTED },
     } as never,
-    jar: { requestUri: args.requestUri, jwtSigner: { method: "did", didUrl: kid, alg: "EdDSA" } as never, expiresInSeconds: args.validForSeconds, additionalJwtPayload: { aud: SELF_ISSUED_AUDIENCE } } as never,
+    jar: { requestUri: args.requestUri, jwtSigner: { method: "did", didUrl: kid, alg: algForDidKey(args.merchant.did) } as never, expiresInSeconds: args.validForSeconds, additionalJwtPayload: { aud: SELF_ISSUED_AUDIENCE } } as never,
     callbacks: callbacks as never,
     now: args.now,
   });

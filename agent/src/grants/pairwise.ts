@@ -1,8 +1,9 @@
 import { createPrivateKey, createPublicKey, hkdfSync, type KeyObject } from "node:crypto";
-import { decodeJws, keyObjectSigner, signJws, verifyEd25519 } from "../crypto/jws.js";
+import { verifyJwt } from "../crypto/algorithms.js";
+import { decodeJws, keyObjectSigner, signJws } from "../crypto/jws.js";
 import { fromB64url } from "../encoding.js";
 import type { VerificationIssue } from "../errors.js";
-import { didKeyFromPublicKey, publicKeyFromDidKey } from "../identity/did-key.js";
+import { didKeyFromPublicKey } from "../identity/did-key.js";
 
 /**
  * Per-merchant pseudonyms. The wallet derives an Ed25519 key from its secret seed and the merchant's DID
@@ -33,15 +34,15 @@ export async function signPairwiseProof(key: { did: string; privateKey: KeyObjec
 export function verifyPairwiseProof(proof: unknown, expected: { audience: string; nonce: string; sdHash: string; origin?: string }): { verified: boolean; errors: VerificationIssue[]; pseudonym?: string } {
   const fail = (code: string, message: string) => ({ verified: false, errors: [{ code, message }] });
   const jws = decodeJws(proof);
-  if (!jws || jws.header.typ !== PAIRWISE_PROOF_TYP || jws.header.alg !== "EdDSA") return fail("ERR_PAIRWISE_PROOF_MALFORMED", "the pseudonym proof is missing or malformed");
+  if (!jws || jws.header.typ !== PAIRWISE_PROOF_TYP || (jws.header.alg !== "EdDSA" && jws.header.alg !== "ES256")) return fail("ERR_PAIRWISE_PROOF_MALFORMED", "the pseudonym proof is missing or malformed");
   const { iss, aud, nonce, sd_hash } = jws.payload;
-  let key: Uint8Array;
-  try {
-    key = publicKeyFromDidKey(String(iss));
-  } catch {
-    return fail("ERR_PAIRWISE_PROOF_MALFORMED", "the pseudonym is not an Ed25519 did:key");
+  // The pseudonym is a did:key (ours derive Ed25519; a P-256 one verifies too): its curve fixes the algorithm.
+  const checked = verifyJwt(proof, String(iss), { typ: PAIRWISE_PROOF_TYP });
+  if (!checked.verified) {
+    const code = checked.errors[0]!.code;
+    if (code === "ERR_UNSUPPORTED_KEY" || code === "ERR_JWS_MALFORMED") return fail("ERR_PAIRWISE_PROOF_MALFORMED", "the pseudonym is not an Ed25519 or P-256 did:key");
+    return fail("ERR_PAIRWISE_PROOF_SIGNATURE", "the pseudonym proof's signature is invalid");
   }
-  if (!verifyEd25519(jws.signingInput, jws.signature, key)) return fail("ERR_PAIRWISE_PROOF_SIGNATURE", "the pseudonym proof's signature is invalid");
   if (aud !== expected.audience) return fail("ERR_PAIRWISE_PROOF_AUDIENCE", "the pseudonym proof is for another merchant");
   if (nonce !== expected.nonce || sd_hash !== expected.sdHash) return fail("ERR_PAIRWISE_PROOF_BINDING", "the pseudonym proof belongs to another presentation");
   if (expected.origin !== undefined && jws.payload.origin !== expected.origin) return fail("ERR_PAIRWISE_PROOF_ORIGIN", "the proof was made for another website (a relayed login)");

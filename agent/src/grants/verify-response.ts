@@ -3,7 +3,7 @@ import type { VerificationIssue } from "../errors.js";
 import { didKeyFromJwk } from "../identity/did-key.js";
 import { CONSENT_RECEIPT_TYPE, verifyReceipt, type ConsentRecord } from "../receipts/receipts.js";
 import { claimsForLevel, IDENTITY_VCT, type GrantLevel } from "../sdjwt/identity-credential.js";
-import { verifySdJwtPresentation } from "../sdjwt/verify.js";
+import { verifySdJwtPresentation, type TrustedIssuerKey } from "../sdjwt/verify.js";
 import { merchantPseudonymClaim } from "../sdjwt/merchant-pseudonym.js";
 import { verifyPairwiseProof } from "./pairwise.js";
 import { TRANSACTION_DATA_HASH_ALG, transactionDataHash } from "./transaction-data.js";
@@ -59,7 +59,8 @@ export async function verifyGrantResponse(args: {
   response: GrantResponse;
   request: PresentationRequest;
   requestJwt: string;
-  trustedIssuers: readonly string[];
+  /** Issuer DIDs, or `{ iss, jwk }` pairs for further keys of an issuer (e.g. its ES256 key). */
+  trustedIssuers: ReadonlyArray<string | TrustedIssuerKey>;
   now: Date;
   /** Checks the credential's status list; when given, a credential without a status reference is refused. */
   status?: StatusListResolver;
@@ -96,7 +97,7 @@ export async function verifyGrantResponse(args: {
   try {
     holderDid = didKeyFromJwk(pres.holderJwk);
   } catch {
-    return fail([{ code: "ERR_UNSUPPORTED_KEY", message: "grants need an Ed25519 holder key (the consent receipt is signed by it as a did:key)" }]);
+    return fail([{ code: "ERR_UNSUPPORTED_KEY", message: "grants need an Ed25519 or P-256 holder key (the consent receipt is signed by it as a did:key)" }]);
   }
 
   const errors: VerificationIssue[] = [];

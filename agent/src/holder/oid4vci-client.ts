@@ -2,24 +2,42 @@ import { Openid4vciClient } from "@openid4vc/openid4vci";
 import type { Jwk } from "@openid4vc/oauth2";
 import { AgentError } from "../errors.js";
 import type { JwsSigner } from "../crypto/jws.js";
-import { jwkFromDidKey } from "../identity/did-key.js";
+import { algForDidKey, jwkFromDidKey } from "../identity/did-key.js";
+import { jwkThumbprint, type JwsAlg } from "../crypto/algorithms.js";
 import { allowHttpIfLoopback, oid4vcCallbacks } from "../oid4vc/callbacks.js";
 
 /**
  * Redeems an OpenID4VCI credential offer (pre-authorized code) with @openid4vc/openid4vci's client: one
  * proof of possession per holder key, all in one batch request. Any standard issuer works; ours is one.
  */
-export async function redeemCredentialOffer(args: { offer: string; keys: Array<{ did: string; signer: JwsSigner }>; clientId?: string }): Promise<{ issuer: string; credentials: string[] }> {
-  const byX = new Map(args.keys.map((k) => [jwkFromDidKey(k.did).x, k.signer]));
+export async function redeemCredentialOffer(args: {
+  offer: string;
+  /** Holder keys, Ed25519 or P-256 did:keys: each proof is signed with its key's algorithm (EdDSA or ES256). */
+  keys: Array<{ did: string; signer: JwsSigner }>;
+  clientId?: string;
+  /** Of the offered configurations, take the one whose credentials are signed with this algorithm (else the first). */
+  credentialAlg?: JwsAlg;
+}): Promise<{ issuer: string; credentials: string[]; credentialConfigurationId: string }> {
+  const byThumbprint = new Map(args.keys.map((k) => [jwkThumbprint(jwkFromDidKey(k.did)), k.signer]));
+  const signerFor = (jwk: unknown) => {
+    try {
+      return byThumbprint.get(jwkThumbprint(jwk));
+    } catch {
+      return undefined;
+    }
+  };
   const client = new Openid4vciClient({
-    callbacks: oid4vcCallbacks({ signerFor: (jwk) => byX.get((jwk as { x?: string }).x ?? ""), clientId: args.clientId }) as never,
+    callbacks: oid4vcCallbacks({ signerFor, clientId: args.clientId }) as never,
   });
   try {
     const offerUri = new URL(args.offer.trim().replace(/^openid-credential-offer:\/\//, "https://offer/")).searchParams.get("credential_offer_uri");
     if (offerUri) allowHttpIfLoopback(offerUri);
     const offer = await client.resolveCredentialOffer(args.offer.trim());
     const issuerMetadata = await client.resolveIssuerMetadata(offer.credential_issuer);
-    const configurationId = offer.credential_configuration_ids[0];
+    const supported = issuerMetadata.credentialIssuer.credential_configurations_supported as Record<string, { credential_signing_alg_values_supported?: unknown[] }>;
+    const configurationId =
+      offer.credential_configuration_ids.find((id) => args.credentialAlg !== undefined && supported[id]?.credential_signing_alg_values_supported?.includes(args.credentialAlg)) ??
+      offer.credential_configuration_ids[0];
     if (!configurationId) throw new AgentError("ERR_OFFER_INVALID", "the offer names no credential");
     const { accessTokenResponse } = await client.retrievePreAuthorizedCodeAccessTokenFromOffer({ credentialOffer: offer, issuerMetadata });
     const { c_nonce } = await client.requestNonce({ issuerMetadata });
@@ -28,7 +46,7 @@ export async function redeemCredentialOffer(args: { offer: string; keys: Array<{
       const { jwt } = await client.createCredentialRequestJwtProof({
         issuerMetadata,
         credentialConfigurationId: configurationId,
-        signer: { method: "jwk", alg: "EdDSA", publicJwk: jwkFromDidKey(key.did) as Jwk },
+        signer: { method: "jwk", alg: algForDidKey(key.did), publicJwk: jwkFromDidKey(key.did) as Jwk },
         nonce: c_nonce,
       });
       proofs.push(jwt);
@@ -36,7 +54,7 @@ export async function redeemCredentialOffer(args: { offer: string; keys: Array<{
     const response = await client.retrieveCredentials({ issuerMetadata, accessToken: accessTokenResponse.access_token, credentialConfigurationId: configurationId, proofs: { jwt: proofs } });
     const credentials = (response.credentialResponse.credentials ?? []).map((c) => (typeof c === "object" && c !== null && "credential" in c ? c.credential : c)).filter((c): c is string => typeof c === "string");
     if (credentials.length !== args.keys.length) throw new AgentError("ERR_UPSTREAM", `the issuer returned ${credentials.length} credentials for ${args.keys.length} keys`);
-    return { issuer: issuerMetadata.credentialIssuer.credential_issuer, credentials };
+    return { issuer: issuerMetadata.credentialIssuer.credential_issuer, credentials, credentialConfigurationId: configurationId };
   } catch (error) {
     if (error instanceof AgentError) throw error;
     const e = error as { message?: string; response?: { status?: number }; errorResponse?: { error?: string; error_description?: string } };

@@ -4,7 +4,9 @@ import type { IIdentifier } from "@veramo/core";
 import { AgentError } from "../errors.js";
 import { sha256B64url } from "../encoding.js";
 import { fetchJson } from "../http/json-client.js";
-import { createIdentifier, createRoleAgent, ensureIdentifier, identifierSigner, type RoleAgent } from "../identity/agent.js";
+import { createIdentifier, createRoleAgent, ensureIdentifier, identifierAlg, identifierSigner, type RoleAgent } from "../identity/agent.js";
+import { isJwsAlg, jwkThumbprint, type JwsAlg } from "../crypto/algorithms.js";
+import type { TrustedIssuerKey } from "../sdjwt/verify.js";
 import { jwkFromDidKey, type Ed25519PublicJwk } from "../identity/did-key.js";
 import { PassphraseBox, type BoxHeader } from "../crypto/passphrase-box.js";
 import { LevelDatabase } from "../stores/level-store.js";
@@ -89,6 +91,8 @@ export interface AnswerPolicy {
 export interface WalletSettings {
   issuerUrl?: string;
   issuerDid?: string;
+  /** The holder keys of new batches: EdDSA (Ed25519, the default) or ES256 (P-256, with ES256 credentials). */
+  holderKeyAlg?: JwsAlg;
 }
 
 /** How an answer reaches the merchant (HTTP POST by default; injectable for tests and other transports). */
@@ -204,7 +208,7 @@ export class HolderWallet {
   /** This installation's capture-device key, registered with the issuer by its admin. */
   async deviceKey(): Promise<{ did: string; publicJwk: Ed25519PublicJwk }> {
     const id = await ensureIdentifier(this.agent, "capture-device");
-    return { did: id.did, publicJwk: jwkFromDidKey(id.did) };
+    return { did: id.did, publicJwk: jwkFromDidKey(id.did) as Ed25519PublicJwk };
   }
 
   /** Registration from this wallet: device-signed materials, masked confirmation, then the offer redeemed. */
@@ -228,29 +232,59 @@ export class HolderWallet {
    * Each credential is checked before it is kept: the issuer's signature, every disclosure hashing into
    * a digest, bound to the key it was requested for, no key binding attached.
    */
-  async receive(offer: string, batchSize = 10): Promise<{ received: number; issuer: string }> {
+  async receive(offer: string, batchSize = 10, options: { alg?: JwsAlg } = {}): Promise<{ received: number; issuer: string }> {
     await this.init();
+    // The batch's key type: asked for, else the wallet's setting; an ES256 wallet asks for ES256 credentials too.
+    const alg = options.alg ?? (await this.getSettings()).holderKeyAlg ?? "EdDSA";
+    if (!isJwsAlg(alg)) throw new TypeError(`unsupported holder key algorithm ${String(alg)}`);
     const keys: IIdentifier[] = [];
-    for (let i = 0; i < batchSize; i++) keys.push(await createIdentifier(this.agent));
-    const result = await redeemCredentialOffer({ offer, keys: keys.map((k) => ({ did: k.did, signer: identifierSigner(this.agent, k) })) });
+    for (let i = 0; i < batchSize; i++) keys.push(await createIdentifier(this.agent, undefined, alg));
+    const result = await redeemCredentialOffer({ offer, keys: keys.map((k) => ({ did: k.did, signer: identifierSigner(this.agent, k) })), credentialAlg: alg });
     const { did: issuerDid } = await fetchJson<{ did: string }>(new URL("/.well-known/issuer", result.issuer).href);
+    const issuerKeys = await this.issuerKeys(result.issuer, issuerDid);
     const checked = result.credentials.map((credential, i) => {
-      this.checkReceived(credential, keys[i]!.did, issuerDid);
+      this.checkReceived(credential, keys[i]!.did, issuerDid, issuerKeys);
       return { credential, key: keys[i]! };
     });
     for (const { credential, key } of checked) {
       await this.credentialStore.put(`cred:${key.did}`, { id: key.did, holderDid: key.did, issuer: issuerDid, receivedAt: this.clock().toISOString(), usedWith: [], sealed: this.box.encrypt(credential) });
     }
-    await this.settings.put("settings", { issuerUrl: result.issuer, issuerDid });
+    const before = await this.getSettings();
+    await this.settings.put("settings", { ...(before.holderKeyAlg ? { holderKeyAlg: before.holderKeyAlg } : {}), issuerUrl: result.issuer, issuerDid });
     return { received: result.credentials.length, issuer: result.issuer };
   }
 
+  /** Chooses the key type of future batches (a wallet option; the next refresh uses it). */
+  async setHolderKeyAlg(alg: JwsAlg): Promise<void> {
+    if (!isJwsAlg(alg)) throw new TypeError(`unsupported holder key algorithm ${String(alg)}`);
+    await this.settings.put("settings", { ...(await this.getSettings()), holderKeyAlg: alg });
+  }
+
+  /**
+   * The issuer's further signing keys (its ES256 key) from its JWKS, fetched from the same issuer origin the
+   * wallet already trusts for `/.well-known/issuer`; each believed only for the issuer's own `iss`.
+   */
+  private async issuerKeys(issuerUrl: string, issuerDid: string): Promise<TrustedIssuerKey[]> {
+    try {
+      const { keys } = await fetchJson<{ keys?: Array<Record<string, unknown>> }>(new URL("/.well-known/jwks.json", issuerUrl).href);
+      return (keys ?? []).filter((k) => k.kty === "EC" && k.crv === "P-256").map((k) => ({ iss: issuerDid, jwk: { kty: "EC", crv: "P-256", x: String(k.x), y: String(k.y) } }));
+    } catch {
+      return []; // no JWKS: only the DID's own key (EdDSA credentials) is believed
+    }
+  }
+
   /** Refuses a credential that does not verify, whose disclosures do not all hash into it, or that is not ours. */
-  checkReceived(credential: string, holderDid: string, issuerDid: string): void {
+  checkReceived(credential: string, holderDid: string, issuerDid: string, issuerKeys: readonly TrustedIssuerKey[] = []): void {
     if (!credential.endsWith("~")) throw new AgentError("ERR_CREDENTIAL_REFUSED", "the issuer sent a credential that already carries a key binding");
-    const r = verifySdJwtPresentation({ presentation: credential, trustedIssuers: [issuerDid], audience: "", nonce: "", requireKeyBinding: false, now: this.clock });
+    const r = verifySdJwtPresentation({ presentation: credential, trustedIssuers: [issuerDid, ...issuerKeys], audience: "", nonce: "", requireKeyBinding: false, now: this.clock });
     if (!r.verified) throw new AgentError("ERR_CREDENTIAL_REFUSED", `the issuer sent a credential that does not verify (${r.errors.map((e) => e.code).join(", ")})`);
-    if ((r.claims?.cnf as { jwk?: { x?: string } } | undefined)?.jwk?.x !== jwkFromDidKey(holderDid).x) throw new AgentError("ERR_CREDENTIAL_REFUSED", "the credential is not bound to the key it was requested for");
+    let bound = false;
+    try {
+      bound = jwkThumbprint((r.claims?.cnf as { jwk?: unknown } | undefined)?.jwk) === jwkThumbprint(jwkFromDidKey(holderDid));
+    } catch {
+      bound = false;
+    }
+    if (!bound) throw new AgentError("ERR_CREDENTIAL_REFUSED", "the credential is not bound to the key it was requested for");
   }
 
   async credentials(): Promise<Array<Omit<StoredCredential, "sealed"> & { claims: Record<string, unknown> }>> {
@@ -346,6 +380,7 @@ export class HolderWallet {
       nonce: request.nonce,
       now,
       signer,
+      alg: identifierAlg(holder),
       extraClaims: {
         ...(request.transaction_data ? { transaction_data_hashes: [transactionDataHash(request.transaction_data)] } : {}),
         receipt_hash: sha256B64url(consent.jwt),
@@ -542,7 +577,7 @@ export class HolderWallet {
     const { nonce } = await fetchJson<{ nonce: string }>(new URL("/registrations/nonce", settings.issuerUrl).href, { method: "POST", body: {} });
     const holder = await this.agent.didManagerGet({ did: any.holderDid });
     const { presented, sdHash } = await selectDisclosures(this.box.decrypt(any.sealed), ["id_number"]);
-    const presentation = await bindPresentation({ presented, sdHash, audience: settings.issuerDid, nonce, now: this.clock(), signer: identifierSigner(this.agent, holder) });
+    const presentation = await bindPresentation({ presented, sdHash, audience: settings.issuerDid, nonce, now: this.clock(), signer: identifierSigner(this.agent, holder), alg: identifierAlg(holder) });
     const { credentialOffer } = await fetchJson<{ credentialOffer: string }>(new URL("/refresh", settings.issuerUrl).href, { body: { presentation, nonce } });
     return this.receive(credentialOffer, batchSize);
   }

@@ -4,13 +4,22 @@ import { Openid4vciIssuer, Openid4vciDraftVersion, type IssuerMetadataResult } f
 import QRCode from "qrcode";
 import { AgentError } from "../errors.js";
 import { decodeJws, type JwsSigner } from "../crypto/jws.js";
-import { jwkFromDidKey, publicKeyFromJwk, type Ed25519PublicJwk } from "../identity/did-key.js";
+import { jwkFromDidKey, publicJwkFrom, type Ed25519PublicJwk, type P256PublicJwk, type PublicJwk } from "../identity/did-key.js";
+import { isJwsAlg, jwkThumbprint, verifyJwt, type JwsAlg } from "../crypto/algorithms.js";
+import type { TrustedIssuerKey } from "../sdjwt/verify.js";
 import { IDENTITY_VCT } from "../sdjwt/identity-credential.js";
 import type { DocumentStore } from "../stores/document-store.js";
 import { oid4vcCallbacks } from "../oid4vc/callbacks.js";
 import { boundedFetch } from "../http/bounded-fetch.js";
 
+/** The EdDSA configuration (the issuer's Ed25519 did:key signs). */
 export const CREDENTIAL_CONFIGURATION_ID = "RealNameIdentity_dc_sd_jwt";
+/** The ES256 configuration (HAIP): the same credential signed by the issuer's P-256 key. */
+export const CREDENTIAL_CONFIGURATION_ID_ES256 = "RealNameIdentity_dc_sd_jwt_es256";
+/** Proofs of possession (and so holder keys) accepted for either configuration. */
+const PROOF_ALGS: Record<JwsAlg, JwsAlg[]> = { EdDSA: ["EdDSA", "ES256"], ES256: ["ES256", "EdDSA"] };
+/** The kid of the issuer's Ed25519 key in its JWKS (also the access tokens' key). */
+const EDDSA_JWKS_KID = "issuer-key";
 /** Lifetime of an access token from the token endpoint. */
 const ACCESS_TOKEN_SECONDS = 300;
 
@@ -40,21 +49,30 @@ export class CredentialIssuance {
   private readonly authServer: Oauth2AuthorizationServer;
   private readonly resourceServer: Oauth2ResourceServer;
   private readonly issuerJwk: Ed25519PublicJwk;
+  /** Credential configuration id -> the algorithm its credentials are signed with. */
+  private readonly configurations: Map<string, JwsAlg>;
 
   constructor(
     private readonly deps: {
       baseUrl: () => string;
       issuer: { did: string; name: string; signer: JwsSigner };
+      /**
+       * The issuer's P-256 key for the ES256 configuration: same `iss`, its own `kid` (published in the JWKS;
+       * default `<issuer DID>#<RFC 7638 thumbprint>`). Without it only the EdDSA configuration is offered.
+       */
+      es256?: { jwk: P256PublicJwk; kid?: string; signer: JwsSigner };
       offers: DocumentStore<OfferDoc | { offerId: string }>;
       nonces: DocumentStore<{ expiresAt: number }>;
       batchSize: number;
       /** Issues one credential per holder key for the identity; returns them in the same order. */
-      issue: (identityRef: string, holderJwks: Ed25519PublicJwk[]) => Promise<string[]>;
+      issue: (identityRef: string, holderJwks: PublicJwk[], alg: JwsAlg) => Promise<string[]>;
       clock?: () => Date;
       offerValiditySeconds?: number;
     },
   ) {
-    this.issuerJwk = jwkFromDidKey(deps.issuer.did);
+    this.issuerJwk = jwkFromDidKey(deps.issuer.did) as Ed25519PublicJwk;
+    if (this.issuerJwk.kty !== "OKP") throw new TypeError("the issuer's DID must be an Ed25519 did:key");
+    this.configurations = new Map<string, JwsAlg>([[CREDENTIAL_CONFIGURATION_ID, "EdDSA"], ...(deps.es256 ? [[CREDENTIAL_CONFIGURATION_ID_ES256, "ES256"] as [string, JwsAlg]] : [])]);
     const callbacks = oid4vcCallbacks({
       signerFor: (jwk) => ((jwk as Ed25519PublicJwk).x === this.issuerJwk.x ? deps.issuer.signer : undefined),
       // The access token is verified against our own key set: answered locally, never over the network.
@@ -73,8 +91,25 @@ export class CredentialIssuance {
     return (this.deps.clock ?? (() => new Date()))();
   }
 
+  /** The kid under which the ES256 key signs (undefined without one). */
+  es256Kid(): string | undefined {
+    const k = this.deps.es256;
+    return k ? (k.kid ?? `${this.deps.issuer.did}#${jwkThumbprint(k.jwk)}`) : undefined;
+  }
+
   jwks() {
-    return { keys: [{ ...this.issuerJwk, kid: "issuer-key", alg: "EdDSA", use: "sig" }] };
+    const es256 = this.deps.es256 ? [{ ...this.deps.es256.jwk, kid: this.es256Kid()!, alg: "ES256", use: "sig" }] : [];
+    return { keys: [{ ...this.issuerJwk, kid: EDDSA_JWKS_KID, alg: "EdDSA", use: "sig" }, ...es256] };
+  }
+
+  /** The issuer as a verifier's trust list names it: its DID (Ed25519 key) and, for ES256 credentials, its P-256 key. */
+  trustedIssuerKeys(): Array<string | TrustedIssuerKey> {
+    return [this.deps.issuer.did, ...(this.deps.es256 ? [{ iss: this.deps.issuer.did, jwk: this.deps.es256.jwk }] : [])];
+  }
+
+  /** The configuration ids this issuer offers, EdDSA first. */
+  configurationIds(): string[] {
+    return [...this.configurations.keys()];
   }
 
   authorizationServerMetadata() {
@@ -97,17 +132,20 @@ export class CredentialIssuance {
       authorization_servers: [base],
       batch_credential_issuance: { batch_size: this.deps.batchSize },
       display: [{ name: this.deps.issuer.name, locale: "en" }],
-      credential_configurations_supported: {
-        [CREDENTIAL_CONFIGURATION_ID]: {
-          format: "dc+sd-jwt",
-          vct: IDENTITY_VCT,
-          scope: "RealNameIdentity",
-          cryptographic_binding_methods_supported: ["jwk"],
-          credential_signing_alg_values_supported: ["EdDSA"],
-          proof_types_supported: { jwt: { proof_signing_alg_values_supported: ["EdDSA"] } },
-          credential_metadata: { display: [{ name: "Real-name identity", locale: "en" }] },
-        },
-      },
+      credential_configurations_supported: Object.fromEntries(
+        [...this.configurations].map(([id, alg]) => [
+          id,
+          {
+            format: "dc+sd-jwt",
+            vct: IDENTITY_VCT,
+            scope: "RealNameIdentity",
+            cryptographic_binding_methods_supported: ["jwk"],
+            credential_signing_alg_values_supported: [alg],
+            proof_types_supported: { jwt: { proof_signing_alg_values_supported: PROOF_ALGS[alg] } },
+            credential_metadata: { display: [{ name: alg === "ES256" ? "Real-name identity (ES256)" : "Real-name identity", locale: "en" }] },
+          },
+        ]),
+      ),
     } as never);
   }
 
@@ -128,7 +166,7 @@ export class CredentialIssuance {
     const expiresAt = Math.floor(this.now().getTime() / 1000) + (this.deps.offerValiditySeconds ?? 600);
     const offerUri = `${this.deps.baseUrl()}/offers/${offerId}`;
     const created = await this.issuerLib.createCredentialOffer({
-      credentialConfigurationIds: [CREDENTIAL_CONFIGURATION_ID],
+      credentialConfigurationIds: this.configurationIds(),
       grants: { [preAuthorizedCodeGrantIdentifier]: { "pre-authorized_code": preAuthorizedCode } },
       issuerMetadata: this.issuerMetadata(),
       credentialOfferUri: offerUri,
@@ -148,7 +186,7 @@ export class CredentialIssuance {
     if (!doc || doc.state !== "offered" || doc.expiresAt <= Math.floor(this.now().getTime() / 1000)) throw new AgentError("ERR_OFFER_NOT_FOUND", "no such open credential offer");
     return {
       credential_issuer: this.deps.baseUrl(),
-      credential_configuration_ids: [CREDENTIAL_CONFIGURATION_ID],
+      credential_configuration_ids: this.configurationIds(),
       grants: { [preAuthorizedCodeGrantIdentifier]: { "pre-authorized_code": doc.preAuthorizedCode } },
     };
   }
@@ -183,7 +221,7 @@ export class CredentialIssuance {
     return this.authServer.createAccessTokenResponse({
       audience: this.deps.baseUrl(),
       authorizationServer: this.deps.baseUrl(),
-      signer: { method: "jwk", alg: "EdDSA", publicJwk: { ...this.issuerJwk, kid: "issuer-key" } as Jwk },
+      signer: { method: "jwk", alg: "EdDSA", publicJwk: { ...this.issuerJwk, kid: EDDSA_JWKS_KID } as Jwk },
       subject: offer.offerId,
       expiresInSeconds: ACCESS_TOKEN_SECONDS,
       scope: "RealNameIdentity",
@@ -249,6 +287,9 @@ export class CredentialIssuance {
     if (!offer || offer.state !== "token-issued") throw new AgentError("ERR_OAUTH_INVALID_TOKEN", "this access token has already been used or belongs to no offer");
     // Built (and validated by the library) once per request, not once per proof of the batch.
     const issuerMetadata = this.issuerMetadata();
+    // Proofs in an algorithm we never accept (alg none, HS256, …) are refused with our code before the library parses them.
+    const rawProofs = (body.proofs as { jwt?: unknown } | undefined)?.jwt;
+    if (Array.isArray(rawProofs) && rawProofs.some((p) => !isJwsAlg(decodeJws(p)?.header.alg))) throw new AgentError("ERR_PROOF_ALG", "proofs of possession are signed EdDSA or ES256");
     const parsed = this.issuerLib.parseCredentialRequest({ issuerMetadata, credentialRequest: body });
     const proofs = parsed.proofs?.jwt ?? [];
     if (proofs.length === 0) throw new AgentError("ERR_PROOF_MISSING", "proofs of possession (jwt) are required");
@@ -256,8 +297,23 @@ export class CredentialIssuance {
     const nonceInProof = decodeJws(proofs[0])?.payload.nonce;
     const nonce = typeof nonceInProof === "string" ? await this.deps.nonces.take(nonceInProof) : undefined;
     if (!nonce || nonce.expiresAt <= Math.floor(this.now().getTime() / 1000)) throw new AgentError("ERR_PROOF_NONCE", "the proofs do not carry a fresh nonce from this issuer");
-    const holderJwks: Ed25519PublicJwk[] = [];
+    // Which configuration: named by the request (draft 15+/1.0), else the EdDSA one (a request by `format`).
+    const configurationId = parsed.credentialConfigurationId ?? CREDENTIAL_CONFIGURATION_ID;
+    const alg = this.configurations.get(configurationId);
+    if (!alg) throw new AgentError("ERR_UNKNOWN_CREDENTIAL_CONFIGURATION", "this issuer offers no such credential configuration");
+    const holderJwks: PublicJwk[] = [];
     for (const jwt of proofs) {
+      // The library checks the signature (our callback fixes the algorithm by the key), not the metadata's list.
+      const proofHeader = decodeJws(jwt)?.header;
+      if (typeof proofHeader?.alg !== "string" || !PROOF_ALGS[alg].includes(proofHeader.alg as JwsAlg)) throw new AgentError("ERR_PROOF_ALG", `proofs for ${configurationId} are signed ${PROOF_ALGS[alg].join(" or ")}`);
+      // Our own check first, for a stable code: the header's key decides the algorithm (no alg confusion).
+      if (proofHeader.jwk !== undefined) {
+        const own = verifyJwt(jwt, proofHeader.jwk as PublicJwk, { typ: "openid4vci-proof+jwt" });
+        const code = own.errors[0]?.code;
+        if (code === "ERR_UNSUPPORTED_KEY") throw new AgentError("ERR_UNSUPPORTED_KEY", own.errors[0]!.message);
+        if (code === "ERR_JWS_ALG") throw new AgentError("ERR_PROOF_ALG", own.errors[0]!.message);
+        if (code) throw new AgentError("ERR_PROOF_INVALID", own.errors[0]!.message);
+      }
       const verified = await this.issuerLib.verifyCredentialRequestJwtProof({
         issuerMetadata,
         jwt,
@@ -265,17 +321,15 @@ export class CredentialIssuance {
         nonceExpiresAt: new Date(nonce.expiresAt * 1000),
         now: this.now(),
       } as never);
-      const jwk = (verified.signer as { publicJwk?: Jwk }).publicJwk;
-      publicKeyFromJwk(jwk);
-      holderJwks.push({ kty: "OKP", crv: "Ed25519", x: (jwk as { x: string }).x });
+      holderJwks.push(publicJwkFrom((verified.signer as { publicJwk?: Jwk }).publicJwk));
     }
-    if (new Set(holderJwks.map((k) => k.x)).size !== holderJwks.length) throw new AgentError("ERR_PROOF_KEYS_REUSED", "each credential of the batch needs its own key");
+    if (new Set(holderJwks.map((k) => jwkThumbprint(k))).size !== holderJwks.length) throw new AgentError("ERR_PROOF_KEYS_REUSED", "each credential of the batch needs its own key");
     // The access token is spent here, atomically: of concurrent requests with one token exactly one moves the
     // offer from "token-issued" to "redeemed" and is issued a batch; the others are refused.
     if (!(await this.transition(offer.offerId, "token-issued", "redeemed"))) throw new AgentError("ERR_OAUTH_INVALID_TOKEN", "this access token has already been used or belongs to no offer");
     let credentials: string[];
     try {
-      credentials = await this.deps.issue(offer.identityRef, holderJwks);
+      credentials = await this.deps.issue(offer.identityRef, holderJwks, alg);
     } catch (error) {
       await this.transition(offer.offerId, "redeemed", "token-issued"); // nothing was issued: the token stays usable
       throw error;

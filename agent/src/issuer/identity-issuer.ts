@@ -2,7 +2,8 @@ import { randomBytes } from "node:crypto";
 import { AgentError } from "../errors.js";
 import { sha256B64url } from "../encoding.js";
 import type { JwsSigner } from "../crypto/jws.js";
-import type { Ed25519PublicJwk } from "../identity/did-key.js";
+import type { PublicJwk } from "../identity/did-key.js";
+import type { JwsAlg } from "../crypto/algorithms.js";
 import { issueIdentityCredential } from "../sdjwt/issue.js";
 import { batchCredentialTimes } from "../sdjwt/credential-times.js";
 import { merchantPseudonymClaim } from "../sdjwt/merchant-pseudonym.js";
@@ -19,6 +20,8 @@ export class IdentityIssuer {
   constructor(
     private readonly deps: {
       issuer: { did: string; signer: JwsSigner };
+      /** The issuer's P-256 key for ES256 credentials (same `iss`, its own `kid`), when it has one. */
+      es256?: { kid: string; signer: JwsSigner };
       vault: IdentityVault;
       status: StatusListService;
       validForSeconds: number;
@@ -35,7 +38,9 @@ export class IdentityIssuer {
     return sha256B64url(`${salt}.${JSON.stringify({ method: evidence.method, verifiedAt: evidence.verifiedAt, assurance: evidence.assurance })}`);
   }
 
-  async issue(identityRef: string, holderJwks: Ed25519PublicJwk[]): Promise<string[]> {
+  /** One credential per holder key (Ed25519 or P-256), signed with `alg` (EdDSA by default, ES256 with the P-256 key). */
+  async issue(identityRef: string, holderJwks: PublicJwk[], alg: JwsAlg = "EdDSA"): Promise<string[]> {
+    if (alg === "ES256" && !this.deps.es256) throw new AgentError("ERR_UNSUPPORTED_ALG", "this issuer has no ES256 key");
     const identity = await this.deps.vault.get(identityRef);
     if (!identity) throw new AgentError("ERR_IDENTITY_NOT_FOUND", "no verified identity for this offer");
     const now = (this.deps.clock ?? (() => new Date()))();
@@ -50,7 +55,8 @@ export class IdentityIssuer {
     for (const [i, holderJwk] of holderJwks.entries()) {
       const status = await this.deps.status.allocate();
       indexes.push(status.idx);
-      credentials.push(await issueIdentityCredential({ issuerDid: this.deps.issuer.did, signer: this.deps.issuer.signer, holderJwk, claims, now, validForSeconds: this.deps.validForSeconds, times: times[i], pseudonyms, status }));
+      const key = alg === "ES256" ? { signAlg: "ES256" as const, signer: this.deps.es256!.signer, kid: this.deps.es256!.kid } : { signer: this.deps.issuer.signer };
+      credentials.push(await issueIdentityCredential({ issuerDid: this.deps.issuer.did, ...key, holderJwk, claims, now, validForSeconds: this.deps.validForSeconds, times: times[i], pseudonyms, status }));
     }
     await this.deps.vault.update(identityRef, (current) => ({ ...current, evidence: { ...current.evidence, commitmentSalt: salt } as VerificationEvidence, statusIndexes: [...current.statusIndexes, ...indexes] }));
     return credentials;

@@ -2,8 +2,7 @@ import { z } from "zod";
 import { decodeJws, signJws, verifyEd25519, type JwsSigner } from "../crypto/jws.js";
 import { AgentError } from "../errors.js";
 import { isRegistrableOrigin } from "../http/origins.js";
-import { didKeyKid, publicKeyFromDidKey } from "../identity/did-key.js";
-import { publicJwkFromDidKey } from "../identity/did-key-any.js";
+import { didKeyKid, jwkFromDidKey, publicKeyFromDidKey } from "../identity/did-key.js";
 import { GRANT_LEVELS } from "../sdjwt/identity-credential.js";
 import type { DocumentStore } from "../stores/document-store.js";
 import { sha256Hex } from "../encoding.js";
@@ -59,8 +58,7 @@ export class TrustRegistry {
   ) {}
 
   async putMerchant(entry: MerchantEntry): Promise<void> {
-    // A merchant's request objects may be signed EdDSA or ES256 (HAIP): an Ed25519 or a P-256 did:key.
-    publicJwkFromDidKey(entry.did);
+    jwkFromDidKey(entry.did); // a merchant's did:key may be Ed25519 or P-256 (an ES256 merchant)
     await this.store.put(`merchant:${entry.did}`, { kind: "merchant", entry });
     await this.bump();
   }

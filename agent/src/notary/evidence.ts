@@ -1,9 +1,10 @@
 import { z } from "zod";
 import { Interface } from "ethers";
-import { didKeyDocument, publicKeyFromDidKey } from "../identity/did-key.js";
-import { decodeJws, keyObjectFromJwk, verifyEd25519, verifyWithAlg } from "../crypto/jws.js";
+import { didKeyDocument, type PublicJwk } from "../identity/did-key.js";
+import { decodeJws, keyObjectFromJwk, verifyWithAlg } from "../crypto/jws.js";
 import { publicJwkFromDidKey } from "../identity/did-key-any.js";
 import { decodeTransactionData, transactionDataHash } from "../grants/transaction-data.js";
+import { verifyJwt } from "../crypto/algorithms.js";
 import { sha256B64url, sha256Hex } from "../encoding.js";
 import { STATUS_LIST_TYP } from "../issuer/status-list.js";
 import { receiptLeaf, verifyMerkleInclusion } from "../merkle/merkle.js";
@@ -292,17 +293,18 @@ const isoSeconds = (iso: string | undefined): number | undefined => {
 };
 const when = (t: number) => new Date(t * 1000).toISOString();
 
-/** An issuer-signed JWT (registry or status list): its payload when signed by one of `issuers` with this typ. */
-function signedByTrustedIssuer(jwt: string, typ: string, issuers: readonly string[]): { payload: Record<string, unknown>; issuer: string } | { problem: string } {
+/**
+ * An issuer-signed JWT (registry, status list, the presented credential): its payload when signed by one of
+ * `issuers` with this typ: by the issuer's did:key (EdDSA or ES256 by its curve) or by a further key of that
+ * issuer (`issuerKeys`, e.g. its ES256 key). The key's curve fixes the algorithm.
+ */
+function signedByTrustedIssuer(jwt: string, typ: string, issuers: readonly string[], issuerKeys: ReadonlyArray<{ iss: string; jwk: PublicJwk }> = []): { payload: Record<string, unknown>; issuer: string } | { problem: string } {
   const jws = decodeJws(jwt);
-  if (!jws || jws.header.typ !== typ || jws.header.alg !== "EdDSA") return { problem: `not a signed ${typ}` };
+  if (!jws || jws.header.typ !== typ || (jws.header.alg !== "EdDSA" && jws.header.alg !== "ES256")) return { problem: `not a signed ${typ}` };
   const issuer = typeof jws.payload.iss === "string" ? jws.payload.iss : "";
   if (!issuers.includes(issuer)) return { problem: `signed by ${issuer || "nobody"}, not by an issuer the notary trusts` };
-  try {
-    if (!verifyEd25519(jws.signingInput, jws.signature, publicKeyFromDidKey(issuer))) return { problem: "the issuer's signature is invalid" };
-  } catch {
-    return { problem: "the issuer's signature is invalid" };
-  }
+  const keys: Array<string | PublicJwk> = [issuer, ...issuerKeys.filter((k) => k.iss === issuer).map((k) => k.jwk)];
+  if (!keys.some((key) => verifyJwt(jwt, key, { typ }).verified)) return { problem: "the issuer's signature is invalid" };
   return { payload: jws.payload, issuer };
 }
 
@@ -365,7 +367,7 @@ export async function verifyEvidenceBundle(input: unknown, options: { trust?: Tr
   else if (!bundle.registrySnapshot) add("merchant-registered", "cannot-check", "the grant receipt names a merchant registry but the bundle does not carry it");
   else {
     const snap = bundle.registrySnapshot;
-    const signed = signedByTrustedIssuer(snap.jwt, TRUST_REGISTRY_TYP, trustedIssuers);
+    const signed = signedByTrustedIssuer(snap.jwt, TRUST_REGISTRY_TYP, trustedIssuers, trust?.issuerKeys);
     const hashOk = sha256Hex(snap.jwt) === namedRegistry.hash && snap.anchor.receiptHash === namedRegistry.hash;
     if ("problem" in signed) add("merchant-registered", "fail", `the merchant registry in the bundle is ${signed.problem}`, "ERR_EVIDENCE_UNTRUSTED_REGISTRY");
     else if (!hashOk) add("merchant-registered", "fail", "the merchant registry in the bundle is not the one the grant receipt names", "ERR_EVIDENCE_UNTRUSTED_REGISTRY");
@@ -456,7 +458,7 @@ export async function verifyEvidenceBundle(input: unknown, options: { trust?: Tr
     const ok = !!c && presented.length > 0 && sha256B64url(presented) === c.presentationHash;
     add("presentation-matches-consent", ok ? "pass" : "fail", ok ? "the included presentation is exactly the one the consent receipt names" : "the included presentation is not the one the consent receipt names", "ERR_EVIDENCE_PRESENTATION");
     // The credential was issued by a trusted issuer to the very key that signed the consent (its `cnf`).
-    const issued = signedByTrustedIssuer(p.split("~")[0] ?? "", "dc+sd-jwt", trustedIssuers);
+    const issued = signedByTrustedIssuer(p.split("~")[0] ?? "", "dc+sd-jwt", trustedIssuers, trust?.issuerKeys);
     if ("problem" in issued) add("presentation-issuer-trusted", "fail", `the presented credential is ${issued.problem}`, "ERR_EVIDENCE_UNTRUSTED_CREDENTIAL");
     else {
       let cnfDid: string | undefined;
@@ -484,7 +486,7 @@ export async function verifyEvidenceBundle(input: unknown, options: { trust?: Tr
     const snap = bundle.statusSnapshot;
     if (!snap) add("status-snapshot", "cannot-check", "the grant names a status list but the bundle does not carry it");
     else {
-      const signed = signedByTrustedIssuer(snap.jwt, STATUS_LIST_TYP, trustedIssuers);
+      const signed = signedByTrustedIssuer(snap.jwt, STATUS_LIST_TYP, trustedIssuers, trust?.issuerKeys);
       const hashOk = sha256Hex(snap.jwt) === named.hash && snap.anchor.receiptHash === named.hash && !("problem" in signed) && signed.payload.sub === named.uri;
       add("status-snapshot", hashOk ? "pass" : "fail", hashOk ? `the status list the merchant checked, signed by the trusted issuer ${(signed as { issuer: string }).issuer}` : "problem" in signed ? `the status-list snapshot is ${signed.problem}` : "the status-list snapshot is not the one the grant names", "ERR_EVIDENCE_STATUS_SNAPSHOT");
       await snapshotChecks("status-snapshot", named, snap);

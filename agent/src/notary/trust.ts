@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { z } from "zod";
 import { AgentError } from "../errors.js";
 import { AnchorRegistryClient, DEFAULT_DEPLOYMENT_FILE } from "../anchoring/registry-contract.js";
+import { publicJwkFrom, type PublicJwk } from "../identity/did-key.js";
 
 /**
  * What a notary trusts, configured by the notary and never read from the bundle: the chain (its id, and the
@@ -14,6 +15,8 @@ export interface TrustAnchors {
   rpcUrl: string;
   contracts: string[];
   issuers: string[];
+  /** Further keys of trusted issuers, e.g. an issuer's ES256 key for its ES256 credentials (its DID names only its Ed25519 key). */
+  issuerKeys?: Array<{ iss: string; jwk: PublicJwk }>;
   /** Where these anchors came from (a file, flags), for the report. */
   source: string;
 }
@@ -34,6 +37,7 @@ export const trustAnchorsSchema = z.object({
   address: address.optional(),
   issuers: z.array(did).max(16).optional(),
   trustedIssuers: z.array(did).max(16).optional(),
+  issuerKeys: z.array(z.object({ iss: did, jwk: z.record(z.string(), z.unknown()) })).max(16).optional(),
 });
 
 /**
@@ -66,6 +70,8 @@ export function loadTrustAnchors(args: { trustFile?: string; deploymentFile?: st
     rpcUrl: args.rpcUrl,
     contracts: [...new Set(contracts.map((c) => c.toLowerCase()))],
     issuers: [...new Set(issuers)],
+    // Only keys of issuers that are trusted at all (flags may have narrowed the list).
+    ...(fromFile.issuerKeys?.length ? { issuerKeys: fromFile.issuerKeys.filter((k) => issuers.includes(k.iss)).map((k) => ({ iss: k.iss, jwk: publicJwkFrom(k.jwk) })) } : {}),
     source: existsSync(file) ? `${file}${usedFlags ? " and command-line flags" : ""}` : "command-line flags",
   };
 }

@@ -1,6 +1,7 @@
 import { createVerifiableCredentialJwt, validateJwtCredentialPayload } from "did-jwt-vc";
-import { decodeJws, verifyEd25519 } from "../crypto/jws.js";
-import { publicKeyFromDidKey } from "../identity/did-key.js";
+import { decodeJws } from "../crypto/jws.js";
+import { verifyJwt } from "../crypto/algorithms.js";
+import { algForDidKey } from "../identity/did-key.js";
 import { randomUUID } from "node:crypto";
 import type { JwsSigner } from "../crypto/jws.js";
 import { sha256Hex } from "../encoding.js";
@@ -110,7 +111,8 @@ async function signReceipt(type: string, subjectId: string, subject: object, by:
     },
   };
   const signer = (data: string | Uint8Array) => by.signer(typeof data === "string" ? data : Buffer.from(data).toString("utf8"));
-  return createVerifiableCredentialJwt(payload, { did: by.did, signer, alg: "EdDSA" });
+  // The algorithm follows the signer's did:key: EdDSA for Ed25519, ES256 (r||s) for P-256.
+  return createVerifiableCredentialJwt(payload, { did: by.did, signer, alg: algForDidKey(by.did) });
 }
 
 /** Any receipt of this family, signed: the record gets an id and the schema version. */
@@ -142,24 +144,23 @@ export interface ReceiptVerification<T> {
 }
 
 /**
- * Verifies a receipt: EdDSA signature by the issuer's did:key with node:crypto (the receipt's own `iss`;
+ * Verifies a receipt: EdDSA or ES256 signature by the issuer's did:key (Ed25519 or P-256) with node:crypto (the receipt's own `iss`;
  * did:key resolves offline), the W3C VC-JWT payload shape (did-jwt-vc's own validator), `nbf`/`exp` with a
  * bounded skew, and the receipt type. Reports, never throws.
  */
 export async function verifyReceipt<T>(jwt: unknown, expectedType: string, options: { now?: Date; skewSeconds?: number } = {}): Promise<ReceiptVerification<T>> {
   const fail = (code: string, message: string): ReceiptVerification<T> => ({ verified: false, errors: [{ code, message }] });
   if (typeof jwt !== "string" || jwt.length > 32_768) return fail("ERR_RECEIPT_MALFORMED", "a receipt is a JWT string");
-  const jws = decodeJws(jwt);
-  if (!jws) return fail("ERR_RECEIPT_MALFORMED", "the receipt is not a compact JWS");
-  if (jws.header.alg !== "EdDSA" && jws.header.alg !== "Ed25519") return fail("ERR_RECEIPT_SIGNATURE", "the receipt's signature algorithm is not accepted");
-  const iss = jws.payload.iss;
-  let key: Uint8Array;
-  try {
-    key = publicKeyFromDidKey(String(iss));
-  } catch {
-    return fail("ERR_RECEIPT_SIGNATURE", "the receipt's signer is not an Ed25519 did:key");
+  // The key is the receipt's own `iss` (a did:key of either curve, resolved offline); its curve fixes the algorithm.
+  const iss = (decodeJws(jwt)?.payload as { iss?: unknown } | undefined)?.iss;
+  if (iss === undefined) return fail("ERR_RECEIPT_MALFORMED", "the receipt is not a compact JWS");
+  if (typeof iss !== "string" || !iss.startsWith("did:key:")) return fail("ERR_RECEIPT_SIGNATURE", "the receipt's signer is not an Ed25519 or P-256 did:key");
+  const checked = verifyJwt(jwt, iss);
+  if (!checked.verified) {
+    const e = checked.errors[0]!;
+    return fail(e.code === "ERR_JWS_MALFORMED" ? "ERR_RECEIPT_MALFORMED" : "ERR_RECEIPT_SIGNATURE", `the receipt's signature is not accepted: ${e.message}`);
   }
-  if (!verifyEd25519(jws.signingInput, jws.signature, key)) return fail("ERR_RECEIPT_SIGNATURE", "the receipt's signature is invalid");
+  const jws = { payload: checked.payload! };
   try {
     validateJwtCredentialPayload(jws.payload as never);
   } catch (cause) {

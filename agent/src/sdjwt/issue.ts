@@ -2,14 +2,20 @@ import { SDJwtVcInstance } from "@sd-jwt/sd-jwt-vc";
 import { digest } from "@sd-jwt/crypto-nodejs";
 import { randomBytes } from "node:crypto";
 import type { JwsSigner } from "../crypto/jws.js";
-import { didKeyKid, type Ed25519PublicJwk } from "../identity/did-key.js";
+import { didKeyKid, type PublicJwk } from "../identity/did-key.js";
+import type { JwsAlg } from "../crypto/algorithms.js";
 import { IDENTITY_CLAIM_NAMES, IDENTITY_VCT, type IdentityClaims } from "./identity-credential.js";
 import type { CredentialTimes } from "./credential-times.js";
 
 export interface IssueIdentityCredentialArgs {
   issuerDid: string;
   signer: JwsSigner;
-  holderJwk: Ed25519PublicJwk;
+  /** The issuer key's algorithm (EdDSA by default; ES256 for the P-256 key). */
+  signAlg?: JwsAlg;
+  /** The header `kid` naming the signing key (default: the issuer did:key's own verification method). */
+  kid?: string;
+  /** The holder key the credential is bound to (`cnf.jwk`): Ed25519 or P-256. */
+  holderJwk: PublicJwk;
   claims: IdentityClaims;
   now: Date;
   validForSeconds: number;
@@ -36,13 +42,13 @@ export const SD_DIGEST_BUCKET = 16;
 const saltGenerator = async () => randomBytes(16).toString("base64url");
 
 /**
- * Issues an SD-JWT VC: EdDSA by the issuer's did:key, `typ: dc+sd-jwt`, every identity claim selectively
+ * Issues an SD-JWT VC: EdDSA by the issuer's did:key (or ES256 by its P-256 key), `typ: dc+sd-jwt`, every identity claim selectively
  * disclosable, decoys, holder binding through `cnf.jwk`. `iss`, `iat`, `exp`, `vct`, `cnf` stay plain.
  */
 export async function issueIdentityCredential(args: IssueIdentityCredentialArgs): Promise<string> {
   const sdjwt = new SDJwtVcInstance({
     signer: args.signer,
-    signAlg: "EdDSA",
+    signAlg: args.signAlg ?? "EdDSA",
     hasher: digest,
     hashAlg: "sha-256",
     saltGenerator,
@@ -66,6 +72,6 @@ export async function issueIdentityCredential(args: IssueIdentityCredentialArgs)
   return sdjwt.issue(
     payload,
     { _sd: disclosable, _sd_decoy: decoys } as never,
-    { header: { kid: didKeyKid(args.issuerDid) } },
+    { header: { kid: args.kid ?? didKeyKid(args.issuerDid) } },
   );
 }

@@ -25,11 +25,13 @@ export async function bindPresentation(args: {
   nonce: string;
   now: Date;
   signer: JwsSigner;
+  /** The holder key's algorithm: EdDSA (Ed25519, the default) or ES256 (P-256). */
+  alg?: "EdDSA" | "ES256";
   /** Extra claims bound under the holder's signature, e.g. the consent receipt's hash. */
   extraClaims?: Record<string, unknown>;
 }): Promise<string> {
   const kb = await signJws(
-    { typ: KB_JWT_TYP, alg: "EdDSA" },
+    { typ: KB_JWT_TYP, alg: args.alg ?? "EdDSA" },
     { ...args.extraClaims, iat: Math.floor(args.now.getTime() / 1000), aud: args.audience, nonce: args.nonce, sd_hash: args.sdHash },
     args.signer,
   );

@@ -49,18 +49,26 @@ export interface TrustedIssuerKey {
   jwk: PublicJwk;
 }
 
-function issuerKey(trusted: ReadonlyArray<string | TrustedIssuerKey>, iss: string): ReturnType<typeof keyObjectFromJwk> {
+/**
+ * The issuer's key for this token: among the trust list's keys for `iss` (a did:key of either curve, or
+ * `{ iss, jwk }` pairs: an issuer may have an EdDSA and an ES256 key), the one of the header's algorithm;
+ * otherwise the first, so that a header naming another algorithm is refused as such (ERR_SDJWT_ALG).
+ */
+function issuerKey(trusted: ReadonlyArray<string | TrustedIssuerKey>, iss: string, alg: unknown): ReturnType<typeof keyObjectFromJwk> {
+  const keys: NonNullable<ReturnType<typeof keyObjectFromJwk>>[] = [];
   for (const entry of trusted) {
+    let key: ReturnType<typeof keyObjectFromJwk>;
     if (typeof entry === "string") {
       if (entry !== iss) continue;
       try {
-        return keyObjectFromJwk(jwkFromDidKey(entry));
+        key = keyObjectFromJwk(jwkFromDidKey(entry));
       } catch {
-        return undefined;
+        key = undefined;
       }
-    } else if (entry.iss === iss) return keyObjectFromJwk(entry.jwk);
+    } else if (entry.iss === iss) key = keyObjectFromJwk(entry.jwk);
+    if (key) keys.push(key);
   }
-  return undefined;
+  return keys.find((k) => k.alg === alg) ?? keys[0];
 }
 
 export interface PresentationVerification {
@@ -157,7 +165,7 @@ export function verifySdJwtPresentation(options: VerifyPresentationOptions): Pre
   if (issuerCrit) return fail("ERR_SDJWT_CRIT", issuerCrit);
   const iss = payload.iss;
   if (typeof iss !== "string") return fail("ERR_ISSUER_UNTRUSTED", "the issuer is not on the trust list");
-  const key = issuerKey(options.trustedIssuers, iss);
+  const key = issuerKey(options.trustedIssuers, iss, header.alg);
   if (!key) return fail("ERR_ISSUER_UNTRUSTED", "the issuer is not on the trust list");
   if (header.kid !== undefined && (typeof header.kid !== "string" || (iss.startsWith("did:") && header.kid.split("#")[0] !== iss))) {
     return fail("ERR_ISSUER_UNTRUSTED", "the signing key does not belong to the issuer");

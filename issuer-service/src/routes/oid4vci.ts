@@ -16,6 +16,9 @@ const OAUTH_ERRORS: Record<string, string> = {
   ERR_PROOF_MISSING: "invalid_proof",
   ERR_PROOF_NONCE: "invalid_nonce",
   ERR_PROOF_KEYS_REUSED: "invalid_proof",
+  ERR_PROOF_ALG: "invalid_proof",
+  ERR_PROOF_INVALID: "invalid_proof",
+  ERR_UNSUPPORTED_KEY: "invalid_proof",
   ERR_BATCH_TOO_LARGE: "invalid_credential_request",
 };
 

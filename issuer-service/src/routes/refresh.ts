@@ -14,7 +14,7 @@ export function refreshRoutes(deps: IssuerDeps): Router {
     const { presentation, nonce } = parseInput(z.object({ presentation: z.string().min(1).max(65_536), nonce: z.string().min(16).max(64) }).strict(), req.body);
     const result = verifySdJwtPresentation({
       presentation,
-      trustedIssuers: [deps.issuer.did],
+      trustedIssuers: deps.issuance.trustedIssuerKeys(),
       audience: deps.issuer.did,
       nonce,
       now: deps.clock,
