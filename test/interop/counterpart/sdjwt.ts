@@ -4,7 +4,7 @@
  * (§4.2 / §7.2). Written from the RFC text with jose and node:crypto; @sd-jwt/decode is used only to cross-check
  * the splitting in tests. Errors are short stable strings, so tests can assert which rule refused.
  */
-import { compactVerify, decodeProtectedHeader, importJWK, SignJWT, type JWK, type KeyLike } from "jose";
+import { compactVerify, decodeProtectedHeader, importJWK, SignJWT, type JWK } from "jose";
 import type { KeyObject } from "node:crypto";
 import { algOfJwk, sha256b64url, type Alg } from "./keys.js";
 
@@ -154,7 +154,7 @@ export async function verifySdJwtVc(presentation: string, issuerKey: (header: Re
   const jwk = await issuerKey(header, unverified);
   if (algOfJwk(jwk) !== header.alg) throw new SdJwtError("alg", "the issuer key does not match alg");
   try {
-    await compactVerify(split.issuerJwt, (await importJWK(jwk, header.alg)) as KeyLike, { algorithms: [header.alg] });
+    await compactVerify(split.issuerJwt, await importJWK(jwk, header.alg), { algorithms: [header.alg] });
   } catch {
     throw new SdJwtError("issuer_signature", "the issuer signature does not verify");
   }
@@ -175,7 +175,7 @@ export async function verifySdJwtVc(presentation: string, issuerKey: (header: Re
   const holderAlg = algOfJwk(holderJwk);
   if (kbHeader.alg !== holderAlg) throw new SdJwtError("kb_alg", "KB-JWT alg does not match cnf");
   try {
-    await compactVerify(split.kbJwt, (await importJWK(holderJwk, holderAlg)) as KeyLike, { algorithms: [holderAlg] });
+    await compactVerify(split.kbJwt, await importJWK(holderJwk, holderAlg), { algorithms: [holderAlg] });
   } catch {
     throw new SdJwtError("kb_signature", "the key binding signature does not verify");
   }

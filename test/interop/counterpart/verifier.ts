@@ -8,7 +8,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { randomBytes } from "node:crypto";
-import { compactVerify, decodeProtectedHeader, importJWK, SignJWT, type JWK, type KeyLike } from "jose";
+import { compactVerify, decodeProtectedHeader, importJWK, SignJWT, type JWK } from "jose";
 import { getListFromStatusListJWT } from "@sd-jwt/jwt-status-list";
 import { algOfJwk, didKeyFromJwk, didKeyVerificationMethod, jwkFromDidKey, newKeyPair, type Alg, type KeyPair } from "./keys.js";
 import { SdJwtError, verifySdJwtVc, jwtPayload, splitSdJwt } from "./sdjwt.js";
@@ -201,7 +201,7 @@ export class CounterpartVerifier {
     if (header.typ !== "statuslist+jwt") throw new SdJwtError("status_malformed", `status list typ ${header.typ}`);
     const alg = algOfJwk(issuerKey);
     try {
-      await compactVerify(jwt, (await importJWK(issuerKey, alg)) as KeyLike, { algorithms: [alg] });
+      await compactVerify(jwt, await importJWK(issuerKey, alg), { algorithms: [alg] });
     } catch {
       throw new SdJwtError("status_signature", "the status list is not signed by the credential's issuer");
     }

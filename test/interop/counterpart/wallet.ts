@@ -5,7 +5,7 @@
  *
  * Faults (`answerOptions`) let a test make it misbehave in exactly one way, to check a verifier's refusals.
  */
-import { compactVerify, decodeProtectedHeader, importJWK, SignJWT, type JWK, type KeyLike } from "jose";
+import { compactVerify, decodeProtectedHeader, importJWK, SignJWT, type JWK } from "jose";
 import { algOfJwk, didKeyVerificationMethod, jwkFromDidKey, newKeyPair, sha256b64url, type Alg, type KeyPair } from "./keys.js";
 import { decodeDisclosure, jwtPayload, keyBindingJwt, selectDisclosures, splitSdJwt } from "./sdjwt.js";
 
@@ -194,7 +194,7 @@ export class CounterpartWallet {
     const alg = algOfJwk(jwk);
     if (header.alg !== alg) throw new Error(`request object alg ${header.alg} does not fit the DID's key`);
     try {
-      await compactVerify(jwt, (await importJWK(jwk, alg)) as KeyLike, { algorithms: [alg] });
+      await compactVerify(jwt, await importJWK(jwk, alg), { algorithms: [alg] });
     } catch {
       throw new Error("the request object signature does not verify");
     }
