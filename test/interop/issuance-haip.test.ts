@@ -17,7 +17,8 @@ describe("Interop: HAIP issuance and discovery (ES256, jwt-vc-issuer, vct type m
   let checker: CounterpartVerifier;
 
   before(async () => {
-    world = await startWorld();
+    // The issuer named by its URL (README, "Discovery": ISSUER_IDENTIFIER=url; the default on loopback is its DID).
+    world = await startWorld([], { ISSUER_IDENTIFIER: "url" });
     checker = new CounterpartVerifier({ alg: "ES256", trustedIssuers: [world.issuer.did, world.issuer.url], vct: world.vct });
   });
   after(async () => world?.close());

@@ -4,15 +4,13 @@
  * only) that the issuer's registry lists, at every level, for EdDSA and ES256 request objects. Then the
  * counterpart verifier makes each refusal a standard verifier must make on presentations our wallet produced.
  *
- * `pseudonymous` for a standard verifier: the identifier a spec-following verifier can read without any private
- * field is the key the presentation is bound to (the RFC 7638 thumbprint of `cnf.jwk`): stable at one merchant,
- * different at another.
+ * `pseudonymous` for a standard verifier, as the profile documents it: the DCQL query names the merchant's own
+ * pseudonym claim (`merchant_pseudonym_<hash of its DID>`), an issuer-signed value stable at that merchant.
  */
 import { expect } from "chai";
-import { calculateJwkThumbprint } from "jose";
 import { CounterpartVerifier, type Level, type OpenRequest, type Outcome } from "./counterpart/verifier.js";
 import { tamperFirstDisclosure } from "./counterpart/wallet.js";
-import { jwtPayload, splitSdJwt } from "./counterpart/sdjwt.js";
+import { splitSdJwt } from "./counterpart/sdjwt.js";
 import { PURPOSES, ZHANG_SAN, startWorld, type OurWalletCli, type World } from "./setup.js";
 
 describe("Interop: our wallet answers a standard verifier (OpenID4VP 1.0, signed request by reference, DCQL, transaction_data)", function () {
@@ -43,7 +41,6 @@ describe("Interop: our wallet answers a standard verifier (OpenID4VP 1.0, signed
     if (!outcome) throw new Error(`no answer reached the verifier (wallet exit ${r.code}): ${r.stdout}${r.stderr}`);
     return { open, outcome, exit: r.code, out: r.stdout + r.stderr };
   }
-  const thumbprint = async (presentation: string) => calculateJwkThumbprint(jwtPayload(splitSdJwt(presentation).issuerJwt).cnf.jwk);
 
   for (const verifier of [eddsa, es256]) {
     const alg = verifier === eddsa ? "EdDSA" : "ES256";
@@ -56,16 +53,19 @@ describe("Interop: our wallet answers a standard verifier (OpenID4VP 1.0, signed
         expect(disclosed).to.deep.equal(["real_name_verified"]);
         expect(exit, out).to.equal(0);
       });
-      it("pseudonymous: accepted; the bound key is the same on return and differs at another merchant", async () => {
+      it("pseudonymous: accepted; the issuer-signed pseudonym is the same on return and another at another merchant", async () => {
         const first = await answer(verifier, "pseudonymous");
         expect(first.outcome.errors, JSON.stringify(first.outcome.errors)).to.deep.equal([]);
         expect(first.exit, first.out).to.equal(0);
+        const mine = first.outcome.claims![verifier.pseudonymClaim];
+        expect(mine, "the pseudonym claim the DCQL query named").to.be.a("string").with.length.greaterThan(10);
         const again = await answer(verifier, "pseudonymous");
         expect(again.outcome.verified, JSON.stringify(again.outcome.errors)).to.equal(true);
-        expect(await thumbprint(again.outcome.presentation!)).to.equal(await thumbprint(first.outcome.presentation!));
+        expect(again.outcome.claims![verifier.pseudonymClaim]).to.equal(mine);
         const elsewhere = await answer(other, "pseudonymous");
         expect(elsewhere.outcome.verified, JSON.stringify(elsewhere.outcome.errors)).to.equal(true);
-        expect(await thumbprint(elsewhere.outcome.presentation!)).to.not.equal(await thumbprint(first.outcome.presentation!));
+        expect(elsewhere.outcome.claims![other.pseudonymClaim]).to.be.a("string").and.not.equal(mine);
+        expect(elsewhere.outcome.claims).to.not.have.property(verifier.pseudonymClaim);
       });
       it("full: accepted; exactly the claims asked for, with the person's values", async () => {
         const { outcome, exit, out } = await answer(verifier, "full", ["full_name", "birth_date"]);
@@ -76,6 +76,15 @@ describe("Interop: our wallet answers a standard verifier (OpenID4VP 1.0, signed
       });
     });
   }
+
+  it("the person declines: nothing is disclosed and the verifier is told access_denied (§8.5, by direct_post)", async () => {
+    const open = await eddsa.createRequest({ level: "full", purpose: PURPOSES.full, claims: ["full_name"] });
+    const r = await wallet.runWithInput("n\n", "answer", open.link);
+    expect(r.json?.error?.code, r.stdout + r.stderr).to.equal("ERR_DECLINED");
+    const outcome = eddsa.outcomes.get(open.id);
+    expect(outcome?.declined, "the verifier received error=access_denied").to.equal(true);
+    expect(outcome?.presentation).to.equal(undefined);
+  });
 
   describe("refusals a standard verifier must make, on presentations our wallet produced", () => {
     let open: OpenRequest;

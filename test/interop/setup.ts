@@ -40,8 +40,15 @@ export class OurWalletCli {
   constructor(readonly dir: string, readonly pin = "135790") {}
 
   async run(...args: string[]): Promise<CliResult> {
+    return this.runWithInput("", ...args);
+  }
+
+  /** Runs a command and types `input` at its prompts (e.g. "n\n" to decline). */
+  async runWithInput(input: string, ...args: string[]): Promise<CliResult> {
     try {
-      const { stdout, stderr } = await exec(process.execPath, [join(REPO_ROOT, "agent", "bin", "wallet.js"), "--json", "--dir", this.dir, "--pin", this.pin, ...args], { cwd: REPO_ROOT, timeout: 120_000, maxBuffer: 16 << 20 });
+      const pending = exec(process.execPath, [join(REPO_ROOT, "agent", "bin", "wallet.js"), "--json", "--dir", this.dir, "--pin", this.pin, ...args], { cwd: REPO_ROOT, timeout: 120_000, maxBuffer: 16 << 20 });
+      pending.child.stdin?.end(input);
+      const { stdout, stderr } = await pending;
       return { code: 0, json: parse(stdout), stdout, stderr };
     } catch (e: any) {
       return { code: typeof e.code === "number" ? e.code : 1, json: parse(e.stdout ?? ""), stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
@@ -86,7 +93,7 @@ export interface World {
   close(): Promise<void>;
 }
 
-export async function startWorld(counterparts: CounterpartVerifier[] = []): Promise<World> {
+export async function startWorld(counterparts: CounterpartVerifier[] = [], issuerEnv: Record<string, string> = {}): Promise<World> {
   const work = mkdtempSync(join(tmpdir(), "interop-"));
   const { chain, deploymentFile } = await chainWithRegistry();
   const issuer = await startService("issuer-service", {
@@ -100,6 +107,7 @@ export async function startWorld(counterparts: CounterpartVerifier[] = []): Prom
     STATUS_PUBLISH_INTERVAL_SECONDS: "0.2",
     RISK_MAX_PER_ADDRESS: "1000",
     RISK_MAX_PER_ID_NUMBER: "1000",
+    ...issuerEnv,
   });
   const shop = await startService("verifier-service", {
     DATA_DIR: join(work, "shop"),

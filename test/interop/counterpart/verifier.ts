@@ -10,13 +10,13 @@ import type { AddressInfo } from "node:net";
 import { randomBytes } from "node:crypto";
 import { compactVerify, decodeProtectedHeader, importJWK, SignJWT, type JWK } from "jose";
 import { getListFromStatusListJWT } from "@sd-jwt/jwt-status-list";
-import { algOfJwk, didKeyFromJwk, didKeyVerificationMethod, jwkFromDidKey, newKeyPair, type Alg, type KeyPair } from "./keys.js";
+import { algOfJwk, didKeyFromJwk, didKeyVerificationMethod, jwkFromDidKey, newKeyPair, sha256b64url, type Alg, type KeyPair } from "./keys.js";
 import { SdJwtError, verifySdJwtVc, jwtPayload, splitSdJwt } from "./sdjwt.js";
 import { wellKnown } from "./wallet.js";
 
 /**
  * The typed transaction data this verifier sends with a grant (OpenID4VP §8.4: `type` and `credential_ids`
- * plus type-specific fields). The type name and fields are the profile's (see the README's interop section).
+ * plus type-specific fields). The type name and fields are the profile's (README, "Presentation profile").
  */
 export const GRANT_TRANSACTION_TYPE = "realname_grant";
 
@@ -28,8 +28,6 @@ export interface GrantAsk {
   retentionDays?: number;
   /** For `full`: the identity claims asked for. */
   claims?: string[];
-  /** For `pseudonymous`: the claim names that carry this merchant's pseudonym (from the type metadata). */
-  pseudonymClaims?: string[];
   /** Tests only: reuse a nonce (to isolate an `aud` refusal from a nonce refusal). */
   nonce?: string;
 }
@@ -79,6 +77,15 @@ export class CounterpartVerifier {
   clock: () => Date;
   readonly name: string;
 
+  /**
+   * The claim that carries this merchant's member pseudonym, as the profile documents it (README, "Presentation
+   * profile": `merchant_pseudonym_<hash of the merchant DID>`; the hash as read here: the first 22 characters of
+   * base64url(sha-256(DID))). The control test checks our issuer's credentials really carry it.
+   */
+  get pseudonymClaim(): string {
+    return `merchant_pseudonym_${sha256b64url(this.did).slice(0, 22)}`;
+  }
+
   /** Which issuers it trusts and which credential type it asks for (known only once the issuer runs). */
   trust(trustedIssuers: string[], vct: string): this {
     this.opts.trustedIssuers = trustedIssuers;
@@ -112,7 +119,7 @@ export class CounterpartVerifier {
   /** The DCQL claims of a level: the smallest disclosure that proves it. */
   private claimsFor(ask: GrantAsk): string[] {
     if (ask.level === "verified") return ["real_name_verified"];
-    if (ask.level === "pseudonymous") return ["real_name_verified", ...(ask.pseudonymClaims ?? [])];
+    if (ask.level === "pseudonymous") return ["real_name_verified", this.pseudonymClaim];
     return ["real_name_verified", ...(ask.claims ?? [])];
   }
 
@@ -129,7 +136,7 @@ export class CounterpartVerifier {
       purpose: ask.purpose,
       retention_days: ask.retentionDays ?? 30,
       claims: ask.level === "full" ? ask.claims ?? [] : [],
-      merchant: { name: this.name, client_id: this.clientId },
+      merchant: { id: this.did, name: this.name },
       request_id: id,
     };
     const transactionData = [Buffer.from(JSON.stringify(td)).toString("base64url")];
