@@ -78,9 +78,10 @@ export class CounterpartVerifier {
   readonly name: string;
 
   /**
-   * The claim that carries this merchant's member pseudonym, as the profile documents it (README, "Presentation
-   * profile": `merchant_pseudonym_<hash of the merchant DID>`; the hash as read here: the first 22 characters of
-   * base64url(sha-256(DID))). The control test checks our issuer's credentials really carry it.
+   * The claim that carries this merchant's member pseudonym. The profile (README, "Presentation profile") says
+   * `merchant_pseudonym_<hash of the merchant DID>` without saying which hash or encoding; read literally:
+   * base64url(sha-256(DID)), cut to the 22 characters the names have. The control test checks this against our
+   * issuer's credentials, so a mismatch shows as a documentation gap, not as a wallet or verifier failure.
    */
   get pseudonymClaim(): string {
     return `merchant_pseudonym_${sha256b64url(this.did).slice(0, 22)}`;
