@@ -79,7 +79,7 @@ describe("Interop: our wallet answers a standard verifier (OpenID4VP 1.0, signed
 
   it("the person declines: nothing is disclosed and the verifier is told access_denied (§8.5, by direct_post)", async () => {
     const open = await eddsa.createRequest({ level: "full", purpose: PURPOSES.full, claims: ["full_name"] });
-    const r = await wallet.runWithInput("n\n", "answer", open.link);
+    const r = await wallet.runOnTerminal("n\n", "answer", open.link);
     expect(r.json?.error?.code, r.stdout + r.stderr).to.equal("ERR_DECLINED");
     const outcome = eddsa.outcomes.get(open.id);
     expect(outcome?.declined, "the verifier received error=access_denied").to.equal(true);

@@ -55,6 +55,23 @@ export class OurWalletCli {
     }
   }
 
+  /**
+   * Runs a command on a terminal (util-linux `script` gives it a pty) and types `input` at its prompt, as a
+   * person would: the wallet asks for confirmation only on a terminal.
+   */
+  async runOnTerminal(input: string, ...args: string[]): Promise<CliResult> {
+    const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
+    const command = [process.execPath, join(REPO_ROOT, "agent", "bin", "wallet.js"), "--json", "--dir", this.dir, "--pin", this.pin, ...args].map(quote).join(" ");
+    try {
+      const pending = exec("script", ["-qec", command, "/dev/null"], { cwd: REPO_ROOT, timeout: 120_000, maxBuffer: 16 << 20 });
+      pending.child.stdin?.end(input);
+      const { stdout, stderr } = await pending;
+      return { code: 0, json: parse(stdout), stdout, stderr };
+    } catch (e: any) {
+      return { code: typeof e.code === "number" ? e.code : 1, json: parse(e.stdout ?? ""), stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
+    }
+  }
+
   async must(...args: string[]): Promise<any> {
     const r = await this.run(...args);
     if (r.code !== 0) throw new Error(`wallet ${args[0]} exited ${r.code}: ${r.stdout}${r.stderr}`);
