@@ -126,6 +126,11 @@ export async function startWorld(counterparts: CounterpartVerifier[] = [], issue
     RISK_MAX_PER_ID_NUMBER: "1000",
     ...issuerEnv,
   });
+  // Our verifier configured as the README says ("Algorithms: EdDSA and ES256"): the issuer's DID names only its
+  // Ed25519 key, so its ES256 key (for the ES256 credential configuration) is a TRUSTED_ISSUER_KEYS entry read
+  // from the issuer's JWKS.
+  const jwks = (await (await fetch(`${issuer.url}/.well-known/jwks.json`)).json()) as { keys?: Record<string, unknown>[] };
+  const es256IssuerKeys = (jwks.keys ?? []).filter((k) => k.kty === "EC" && k.crv === "P-256").map(({ kty, crv, x, y, kid }) => ({ iss: issuer.did, jwk: { kty, crv, x, y, kid } }));
   const shop = await startService("verifier-service", {
     DATA_DIR: join(work, "shop"),
     CHAIN_RPC_URL: chain.url,
@@ -134,6 +139,7 @@ export async function startWorld(counterparts: CounterpartVerifier[] = [], issue
     MERCHANT_NAME: "Interop Shop",
     MERCHANT_PASSPHRASE: "interop-shop",
     TRUSTED_ISSUERS: issuer.did,
+    TRUSTED_ISSUER_KEYS: JSON.stringify(es256IssuerKeys),
     ISSUER_URL: issuer.url,
     STATUS_CACHE_SECONDS: "0",
     ANCHOR_BATCH_AGE_MS: "300",

@@ -136,7 +136,8 @@ program
   .argument("<request-uri>", "the link from the merchant's QR code")
   .option("--yes", "do not ask for confirmation (scripts; the PIN is still needed)", false)
   .option("--remember", "answer this merchant at this level automatically next time", false)
-  .action(run(async (requestUri: string, opts: { yes: boolean; remember: boolean }) => {
+  .option("--decline", "decline without asking: the merchant is told access_denied, nothing about you is sent", false)
+  .action(run(async (requestUri: string, opts: { yes: boolean; remember: boolean; decline: boolean }) => {
     const g = globals();
     const settings = await HolderWallet.readSettings(g.dir);
     if (!settings.issuerUrl || !settings.issuerDid) throw new AgentError("ERR_NO_CREDENTIAL", messageFor("ERR_NO_CREDENTIAL", "register first"));
@@ -157,11 +158,18 @@ program
     await withWallet(async (w) => {
       const preview = await w.preview(checked);
       if (!g.json) out(`  values: ${Object.entries(preview.values).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ")}`);
+      // A decline is told to the merchant the standard way (OpenID4VP 1.0 §8.5: error=access_denied with the
+      // request's state, by direct_post), as the web wallet does, so the merchant's page does not wait forever.
+      const decline = async (): Promise<never> => {
+        const { returnTo } = await w.decline(checked);
+        throw new AgentError("ERR_DECLINED", "you declined; the merchant was told access_denied, nothing about you was sent", returnTo ? { returnTo } : undefined);
+      };
+      if (opts.decline) await decline();
       if (preview.automatic) {
         if (!g.json) out(c.cyan("  answered automatically: you chose to remember this merchant at this level (wallet forget to undo)"));
       } else if (!opts.yes) {
         const answer = await ask(`Share exactly this (request ${checked.requestHash.slice(0, 12)}…)? [y/N] `);
-        if (!/^y(es)?$/i.test(answer.trim())) throw new AgentError("ERR_DECLINED", "you declined; nothing was sent");
+        if (!/^y(es)?$/i.test(answer.trim())) await decline();
       }
       const grant = await w.answer(preview, { remember: opts.remember, requestHash: checked.requestHash });
       const left = await w.credentialsLeft();

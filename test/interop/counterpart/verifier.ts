@@ -7,10 +7,10 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { compactVerify, decodeProtectedHeader, importJWK, SignJWT, type JWK } from "jose";
 import { getListFromStatusListJWT } from "@sd-jwt/jwt-status-list";
-import { algOfJwk, didKeyFromJwk, didKeyVerificationMethod, jwkFromDidKey, newKeyPair, sha256b64url, type Alg, type KeyPair } from "./keys.js";
+import { algOfJwk, didKeyFromJwk, didKeyVerificationMethod, jwkFromDidKey, newKeyPair, type Alg, type KeyPair } from "./keys.js";
 import { SdJwtError, verifySdJwtVc, jwtPayload, splitSdJwt } from "./sdjwt.js";
 import { wellKnown } from "./wallet.js";
 
@@ -78,13 +78,14 @@ export class CounterpartVerifier {
   readonly name: string;
 
   /**
-   * The claim that carries this merchant's member pseudonym. The profile (README, "Presentation profile") says
-   * `merchant_pseudonym_<hash of the merchant DID>` without saying which hash or encoding; read literally:
-   * base64url(sha-256(DID)), cut to the 22 characters the names have. The control test checks this against our
-   * issuer's credentials, so a mismatch shows as a documentation gap, not as a wallet or verifier failure.
+   * The claim that carries this merchant's member pseudonym, computed from the formula the profile states
+   * (README, "Presentation profile", `pseudonymous` for a standard wallet): "merchant_pseudonym_" +
+   * base64url(SHA-256(UTF-8("realname-merchant-pseudonym-v1" || U+0000 || merchant DID))), first 22 characters.
+   * The control test checks this against our issuer's credentials, so a mismatch shows as a documentation gap.
    */
   get pseudonymClaim(): string {
-    return `merchant_pseudonym_${sha256b64url(this.did).slice(0, 22)}`;
+    const digest = createHash("sha256").update(Buffer.from(`realname-merchant-pseudonym-v1\u0000${this.did}`, "utf8")).digest("base64url");
+    return `merchant_pseudonym_${digest.slice(0, 22)}`;
   }
 
   /** Which issuers it trusts and which credential type it asks for (known only once the issuer runs). */
