@@ -86,6 +86,15 @@ describe("Interop: our wallet answers a standard verifier (OpenID4VP 1.0, signed
     expect(outcome?.presentation).to.equal(undefined);
   });
 
+  it("a scripted decline (`answer --decline`): the verifier is told access_denied too, nothing is disclosed", async () => {
+    const open = await es256.createRequest({ level: "verified", purpose: PURPOSES.verified });
+    const r = await wallet.run("answer", open.link, "--decline");
+    expect(r.json?.error?.code, r.stdout + r.stderr).to.equal("ERR_DECLINED");
+    const outcome = es256.outcomes.get(open.id);
+    expect(outcome?.declined, "the verifier received error=access_denied").to.equal(true);
+    expect(outcome?.presentation).to.equal(undefined);
+  });
+
   describe("refusals a standard verifier must make, on presentations our wallet produced", () => {
     let open: OpenRequest;
     let presentation: string;
