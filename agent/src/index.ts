@@ -6,7 +6,7 @@ export type { DocumentStore } from "./stores/document-store.js";
 export { KeyedMutex } from "./stores/document-store.js";
 export { MemoryDocumentStore } from "./stores/memory-store.js";
 export { LevelDatabase, LevelDocumentStore } from "./stores/level-store.js";
-export { ensurePrivateDir, writePrivateFile, restrictTree, privateUmask, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from "./stores/private-files.js";
+export { ensurePrivateDir, writePrivateFile, restrictTree, chmodIfPresent, privateUmask, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from "./stores/private-files.js";
 export { SpentTokens } from "./stores/spent-tokens.js";
 export { PassphraseBox } from "./crypto/passphrase-box.js";
 export { decodeJws, signJws, verifyEd25519, keyObjectSigner } from "./crypto/jws.js";

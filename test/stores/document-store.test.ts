@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ensurePrivateDir, LevelDatabase, MemoryDocumentStore, writePrivateFile, type DocumentStore } from "@realname/agent";
+import { chmodIfPresent, ensurePrivateDir, LevelDatabase, MemoryDocumentStore, writePrivateFile, type DocumentStore } from "@realname/agent";
 
 /** One suite, every backend (after abstract-level's shared tests). */
 function documentStoreSuite(name: string, open: () => Promise<{ store: DocumentStore<{ n: number }>; close: () => Promise<void> }>) {
@@ -128,6 +128,20 @@ describe("data folders are private whatever the umask", () => {
       expect(statSync(file).mode & 0o777).to.equal(0o600);
     } finally {
       process.umask(previous);
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+  it("a table LevelDB compacted away between readdir and chmod is skipped, not a failure; other errors still throw", () => {
+    const root = mkdtempSync(join(tmpdir(), "store-mode-"));
+    try {
+      // What restrictTree meets when a background compaction deletes 000030.ldb after it listed the folder.
+      expect(() => chmodIfPresent(join(root, "000030.ldb"), 0o600)).to.not.throw();
+      const file = join(root, "present");
+      writeFileSync(file, "x", { mode: 0o644 });
+      chmodIfPresent(file, 0o600);
+      expect(statSync(file).mode & 0o777).to.equal(0o600);
+      expect(() => chmodIfPresent(join(file, "below-a-file"), 0o600)).to.throw(/ENOTDIR/);
+    } finally {
       rmSync(root, { recursive: true, force: true });
     }
   });

@@ -27,7 +27,20 @@ export function restrictTree(root: string): void {
   for (const entry of readdirSync(root, { withFileTypes: true })) {
     const path = join(root, entry.name);
     if (entry.isDirectory()) restrictTree(path);
-    else if (entry.isFile()) chmodSync(path, PRIVATE_FILE_MODE);
+    else if (entry.isFile()) chmodIfPresent(path, PRIVATE_FILE_MODE);
+  }
+}
+
+/**
+ * chmod that tolerates the file having gone: an open LevelDB compacts in the background and deletes old
+ * tables between our readdir and our chmod (seen under load as `ENOENT, chmod …/000030.ldb`). A file that
+ * no longer exists needs no protecting; any other error still throws.
+ */
+export function chmodIfPresent(path: string, mode: number): void {
+  try {
+    chmodSync(path, mode);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
   }
 }
 
