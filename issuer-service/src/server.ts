@@ -17,6 +17,7 @@ import {
   IdentityIssuer,
   IdentityVault,
   identifierKeyObjectSigner,
+  identityVct,
   LevelDatabase,
   PerceptualFaceMatcher,
   privateUmask,
@@ -61,8 +62,17 @@ async function main() {
   const adminToken = secret("ADMIN_TOKEN", "demo-admin.token", 24);
   const { agent, box } = await createRoleAgent(db, env.ISSUER_PASSPHRASE ?? secret("ISSUER_PASSPHRASE", "demo-passphrase", 24));
   const identifier = await ensureIdentifier(agent, "issuer");
-  const issuer = { did: identifier.did, name: env.ISSUER_NAME ?? "Real-Name Identity Issuer (dev)", signer: await identifierKeyObjectSigner(db, box, identifier) };
   let baseUrl = env.PUBLIC_URL ?? "";
+  // What credentials and status lists carry as `iss`: the DID (default) or this issuer's public URL, whose
+  // /.well-known/jwt-vc-issuer publishes the same key (see README, "Discovery").
+  const identifierMode = env.ISSUER_IDENTIFIER ?? "did";
+  if (identifierMode !== "did" && identifierMode !== "url") throw new AgentError("ERR_CONFIG", "ISSUER_IDENTIFIER must be did or url");
+  const issuer = {
+    did: identifier.did,
+    name: env.ISSUER_NAME ?? "Real-Name Identity Issuer (dev)",
+    signer: await identifierKeyObjectSigner(db, box, identifier),
+    ...(identifierMode === "url" ? { iss: () => baseUrl } : {}),
+  };
 
   const { queue, registry } = await connectAnchoringFromEnv(env, { devAccount: 2, store: db.store("anchor-queue"), log });
 
@@ -93,6 +103,7 @@ async function main() {
   const trust = new TrustRegistry(db.store("trust-registry"), issuer, undefined, { snapshots: db.store("trust-registry-snapshots"), onSigned: async (jwt) => void (await queue.enqueue(receiptHash(jwt))) });
   const identityIssuer = new IdentityIssuer({
     issuer,
+    vct: () => identityVct(baseUrl),
     vault,
     status,
     validForSeconds: Number(env.CREDENTIAL_VALIDITY_DAYS ?? 365) * 86_400,

@@ -13,7 +13,7 @@ import type { JwsSigner } from "../crypto/jws.js";
 import { didKeyKid, jwkFromDidKey } from "../identity/did-key.js";
 import { allowHttpIfLoopback, oid4vcCallbacks } from "../oid4vc/callbacks.js";
 import { boundedFetch } from "../http/bounded-fetch.js";
-import { claimsForLevel, IDENTITY_VCT } from "../sdjwt/identity-credential.js";
+import { claimsForLevel } from "../sdjwt/identity-credential.js";
 import { grantTermsSchema, presentationRequestSchema, type PresentationRequest } from "./request.js";
 
 /**
@@ -26,14 +26,17 @@ export const DCQL_CREDENTIAL_ID = "realname_identity";
 export const CLIENT_ID_PREFIX = "decentralized_identifier:";
 
 
-/** The DCQL query for a grant: the identity credential type and exactly the claims the level discloses. */
-export function dcqlFor(claimNames: readonly string[]) {
+/**
+ * The DCQL query for a grant: the identity credential type (`vct`, the https URL of the trusted issuer's type,
+ * see identityVct) and exactly the claims the level discloses.
+ */
+export function dcqlFor(claimNames: readonly string[], vct: string) {
   return {
     credentials: [
       {
         id: DCQL_CREDENTIAL_ID,
         format: "dc+sd-jwt",
-        meta: { vct_values: [IDENTITY_VCT] },
+        meta: { vct_values: [vct] },
         require_cryptographic_holder_binding: true,
         claims: claimNames.map((name) => ({ path: [name] })),
       },
@@ -46,6 +49,8 @@ export async function createAuthorizationRequest(args: {
   terms: z.input<typeof grantTermsSchema>;
   requestUri: string;
   responseUri: string;
+  /** The identity credential type asked for (DCQL `vct_values`). */
+  vct: string;
   now: Date;
   validForSeconds: number;
 }): Promise<{ authorizationRequest: string; requestObject: string; request: PresentationRequest }> {
@@ -63,7 +68,7 @@ export async function createAuthorizationRequest(args: {
       response_uri: args.responseUri,
       nonce,
       state: terms.request_id,
-      dcql_query: dcqlFor(claimNames),
+      dcql_query: dcqlFor(claimNames, args.vct),
       client_metadata: {
         client_name: terms.merchant_name,
         vp_formats_supported: { "dc+sd-jwt": { "sd-jwt_alg_values": ["EdDSA", "ES256"], "kb-jwt_alg_values": ["EdDSA", "ES256"] } },

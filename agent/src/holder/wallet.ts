@@ -22,7 +22,9 @@ import {
   type WithdrawalRecord,
 } from "../receipts/receipts.js";
 import { bindPresentation, readCredentialClaims, selectDisclosures } from "../sdjwt/present.js";
-import { verifySdJwtPresentation } from "../sdjwt/verify.js";
+import { verifySdJwtPresentation, type TrustedIssuerKey } from "../sdjwt/verify.js";
+import { IssuerMetadataResolver, isUrlIssuer } from "../sdjwt/issuer-metadata.js";
+import { decodeJws } from "../crypto/jws.js";
 import type { GrantLevel } from "../sdjwt/identity-credential.js";
 import { requestHash, type PresentationRequest } from "../grants/request.js";
 import { derivePairwiseKey, signPairwiseProof } from "../grants/pairwise.js";
@@ -228,8 +230,12 @@ export class HolderWallet {
     for (let i = 0; i < batchSize; i++) keys.push(await createIdentifier(this.agent));
     const result = await redeemCredentialOffer({ offer, keys: keys.map((k) => ({ did: k.did, signer: identifierSigner(this.agent, k) })) });
     const { did: issuerDid } = await fetchJson<{ did: string }>(new URL("/.well-known/issuer", result.issuer).href);
+    // Credentials whose `iss` is the issuer's URL (not its DID) are checked with the keys its JWT VC Issuer
+    // Metadata publishes: the URL must be the credential issuer we redeemed the offer from.
+    const namesUrl = result.credentials.some((c) => decodeJws(c.split("~")[0])?.payload.iss !== issuerDid);
+    const trusted = [issuerDid, ...(namesUrl && isUrlIssuer(result.issuer) ? await new IssuerMetadataResolver().keysOf(result.issuer) : [])];
     const checked = result.credentials.map((credential, i) => {
-      this.checkReceived(credential, keys[i]!.did, issuerDid);
+      this.checkReceived(credential, keys[i]!.did, trusted);
       return { credential, key: keys[i]! };
     });
     for (const { credential, key } of checked) {
@@ -240,9 +246,9 @@ export class HolderWallet {
   }
 
   /** Refuses a credential that does not verify, whose disclosures do not all hash into it, or that is not ours. */
-  checkReceived(credential: string, holderDid: string, issuerDid: string): void {
+  checkReceived(credential: string, holderDid: string, issuer: string | ReadonlyArray<string | TrustedIssuerKey>): void {
     if (!credential.endsWith("~")) throw new AgentError("ERR_CREDENTIAL_REFUSED", "the issuer sent a credential that already carries a key binding");
-    const r = verifySdJwtPresentation({ presentation: credential, trustedIssuers: [issuerDid], audience: "", nonce: "", requireKeyBinding: false, now: this.clock });
+    const r = verifySdJwtPresentation({ presentation: credential, trustedIssuers: typeof issuer === "string" ? [issuer] : issuer, audience: "", nonce: "", requireKeyBinding: false, now: this.clock });
     if (!r.verified) throw new AgentError("ERR_CREDENTIAL_REFUSED", `the issuer sent a credential that does not verify (${r.errors.map((e) => e.code).join(", ")})`);
     if ((r.claims?.cnf as { jwk?: { x?: string } } | undefined)?.jwk?.x !== jwkFromDidKey(holderDid).x) throw new AgentError("ERR_CREDENTIAL_REFUSED", "the credential is not bound to the key it was requested for");
   }

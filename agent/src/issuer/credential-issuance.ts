@@ -5,7 +5,7 @@ import QRCode from "qrcode";
 import { AgentError } from "../errors.js";
 import { decodeJws, type JwsSigner } from "../crypto/jws.js";
 import { jwkFromDidKey, publicKeyFromJwk, type Ed25519PublicJwk } from "../identity/did-key.js";
-import { IDENTITY_VCT } from "../sdjwt/identity-credential.js";
+import { identityVct } from "../sdjwt/identity-credential.js";
 import type { DocumentStore } from "../stores/document-store.js";
 import { oid4vcCallbacks } from "../oid4vc/callbacks.js";
 import { boundedFetch } from "../http/bounded-fetch.js";
@@ -100,7 +100,7 @@ export class CredentialIssuance {
       credential_configurations_supported: {
         [CREDENTIAL_CONFIGURATION_ID]: {
           format: "dc+sd-jwt",
-          vct: IDENTITY_VCT,
+          vct: identityVct(base),
           scope: "RealNameIdentity",
           cryptographic_binding_methods_supported: ["jwk"],
           credential_signing_alg_values_supported: ["EdDSA"],
@@ -229,6 +229,19 @@ export class CredentialIssuance {
     return { offers, nonces };
   }
 
+  /**
+   * OpenID4VCI 1.0 §8.3.1.2: a request naming a credential configuration this issuer does not offer is
+   * `unknown_credential_configuration`; a `credential_identifier` is `unknown_credential_identifier` (the token
+   * response carries no authorization_details, so this issuer hands out no identifiers).
+   */
+  private checkRequestedConfiguration(body: Record<string, unknown>): void {
+    if (body.credential_identifier !== undefined) throw new AgentError("ERR_UNKNOWN_CREDENTIAL_IDENTIFIER", "this issuer issues no credential identifiers: name a credential_configuration_id");
+    const id = body.credential_configuration_id;
+    if (id === undefined) return;
+    const offered = Object.keys((this.credentialIssuerMetadata() as { credential_configurations_supported?: Record<string, unknown> }).credential_configurations_supported ?? {});
+    if (typeof id !== "string" || !offered.includes(id)) throw new AgentError("ERR_UNKNOWN_CREDENTIAL_CONFIGURATION", "the requested credential configuration is not one this issuer offers");
+  }
+
   /** Nonce endpoint: a fresh single-use `c_nonce` for proofs of possession. */
   async nonce(): Promise<Record<string, unknown>> {
     const cNonce = randomBytes(16).toString("base64url");
@@ -249,6 +262,7 @@ export class CredentialIssuance {
     if (!offer || offer.state !== "token-issued") throw new AgentError("ERR_OAUTH_INVALID_TOKEN", "this access token has already been used or belongs to no offer");
     // Built (and validated by the library) once per request, not once per proof of the batch.
     const issuerMetadata = this.issuerMetadata();
+    this.checkRequestedConfiguration(body);
     const parsed = this.issuerLib.parseCredentialRequest({ issuerMetadata, credentialRequest: body });
     const proofs = parsed.proofs?.jwt ?? [];
     if (proofs.length === 0) throw new AgentError("ERR_PROOF_MISSING", "proofs of possession (jwt) are required");

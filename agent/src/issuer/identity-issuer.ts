@@ -18,7 +18,10 @@ import type { StatusListService } from "./status-list.js";
 export class IdentityIssuer {
   constructor(
     private readonly deps: {
-      issuer: { did: string; signer: JwsSigner };
+      /** `iss`: the identifier credentials carry (the DID unless given: the issuer's https URL). */
+      issuer: { did: string; signer: JwsSigner; iss?: () => string };
+      /** The credential type (an https URL under the issuer's public URL serving its type metadata). */
+      vct: () => string;
       vault: IdentityVault;
       status: StatusListService;
       validForSeconds: number;
@@ -50,7 +53,7 @@ export class IdentityIssuer {
     for (const [i, holderJwk] of holderJwks.entries()) {
       const status = await this.deps.status.allocate();
       indexes.push(status.idx);
-      credentials.push(await issueIdentityCredential({ issuerDid: this.deps.issuer.did, signer: this.deps.issuer.signer, holderJwk, claims, now, validForSeconds: this.deps.validForSeconds, times: times[i], pseudonyms, status }));
+      credentials.push(await issueIdentityCredential({ issuerDid: this.deps.issuer.did, iss: this.deps.issuer.iss?.(), vct: this.deps.vct(), signer: this.deps.issuer.signer, holderJwk, claims, now, validForSeconds: this.deps.validForSeconds, times: times[i], pseudonyms, status }));
     }
     await this.deps.vault.update(identityRef, (current) => ({ ...current, evidence: { ...current.evidence, commitmentSalt: salt } as VerificationEvidence, statusIndexes: [...current.statusIndexes, ...indexes] }));
     return credentials;

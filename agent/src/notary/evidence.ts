@@ -2,6 +2,7 @@ import { z } from "zod";
 import { Interface } from "ethers";
 import { didKeyDocument, publicKeyFromDidKey } from "../identity/did-key.js";
 import { decodeJws, verifyEd25519 } from "../crypto/jws.js";
+import { isUrlIssuer } from "../sdjwt/issuer-metadata.js";
 import { sha256B64url, sha256Hex } from "../encoding.js";
 import { STATUS_LIST_TYP } from "../issuer/status-list.js";
 import { receiptLeaf, verifyMerkleInclusion } from "../merkle/merkle.js";
@@ -207,8 +208,11 @@ const when = (t: number) => new Date(t * 1000).toISOString();
 function signedByTrustedIssuer(jwt: string, typ: string, issuers: readonly string[]): { payload: Record<string, unknown>; issuer: string } | { problem: string } {
   const jws = decodeJws(jwt);
   if (!jws || jws.header.typ !== typ || jws.header.alg !== "EdDSA") return { problem: `not a signed ${typ}` };
-  const issuer = typeof jws.payload.iss === "string" ? jws.payload.iss : "";
-  if (!issuers.includes(issuer)) return { problem: `signed by ${issuer || "nobody"}, not by an issuer the notary trusts` };
+  const iss = typeof jws.payload.iss === "string" ? jws.payload.iss : "";
+  // An issuer named by its URL (ISSUER_IDENTIFIER=url) signs with its DID's key, which the header kid names: the
+  // notary trusts DIDs and checks the signature against the trusted DID's key, never a key the bundle brings.
+  const issuer = iss.startsWith("did:") ? iss : isUrlIssuer(iss) && typeof jws.header.kid === "string" ? jws.header.kid.split("#")[0]! : "";
+  if (!issuers.includes(issuer)) return { problem: `signed by ${iss || "nobody"}, not by an issuer the notary trusts` };
   try {
     if (!verifyEd25519(jws.signingInput, jws.signature, publicKeyFromDidKey(issuer))) return { problem: "the issuer's signature is invalid" };
   } catch {

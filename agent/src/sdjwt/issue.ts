@@ -3,11 +3,18 @@ import { digest } from "@sd-jwt/crypto-nodejs";
 import { randomBytes } from "node:crypto";
 import type { JwsSigner } from "../crypto/jws.js";
 import { didKeyKid, type Ed25519PublicJwk } from "../identity/did-key.js";
-import { IDENTITY_CLAIM_NAMES, IDENTITY_VCT, type IdentityClaims } from "./identity-credential.js";
+import { IDENTITY_CLAIM_NAMES, type IdentityClaims } from "./identity-credential.js";
 import type { CredentialTimes } from "./credential-times.js";
 
 export interface IssueIdentityCredentialArgs {
   issuerDid: string;
+  /**
+   * The credential's `iss`: the issuer's DID (the default) or its https public URL, whose JWT VC Issuer Metadata
+   * publishes the same key (see issuer-metadata.ts). The header `kid` names the DID's key either way.
+   */
+  iss?: string;
+  /** The credential type: an https URL serving its SD-JWT VC Type Metadata (identityVct(issuer's URL)). */
+  vct: string;
   signer: JwsSigner;
   holderJwk: Ed25519PublicJwk;
   claims: IdentityClaims;
@@ -51,10 +58,10 @@ export async function issueIdentityCredential(args: IssueIdentityCredentialArgs)
   const exp = args.times?.exp ?? iat + args.validForSeconds;
   const pseudonyms = args.pseudonyms ?? {};
   const payload = {
-    iss: args.issuerDid,
+    iss: args.iss ?? args.issuerDid,
     iat,
     exp,
-    vct: IDENTITY_VCT,
+    vct: args.vct,
     cnf: { jwk: args.holderJwk },
     ...(args.status ? { status: { status_list: { idx: args.status.idx, uri: args.status.uri } } } : {}),
     ...args.claims,

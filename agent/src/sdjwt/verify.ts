@@ -36,22 +36,32 @@ export interface VerifyPresentationOptions {
   requiredClaims?: readonly string[];
 }
 
-/** An issuer identified by any `iss` value with its public key given as a JWK. */
+/**
+ * An issuer identified by any `iss` value with its public key given as a JWK (e.g. read from its JWT VC Issuer
+ * Metadata, see issuer-metadata.ts). With `kid`, the entry applies only to a JWT whose header names that kid
+ * (an issuer publishing several keys).
+ */
 export interface TrustedIssuerKey {
   iss: string;
   jwk: PublicJwk;
+  kid?: string;
 }
 
-function issuerKey(trusted: ReadonlyArray<string | TrustedIssuerKey>, iss: string): ReturnType<typeof keyObjectFromJwk> {
+function issuerKey(trusted: ReadonlyArray<string | TrustedIssuerKey>, iss: string, kid: unknown): { key: NonNullable<ReturnType<typeof keyObjectFromJwk>>; jwk: PublicJwk } | undefined {
   for (const entry of trusted) {
     if (typeof entry === "string") {
       if (entry !== iss) continue;
       try {
-        return keyObjectFromJwk(jwkFromDidKey(entry));
+        const jwk = jwkFromDidKey(entry);
+        const key = keyObjectFromJwk(jwk);
+        return key ? { key, jwk } : undefined;
       } catch {
         return undefined;
       }
-    } else if (entry.iss === iss) return keyObjectFromJwk(entry.jwk);
+    } else if (entry.iss === iss && (entry.kid === undefined || entry.kid === kid)) {
+      const key = keyObjectFromJwk(entry.jwk);
+      if (key) return { key, jwk: entry.jwk };
+    }
   }
   return undefined;
 }
@@ -64,6 +74,8 @@ export interface PresentationVerification {
   /** Top-level claim names that were selectively disclosed. */
   disclosed?: string[];
   issuer?: string;
+  /** The issuer key the signature verified with (from the trust list): status lists are checked against it. */
+  issuerJwk?: PublicJwk;
   holderJwk?: Ed25519PublicJwk | PublicJwk;
   keyBinding?: Record<string, unknown>;
   sdHash?: string;
@@ -114,8 +126,9 @@ export function verifySdJwtPresentation(options: VerifyPresentationOptions): Pre
   if (Array.isArray(header.crit) || header.crit !== undefined) return fail("ERR_SDJWT_CRIT", "unknown critical header parameters");
   const iss = payload.iss;
   if (typeof iss !== "string") return fail("ERR_ISSUER_UNTRUSTED", "the issuer is not on the trust list");
-  const key = issuerKey(options.trustedIssuers, iss);
-  if (!key) return fail("ERR_ISSUER_UNTRUSTED", "the issuer is not on the trust list");
+  const found = issuerKey(options.trustedIssuers, iss, header.kid);
+  if (!found) return fail("ERR_ISSUER_UNTRUSTED", "the issuer is not on the trust list");
+  const key = found.key;
   if (header.kid !== undefined && (typeof header.kid !== "string" || (iss.startsWith("did:") && header.kid.split("#")[0] !== iss))) {
     return fail("ERR_ISSUER_UNTRUSTED", "the signing key does not belong to the issuer");
   }
@@ -278,5 +291,5 @@ export function verifySdJwtPresentation(options: VerifyPresentationOptions): Pre
   }
 
   if (errors.length) return { verified: false, errors };
-  return { verified: true, errors: [], claims, disclosed: disclosedTopLevel, issuer: iss, holderJwk, keyBinding, sdHash };
+  return { verified: true, errors: [], claims, disclosed: disclosedTopLevel, issuer: iss, issuerJwk: found.jwk, holderJwk, keyBinding, sdHash };
 }

@@ -1,6 +1,6 @@
 import { Router } from "express";
 import { z } from "zod";
-import { AgentError, CredentialIssuance, handle, parseInput, requireJson, VerificationFailedError, verifySdJwtPresentation } from "@realname/agent";
+import { AgentError, CredentialIssuance, handle, jwkFromDidKey, parseInput, requireJson, VerificationFailedError, verifySdJwtPresentation } from "@realname/agent";
 import type { IssuerDeps } from "../deps.js";
 
 /**
@@ -14,7 +14,8 @@ export function refreshRoutes(deps: IssuerDeps): Router {
     const { presentation, nonce } = parseInput(z.object({ presentation: z.string().min(1).max(65_536), nonce: z.string().min(16).max(64) }).strict(), req.body);
     const result = verifySdJwtPresentation({
       presentation,
-      trustedIssuers: [deps.issuer.did],
+      // Its own credentials, whichever `iss` they carry (the DID, or its URL: ISSUER_IDENTIFIER=url).
+      trustedIssuers: [deps.issuer.did, { iss: deps.baseUrl(), jwk: jwkFromDidKey(deps.issuer.did) }],
       audience: deps.issuer.did,
       nonce,
       now: deps.clock,
