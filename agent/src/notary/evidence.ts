@@ -118,7 +118,7 @@ export async function buildEvidenceBundle(args: {
     grant.record?.statusList ? fetchSnapshot(grant.record.statusList, args.registry, fetcherFor(grant.record.statusList.uri), waitMs) : undefined,
     grant.record?.trustRegistry ? fetchSnapshot(grant.record.trustRegistry, args.registry, fetcherFor(grant.record.trustRegistry.uri), waitMs) : undefined,
   ]);
-  const snapshotIssuers = [statusSnapshot, registrySnapshot].map((snap) => (snap ? (decodeJws(snap.jwt)?.payload.iss as string | undefined) : undefined));
+  const snapshotIssuers = [statusSnapshot, registrySnapshot].map((snap) => (snap ? signerDidOf(snap.jwt) || undefined : undefined));
   const dids = [...new Set([consent.issuer, grant.issuer, consent.record?.pseudonym, ...snapshotIssuers].filter((d): d is string => typeof d === "string"))];
   return {
     format: EVIDENCE_FORMAT,
@@ -204,14 +204,24 @@ const isoSeconds = (iso: string | undefined): number | undefined => {
 };
 const when = (t: number) => new Date(t * 1000).toISOString();
 
+/**
+ * The DID whose key signed an issuer JWT: its `iss` when that is a DID; for an issuer named by its URL
+ * (ISSUER_IDENTIFIER=url), which signs with its DID's key, the DID the header `kid` names. Only a claim: the
+ * signature is then checked against that DID's key, and only a DID the notary trusts counts.
+ */
+function signerDidOf(jwt: string): string {
+  const jws = decodeJws(jwt);
+  const iss = typeof jws?.payload.iss === "string" ? jws.payload.iss : "";
+  if (iss.startsWith("did:")) return iss;
+  return isUrlIssuer(iss) && typeof jws?.header.kid === "string" && jws.header.kid.startsWith("did:key:") ? jws.header.kid.split("#")[0]! : "";
+}
+
 /** An issuer-signed JWT (registry or status list): its payload when signed by one of `issuers` with this typ. */
 function signedByTrustedIssuer(jwt: string, typ: string, issuers: readonly string[]): { payload: Record<string, unknown>; issuer: string } | { problem: string } {
   const jws = decodeJws(jwt);
   if (!jws || jws.header.typ !== typ || jws.header.alg !== "EdDSA") return { problem: `not a signed ${typ}` };
   const iss = typeof jws.payload.iss === "string" ? jws.payload.iss : "";
-  // An issuer named by its URL (ISSUER_IDENTIFIER=url) signs with its DID's key, which the header kid names: the
-  // notary trusts DIDs and checks the signature against the trusted DID's key, never a key the bundle brings.
-  const issuer = iss.startsWith("did:") ? iss : isUrlIssuer(iss) && typeof jws.header.kid === "string" ? jws.header.kid.split("#")[0]! : "";
+  const issuer = signerDidOf(jwt);
   if (!issuers.includes(issuer)) return { problem: `signed by ${iss || "nobody"}, not by an issuer the notary trusts` };
   try {
     if (!verifyEd25519(jws.signingInput, jws.signature, publicKeyFromDidKey(issuer))) return { problem: "the issuer's signature is invalid" };

@@ -30,7 +30,7 @@ export function publicRoutes(deps: IssuerDeps): Router {
     if (req.path !== JWT_VC_ISSUER_WELL_KNOWN && req.path !== `${JWT_VC_ISSUER_WELL_KNOWN}${suffix}`) return next();
     res.set("cache-control", "public, max-age=300").json(jwtVcIssuerMetadata({ issuer: base, keys: [{ ...jwkFromDidKey(deps.issuer.did), kid: didKeyKid(deps.issuer.did) }] }));
   };
-  r.get([JWT_VC_ISSUER_WELL_KNOWN, `${JWT_VC_ISSUER_WELL_KNOWN}/*`], issuerMetadata);
+  r.get(/^\/\.well-known\/jwt-vc-issuer(\/.*)?$/, issuerMetadata);
   // SD-JWT VC Type Metadata, at the `vct` URL itself (the vct is `${PUBLIC_URL}${IDENTITY_VCT_PATH}`).
   r.get(IDENTITY_VCT_PATH, (_req, res) => void res.set("cache-control", "public, max-age=3600").json(identityTypeMetadata(identityVct(deps.baseUrl()))));
   r.get("/status-lists/1", handle(async (_req, res) => {
