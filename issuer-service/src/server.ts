@@ -18,6 +18,7 @@ import {
   IdentityVault,
   identifierKeyObjectSigner,
   identityVct,
+  isUrlIssuer,
   LevelDatabase,
   PerceptualFaceMatcher,
   privateUmask,
@@ -63,10 +64,13 @@ async function main() {
   const { agent, box } = await createRoleAgent(db, env.ISSUER_PASSPHRASE ?? secret("ISSUER_PASSPHRASE", "demo-passphrase", 24));
   const identifier = await ensureIdentifier(agent, "issuer");
   let baseUrl = env.PUBLIC_URL ?? "";
-  // What credentials and status lists carry as `iss`: the DID (default) or this issuer's public URL, whose
-  // /.well-known/jwt-vc-issuer publishes the same key (see README, "Discovery").
-  const identifierMode = env.ISSUER_IDENTIFIER ?? "did";
+  // What credentials and status lists carry as `iss`: this issuer's public URL, whose /.well-known/jwt-vc-issuer
+  // publishes its key (what a standard verifier resolves), or its did:key. Default: the URL when PUBLIC_URL is
+  // https (a deployment: the name is stable), the DID otherwise (a development port changes at every start,
+  // and a name that changes would orphan the credentials already issued). See README, "Discovery".
+  const identifierMode = env.ISSUER_IDENTIFIER ?? (baseUrl.startsWith("https://") ? "url" : "did");
   if (identifierMode !== "did" && identifierMode !== "url") throw new AgentError("ERR_CONFIG", "ISSUER_IDENTIFIER must be did or url");
+  if (identifierMode === "url" && env.PUBLIC_URL !== undefined && !isUrlIssuer(env.PUBLIC_URL)) throw new AgentError("ERR_CONFIG", "ISSUER_IDENTIFIER=url needs PUBLIC_URL to be https (or http on loopback), without query or fragment");
   const issuer = {
     did: identifier.did,
     name: env.ISSUER_NAME ?? "Real-Name Identity Issuer (dev)",

@@ -105,7 +105,9 @@ async function main() {
   if (trustedIssuers.length === 0) {
     // Development convenience: trust whichever issuer answers at ISSUER_URL (default the local issuer).
     const issuerUrl = env.ISSUER_URL ?? "http://127.0.0.1:3001";
-    trustedIssuers = [(await fetchJson<{ did: string }>(new URL("/.well-known/issuer", issuerUrl).href)).did];
+    // Whatever its credentials carry as `iss`: its DID, or its URL (then its keys come from its metadata).
+    const info = await fetchJson<{ did: string; iss?: string }>(new URL("/.well-known/issuer", issuerUrl).href);
+    trustedIssuers = [info.iss ?? info.did];
     process.stderr.write(`warning: TRUSTED_ISSUERS is not set; trusting the issuer at ${issuerUrl}: ${trustedIssuers[0]}\n`);
   }
   if (trustedIssuers.length === 0) throw new AgentError("ERR_NO_TRUSTED_ISSUER", "set TRUSTED_ISSUERS (or ISSUER_URL) so the verifier knows whom to believe");
