@@ -39,7 +39,7 @@ export interface VerifyPresentationOptions {
 /**
  * An issuer identified by any `iss` value with its public key given as a JWK (e.g. read from its JWT VC Issuer
  * Metadata, see issuer-metadata.ts). With `kid`, the entry applies only to a JWT whose header names that kid
- * (an issuer publishing several keys).
+ * or names none (an issuer publishing several keys; the first matching entry is the one tried).
  */
 export interface TrustedIssuerKey {
   iss: string;
@@ -58,7 +58,7 @@ function issuerKey(trusted: ReadonlyArray<string | TrustedIssuerKey>, iss: strin
       } catch {
         return undefined;
       }
-    } else if (entry.iss === iss && (entry.kid === undefined || entry.kid === kid)) {
+    } else if (entry.iss === iss && (entry.kid === undefined || kid === undefined || entry.kid === kid)) {
       const key = keyObjectFromJwk(entry.jwk);
       if (key) return { key, jwk: entry.jwk };
     }
