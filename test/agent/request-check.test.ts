@@ -38,6 +38,7 @@ describe("The wallet's request check: the registry's name and origins", function
       terms: { request_id: `request-${path}`, merchant_name: opts.name ?? "Registered Name", level: "verified", purpose: "test", retention_days: 0 },
       requestUri: `${base}${path}`,
       responseUri: opts.responseUri ?? `${base}${path}/response`,
+      vct: "https://issuer.example/vct/realname-identity/v1",
       now: new Date(),
       validForSeconds: 60,
     });
