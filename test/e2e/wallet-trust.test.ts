@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { fetchJson, HolderWallet, IDENTITY_VCT, merchantPseudonymClaim, REPO_ROOT, serveWalletWeb, sha256Hex, type Listening } from "@realname/agent";
+import { fetchJson, HolderWallet, identityVct, merchantPseudonymClaim, REPO_ROOT, serveWalletWeb, sha256Hex, type Listening } from "@realname/agent";
 import { chainWithRegistry } from "../helpers/chain.js";
 import { startService, type EmbeddedChain, type ServiceProcess } from "../../scripts/lib/devnet.js";
 import { disclosedNames, startCounter, startPhishingPage, startSwappingMerchant, type PhishingPage, type SwappingMerchant } from "../../drill/hostile.js";
@@ -339,9 +339,9 @@ describe("The wallet answers exactly what the person saw, and only for the merch
     let unregistered: StandardMerchant;
     const refusal = (p: Promise<unknown>) => p.then(() => ({ code: "accepted" }), (e: { code: string }) => e);
     before(async () => {
-      es256 = await startStandardMerchant({ alg: "ES256", reply: "redirect", dcqlId: "pid", vct: IDENTITY_VCT });
-      eddsa = await startStandardMerchant({ alg: "EdDSA", reply: "empty", dcqlId: "my_credential", vct: IDENTITY_VCT });
-      unregistered = await startStandardMerchant({ alg: "ES256", reply: "redirect", vct: IDENTITY_VCT });
+      es256 = await startStandardMerchant({ alg: "ES256", reply: "redirect", dcqlId: "pid", vct: identityVct(issuer.url) });
+      eddsa = await startStandardMerchant({ alg: "EdDSA", reply: "empty", dcqlId: "my_credential", vct: identityVct(issuer.url) });
+      unregistered = await startStandardMerchant({ alg: "ES256", reply: "redirect", vct: identityVct(issuer.url) });
       await admin("/admin/merchants", { did: es256.did, name: "HAIP Shop", maxLevel: "full", purposes: ["age check"], fullClaims: ["full_name"], origins: [es256.url] }, "PUT");
       await admin("/admin/merchants", { did: eddsa.did, name: "Plain Shop", maxLevel: "pseudonymous", purposes: ["membership"], fullClaims: [], origins: [eddsa.url] }, "PUT");
       wallet = await HolderWallet.open({ dir: walletDir, pin: PIN });
