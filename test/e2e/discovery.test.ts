@@ -205,11 +205,11 @@ describe("Discovery: an https issuer found from its URL alone (jwt-vc-issuer, vc
   });
 
   describe("a verifier that trusts the issuer by URL", () => {
-    /** A credential of the real issuer, key-bound for an audience and nonce. */
-    async function realPresentation(audience: string, nonce: string) {
+    /** A credential of the real issuer (the first configuration, EdDSA, unless named), key-bound for an audience and nonce. */
+    async function realPresentation(audience: string, nonce: string, configurationId?: string) {
       const holder = newTestKey();
       const client = await standardClient(holder);
-      const credential: string = (await client.request({ credential_configuration_id: client.credentialOffer.credential_configuration_ids[0] })).body.credentials[0].credential;
+      const credential: string = (await client.request({ credential_configuration_id: configurationId ?? client.credentialOffer.credential_configuration_ids[0] })).body.credentials[0].credential;
       const { presented, sdHash } = await selectDisclosures(credential, ["real_name_verified"]);
       return bindPresentation({ presented, sdHash, audience, nonce, now: new Date(), signer: holder.signer });
     }
@@ -256,6 +256,25 @@ describe("Discovery: an https issuer found from its URL alone (jwt-vc-issuer, vc
       const byOther = await verifyPresentation({ presentation: foreign, trustedIssuers: await new IssuerMetadataResolver().resolve([other.url]), audience: "aud", nonce: "nonce-1" });
       expect(byOther.verified, JSON.stringify(byOther.errors)).to.equal(true);
       expect(code(await verify(await realPresentation("aud", "nonce-1"), [other.url]))).to.equal("ERR_ISSUER_UNTRUSTED");
+    });
+
+    it("the metadata publishes both credential keys (Ed25519 and P-256, each with the kid credentials name): a verifier trusting the URL accepts EdDSA and ES256 credentials alike", async () => {
+      const { jwks } = (await call(`${issuer.url}/.well-known/jwt-vc-issuer`)).body;
+      expect(jwks.keys.map((k: { kty: string; alg: string }) => `${k.kty}/${k.alg}`)).to.have.members(["OKP/EdDSA", "EC/ES256"]);
+      // The JWKS (OAuth) carries the same P-256 key under the same kid.
+      const es256Key = jwks.keys.find((k: { kty: string }) => k.kty === "EC");
+      expect((await call(`${issuer.url}/.well-known/jwks.json`)).body.keys.find((k: { kty: string }) => k.kty === "EC")).to.include({ kid: es256Key.kid, x: es256Key.x, y: es256Key.y });
+      const metadata = (await call(`${issuer.url}/.well-known/openid-credential-issuer`)).body;
+      const byAlg = Object.fromEntries(Object.entries(metadata.credential_configurations_supported as Record<string, { credential_signing_alg_values_supported: string[] }>).map(([id, c]) => [c.credential_signing_alg_values_supported[0], id]));
+      for (const alg of ["EdDSA", "ES256"]) {
+        const presentation = await realPresentation("aud", "nonce-1", byAlg[alg]);
+        const header = decodeProtectedHeader(presentation.split("~")[0]!);
+        expect(header.alg).to.equal(alg);
+        expect(jwks.keys.map((k: { kid: string }) => k.kid)).to.include(header.kid);
+        const r = await verify(presentation, [issuer.url]);
+        expect(r.verified, `${alg}: ${JSON.stringify(r.errors)}`).to.equal(true);
+        expect(r.issuer).to.equal(issuer.url);
+      }
     });
 
     it("metadata that names another issuer, or sends jwks_uri to another origin, is refused (ERR_ISSUER_METADATA_INVALID); an issuer that cannot be reached is ERR_ISSUER_METADATA_UNAVAILABLE", async () => {

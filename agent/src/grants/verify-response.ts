@@ -95,7 +95,7 @@ export async function verifyGrantResponse(args: {
   if (!pres.verified) return fail(pres.errors);
   if (args.status) {
     // A `full` grant hands over identity values: its credential's status is checked fresh, never from a cache.
-    const statusErrors = await args.status.check(pres.claims?.status, pres.issuer!, now, { fresh: request.level === "full", issuerJwk: pres.issuerJwk });
+    const statusErrors = await args.status.check(pres.claims?.status, pres.issuer!, now, { fresh: request.level === "full", issuerJwk: pres.issuerJwk, issuerJwks: pres.issuerJwks });
     if (statusErrors.length) return fail(statusErrors);
   }
   let holderDid: string;

@@ -80,6 +80,25 @@ function issuerKey(trusted: ReadonlyArray<string | TrustedIssuerKey>, iss: strin
   return keys.find((k) => k.key.alg === alg) ?? keys[0];
 }
 
+/**
+ * Every key the trust list names for `iss` (whatever kid or algorithm): an issuer's status list is its own
+ * however it is signed (e.g. EdDSA by an issuer whose credential was ES256), so it is checked against these.
+ */
+function issuerJwksOf(trusted: ReadonlyArray<string | TrustedIssuerKey>, iss: string): PublicJwk[] {
+  const jwks: PublicJwk[] = [];
+  for (const entry of trusted) {
+    if (typeof entry === "string") {
+      if (entry !== iss) continue;
+      try {
+        jwks.push(jwkFromDidKey(entry));
+      } catch {
+        // not a did:key: no key from this entry
+      }
+    } else if (entry.iss === iss) jwks.push(entry.jwk);
+  }
+  return jwks;
+}
+
 export interface PresentationVerification {
   verified: boolean;
   errors: VerificationIssue[];
@@ -90,6 +109,8 @@ export interface PresentationVerification {
   issuer?: string;
   /** The issuer key the signature verified with (from the trust list): status lists are checked against it. */
   issuerJwk?: PublicJwk;
+  /** Every key the trust list names for this issuer (its status list may be signed by another of them). */
+  issuerJwks?: PublicJwk[];
   holderJwk?: Ed25519PublicJwk | PublicJwk;
   keyBinding?: Record<string, unknown>;
   sdHash?: string;
@@ -365,5 +386,5 @@ export function verifySdJwtPresentation(options: VerifyPresentationOptions): Pre
   }
 
   if (errors.length) return { verified: false, errors };
-  return { verified: true, errors: [], claims, disclosed: disclosedTopLevel, issuer: iss, issuerJwk: found.jwk, holderJwk, keyBinding, sdHash };
+  return { verified: true, errors: [], claims, disclosed: disclosedTopLevel, issuer: iss, issuerJwk: found.jwk, issuerJwks: issuerJwksOf(options.trustedIssuers, iss), holderJwk, keyBinding, sdHash };
 }
