@@ -621,10 +621,12 @@ export interface WalletTrustReport {
  */
 export async function walletTrustDrill(s: Stack): Promise<WalletTrustReport> {
   const { startSwappingMerchant, startPhishingPage, startCounter } = await import("./hostile.js");
-  const { createWalletWebApp, listenOn, sha256Hex } = await import("@realname/agent");
+  const { createWalletWebApp, identityVct, listenOn, sha256Hex } = await import("@realname/agent");
   const report: WalletTrustReport = { cases: 0, refusedWithCode: 0, accepted: [], serverErrors: [] };
-  const swapper = await startSwappingMerchant({ name: "Drill Swap Shop", purpose: "drill" });
-  const impostor = await startSwappingMerchant({ name: "Drill Small Shop", clientName: "Drill Famous Bank", purpose: "drill" });
+  // They ask for the issuer's identity type (its vct URL): the wallet refuses a request for any other type.
+  const vct = identityVct(s.issuer.url);
+  const swapper = await startSwappingMerchant({ name: "Drill Swap Shop", purpose: "drill", vct });
+  const impostor = await startSwappingMerchant({ name: "Drill Small Shop", clientName: "Drill Famous Bank", purpose: "drill", vct });
   const phishing = await startPhishingPage();
   const counter = await startCounter();
   for (const m of [swapper, impostor]) await s.admin("/admin/merchants", { did: m.did, name: m.name, maxLevel: "full", purposes: ["drill"], fullClaims: ["full_name", "id_number"], origins: [m.url] }, "PUT");

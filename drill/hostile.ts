@@ -144,7 +144,8 @@ export async function startSwappingMerchant(args: { name: string; purpose: strin
             terms: { request_id: requestId, merchant_name: args.clientName ?? args.name, level, purpose: args.purpose, retention_days: 1, claims: LEVELS[level].claims },
             requestUri,
             responseUri: `${base}/requests/${requestId}/response`,
-            // What it asks for by type does not matter to these drills (the wallet's registry check comes first).
+            // The identity type it asks for: the wallet refuses a request for another type than its credentials', so
+            // callers pass the issuer's vct URL (identityVct(issuer URL)).
             vct: args.vct ?? "https://issuer.invalid/vct/realname-identity/v1",
             now: new Date(),
             validForSeconds: 600,

@@ -45,13 +45,13 @@ describe("The wallet answers exactly what the person saw, and only for the merch
     issuer = await startService("issuer-service", { DATA_DIR: join(work, "issuer"), CHAIN_RPC_URL: chain.url, DEPLOYMENT_FILE: c.deploymentFile, ISSUER_PASSPHRASE: "trust-issuer", ISSUER_DATA_KEY: "55".repeat(32), ADMIN_TOKEN, ANCHOR_DEV_ACCOUNT: "2" });
     shop = await startService("verifier-service", { DATA_DIR: join(work, "shop"), CHAIN_RPC_URL: chain.url, DEPLOYMENT_FILE: c.deploymentFile, ANCHOR_DEV_ACCOUNT: "1", MERCHANT_NAME: "Real Shop", MERCHANT_PASSPHRASE: "trust-shop", TRUSTED_ISSUERS: issuer.did, ISSUER_URL: issuer.url, ANCHOR_BATCH_AGE_MS: "300" });
     await register(shop.did, "Real Shop", ["membership"], [new URL(shop.url).origin]);
-    swapper = await startSwappingMerchant({ name: "Swap Shop", purpose: "swap test" });
+    swapper = await startSwappingMerchant({ name: "Swap Shop", purpose: "swap test", vct: identityVct(issuer.url) });
     await register(swapper.did, "Swap Shop", ["swap test"], [swapper.url]);
     // Registered as "Small Shop", but its requests call it "Famous Bank".
-    impostor = await startSwappingMerchant({ name: "Small Shop", clientName: "Famous Bank", purpose: "swap test" });
+    impostor = await startSwappingMerchant({ name: "Small Shop", clientName: "Famous Bank", purpose: "swap test", vct: identityVct(issuer.url) });
     await register(impostor.did, "Small Shop", ["swap test"], [impostor.url]);
     // Registered, but for another web site than the one its requests answer to.
-    offsite = await startSwappingMerchant({ name: "Offsite Shop", purpose: "swap test" });
+    offsite = await startSwappingMerchant({ name: "Offsite Shop", purpose: "swap test", vct: identityVct(issuer.url) });
     await register(offsite.did, "Offsite Shop", ["swap test"], ["https://offsite.example"]);
     phishing = await startPhishingPage();
 
