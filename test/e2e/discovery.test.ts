@@ -131,6 +131,40 @@ describe("Discovery: an https issuer found from its URL alone (jwt-vc-issuer, vc
     return { credentialOffer, metadata, request };
   }
 
+  describe("the issuer identifier: its URL when PUBLIC_URL is https, its DID in development, ISSUER_IDENTIFIER overrides", () => {
+    const start = (key: string, extra: Record<string, string>) =>
+      startService("issuer-service", { DATA_DIR: join(work, key), CHAIN_RPC_URL: chain.url, DEPLOYMENT_FILE: deploymentFile, ISSUER_PASSPHRASE: "discovery-modes", ISSUER_DATA_KEY: "44".repeat(32), ADMIN_TOKEN: ADMIN, ANCHOR_DEV_ACCOUNT: "2", ...extra });
+    it("chooses by PUBLIC_URL, publishes jwt-vc-issuer metadata and the vct under it in every mode, and refuses an unknown mode", async () => {
+      const deployed = await start("deployed", { PUBLIC_URL: "https://issuer.example/cn" });
+      const dev = await start("dev", {});
+      try {
+        const info = (await call(`${deployed.url}/.well-known/issuer`)).body;
+        expect(info.iss).to.equal("https://issuer.example/cn");
+        expect(info.credentialTypes).to.deep.equal(["https://issuer.example/cn/vct/realname-identity/v1"]);
+        // Behind its public URL the path component follows the well-known part.
+        const meta = (await call(`${deployed.url}/.well-known/jwt-vc-issuer/cn`)).body;
+        expect(meta.issuer).to.equal("https://issuer.example/cn");
+        expect(meta.jwks.keys[0]).to.include({ ...jwkFromDidKey(deployed.did), kid: `${deployed.did}#${deployed.did.slice(8)}` });
+        expect((await call(`${deployed.url}/.well-known/jwt-vc-issuer/other`)).status).to.equal(404);
+        expect((await call(`${deployed.url}/vct/realname-identity/v1`)).body.vct).to.equal("https://issuer.example/cn/vct/realname-identity/v1");
+        const devInfo = (await call(`${dev.url}/.well-known/issuer`)).body;
+        expect(devInfo.iss).to.equal(dev.did);
+        expect((await call(`${dev.url}/.well-known/jwt-vc-issuer`)).body.issuer).to.equal(dev.url);
+      } finally {
+        await Promise.allSettled([deployed.stop(), dev.stop()]);
+      }
+      const forced = await start("forced", { PUBLIC_URL: "https://issuer.example", ISSUER_IDENTIFIER: "did" });
+      try {
+        expect((await call(`${forced.url}/.well-known/issuer`)).body.iss).to.equal(forced.did);
+      } finally {
+        await forced.stop();
+      }
+      let refused = "";
+      await start("bogus", { ISSUER_IDENTIFIER: "dns" }).then((s) => s.stop(), (e: Error) => (refused = e.message));
+      expect(refused).to.match(/ISSUER_IDENTIFIER must be did or url/);
+    });
+  });
+
   describe("OpenID4VCI: a client written with jose alone", () => {
     it("a configuration the issuer does not offer is 400 unknown_credential_configuration (§8.3.1.2); a credential_identifier is unknown_credential_identifier; the offered one is issued", async () => {
       const holder = newTestKey();
