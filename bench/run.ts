@@ -86,7 +86,7 @@ async function inProcess() {
 
   const claims = { real_name_verified: true as const, age_over_18: true, family_name: "张", given_name: "三", full_name: "张三", id_number: "110105199003071239", birth_date: "1990-03-07" };
   const now = new Date();
-  const issue = () => issueIdentityCredential({ issuerDid: issuer.did, signer: issuer.signer, holderJwk: jwkFromDidKey(holder.did), claims, now, validForSeconds: 86400, status: { idx: 7, uri: "http://127.0.0.1:1/status-lists/1" } });
+  const issue = () => issueIdentityCredential({ issuerDid: issuer.did, vct: "https://issuer.example/vct/realname-identity/v1", signer: issuer.signer, holderJwk: jwkFromDidKey(holder.did), claims, now, validForSeconds: 86400, status: { idx: 7, uri: "http://127.0.0.1:1/status-lists/1" } });
   const issuance = await rate(issue);
 
   // Veramo baseline: an agent with in-memory stores, credentials as JWT (did-jwt-vc underneath).
@@ -131,7 +131,7 @@ async function inProcess() {
   const consent = await createConsentReceipt({ consentTimestamp: now.toISOString(), jurisdiction: "CN", controller: { id: merchant.did, name: "Bench" }, purpose: "bench", level: "full", claimNames: ["real_name_verified", "full_name", "id_number"], retentionDays: 1, presentationHash: sdHash, requestHash: sha256Hex(requestJwt), expiresAt: now.toISOString() }, holder, now);
   const grantPresentation = await bindPresentation({ presented, sdHash, audience: request.client_id, nonce: request.nonce, now, signer: holder.signer, extraClaims: { receipt_hash: sha256B64url(consent.jwt) } });
   const fullGrant = await rate(async () => {
-    const r = await verifyGrantResponse({ response: { presentation: grantPresentation, consentReceipt: consent.jwt }, request, requestJwt, trustedIssuers: [issuer.did], now });
+    const r = await verifyGrantResponse({ response: { presentation: grantPresentation, consentReceipt: consent.jwt }, request, requestJwt, trustedIssuers: [issuer.did], expectedVct: "https://issuer.example/vct/realname-identity/v1", now });
     if (!r.verified) throw new Error(JSON.stringify(r.errors));
   });
   add({ name: "grant answers verified per second in process (presentation + consent receipt + bindings)", unit: "ops/s", ours: fullGrant, baseline: rawVerify, baselineName: "raw Ed25519 verifies (node:crypto)", note: "two signatures to check per answer (issuer, key binding) plus the consent receipt's: 0.33 is the limit" });

@@ -110,6 +110,8 @@ export async function attackDrill(s: Stack): Promise<AttackReport> {
     { name: "issuer: admin with a wrong token", url: `${i}/admin/blacklist`, body: json({ kind: "person", idNumber: PERSON.idNumber, reason: "x" }), type: "application/json", headers: { authorization: "Bearer guess" } },
     { name: "issuer: snapshot not a hash", url: `${i}/status-lists/1/snapshots/..%2F..` },
     { name: "issuer: unknown path", url: `${i}/etc/passwd` },
+    { name: "issuer: jwt-vc-issuer metadata for a path that is not the issuer's", url: `${i}/.well-known/jwt-vc-issuer/..%2F..%2Fetc` },
+    { name: "issuer: credential naming an unknown configuration (garbage token first)", url: `${i}/credential`, body: json({ credential_configuration_id: "x".repeat(5000) }), type: "application/json", headers: { authorization: "Bearer a.b.c" } },
     // The checkout page (HTML: the code rides in data-error-code, the person reads words).
     { name: "checkout: post from another site", url: `${v}/checkout`, body: "offer=x", type: "application/x-www-form-urlencoded", headers: { origin: "http://evil.example" } },
     { name: "checkout: unknown offer", url: `${v}/checkout`, body: "offer=everything", type: "application/x-www-form-urlencoded", headers: { origin: v } },
@@ -619,10 +621,12 @@ export interface WalletTrustReport {
  */
 export async function walletTrustDrill(s: Stack): Promise<WalletTrustReport> {
   const { startSwappingMerchant, startPhishingPage, startCounter } = await import("./hostile.js");
-  const { createWalletWebApp, listenOn, sha256Hex } = await import("@realname/agent");
+  const { createWalletWebApp, identityVct, listenOn, sha256Hex } = await import("@realname/agent");
   const report: WalletTrustReport = { cases: 0, refusedWithCode: 0, accepted: [], serverErrors: [] };
-  const swapper = await startSwappingMerchant({ name: "Drill Swap Shop", purpose: "drill" });
-  const impostor = await startSwappingMerchant({ name: "Drill Small Shop", clientName: "Drill Famous Bank", purpose: "drill" });
+  // They ask for the issuer's identity type (its vct URL): the wallet refuses a request for any other type.
+  const vct = identityVct(s.issuer.url);
+  const swapper = await startSwappingMerchant({ name: "Drill Swap Shop", purpose: "drill", vct });
+  const impostor = await startSwappingMerchant({ name: "Drill Small Shop", clientName: "Drill Famous Bank", purpose: "drill", vct });
   const phishing = await startPhishingPage();
   const counter = await startCounter();
   for (const m of [swapper, impostor]) await s.admin("/admin/merchants", { did: m.did, name: m.name, maxLevel: "full", purposes: ["drill"], fullClaims: ["full_name", "id_number"], origins: [m.url] }, "PUT");

@@ -9,6 +9,7 @@ import {
   bindPresentation,
   encodeTransactionData,
   issueIdentityCredential,
+  identityVct,
   jwkFromDidKey,
   selectDisclosures,
   transactionDataHash,
@@ -135,7 +136,7 @@ export async function makePresentationEvidenceBundle(r: { anchorOn: AnchorRegist
   const terms = (purpose: string) =>
     encodeTransactionData({ type: "realname_grant", credential_ids: ["realname_identity"], request_id: "request-0001", level: "verified", purpose, retention_days: 0, merchant: { id: merchant.did, name: "Hand-made Shop" } });
   const transactionData = terms("evidence test");
-  const credential = await issueIdentityCredential({ issuerDid: r.registryIssuer.did, signer: r.registryIssuer.signer, holderJwk: jwkFromDidKey(holder.did), claims: { real_name_verified: true, age_over_18: true, family_name: "张", given_name: "三", full_name: "张三", id_number: "110105199003071239", birth_date: "1990-03-07" }, now, validForSeconds: 86_400 });
+  const credential = await issueIdentityCredential({ issuerDid: r.registryIssuer.did, vct: identityVct("https://issuer.example"), signer: r.registryIssuer.signer, holderJwk: jwkFromDidKey(holder.did), claims: { real_name_verified: true, age_over_18: true, family_name: "张", given_name: "三", full_name: "张三", id_number: "110105199003071239", birth_date: "1990-03-07" }, now, validForSeconds: 86_400 });
   const { presented, sdHash } = await selectDisclosures(credential, ["real_name_verified"]);
   const kbSigner = r.bend === "holder" ? newKey() : holder;
   const presentation = await bindPresentation({ presented, sdHash, audience: `decentralized_identifier:${merchant.did}`, nonce: "nonce-0001", now: new Date(now.getTime() - 5000), signer: kbSigner.signer, extraClaims: { transaction_data_hashes: [transactionDataHash(transactionData)] } });

@@ -84,7 +84,7 @@ export function merchantKey(): { did: string; signer: JwsSigner } {
  * Starts the swapping merchant. It is honest in everything but the swap: its requests are genuinely
  * signed, its purpose is `purpose`, and it counter-signs whatever consent it receives.
  */
-export async function startSwappingMerchant(args: { name: string; purpose: string; clientName?: string }): Promise<SwappingMerchant> {
+export async function startSwappingMerchant(args: { name: string; purpose: string; clientName?: string; vct?: string }): Promise<SwappingMerchant> {
   const key = merchantKey();
   const served = new Map<string, number>();
   const answers: Answer[] = [];
@@ -144,6 +144,9 @@ export async function startSwappingMerchant(args: { name: string; purpose: strin
             terms: { request_id: requestId, merchant_name: args.clientName ?? args.name, level, purpose: args.purpose, retention_days: 1, claims: LEVELS[level].claims },
             requestUri,
             responseUri: `${base}/requests/${requestId}/response`,
+            // The identity type it asks for: the wallet refuses a request for another type than its credentials', so
+            // callers pass the issuer's vct URL (identityVct(issuer URL)).
+            vct: args.vct ?? "https://issuer.invalid/vct/realname-identity/v1",
             now: new Date(),
             validForSeconds: 600,
           })

@@ -53,7 +53,7 @@ export function httpStatusFor(code: string): number {
   if (code === "ERR_FORBIDDEN" || code === "ERR_FORBIDDEN_ORIGIN" || code === "ERR_FORBIDDEN_HOST" || code === "ERR_RISK_REFUSED" || code.startsWith("ERR_DEVICE_")) return 403;
   if (code === "ERR_RESPONSE_CODE_INVALID") return 403;
   if (code === "ERR_RATE_LIMITED") return 429;
-  if (code === "ERR_CHAIN_UNAVAILABLE" || code === "ERR_UPSTREAM" || code === "ERR_STORAGE_UNAVAILABLE") return 503;
+  if (code === "ERR_CHAIN_UNAVAILABLE" || code === "ERR_UPSTREAM" || code === "ERR_STORAGE_UNAVAILABLE" || code === "ERR_ISSUER_METADATA_UNAVAILABLE") return 503;
   if (code === "ERR_CONFLICT" || code === "ERR_NONCE_REUSED" || code === "ERR_STORE_IN_USE") return 409;
   if (code === "ERR_REPLAYED") return 409;
   if (code === "ERR_IDENTITY_NOT_CONFIRMED" || code === "ERR_FACE_NOT_CONFIRMED") return 422;

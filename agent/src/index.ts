@@ -15,14 +15,16 @@ export { createRoleAgent, ensureIdentifier, createIdentifier, identifierSigner, 
 export type { RoleAgent } from "./identity/agent.js";
 export { didKeyFromPublicKey, publicKeyFromDidKey, jwkFromDidKey, didKeyFromJwk, publicKeyFromJwk, didKeyKid, didKeyDocument } from "./identity/did-key.js";
 export type { Ed25519PublicJwk } from "./identity/did-key.js";
-export { IDENTITY_VCT, IDENTITY_CLAIM_NAMES, FULL_LEVEL_CLAIMS, GRANT_LEVELS, claimsForLevel } from "./sdjwt/identity-credential.js";
+export { IDENTITY_VCT_PATH, identityVct, IDENTITY_CLAIM_NAMES, FULL_LEVEL_CLAIMS, GRANT_LEVELS, claimsForLevel } from "./sdjwt/identity-credential.js";
 export type { IdentityClaims, GrantLevel, IdentityClaimName } from "./sdjwt/identity-credential.js";
+export { identityTypeMetadata } from "./sdjwt/type-metadata.js";
+export { IssuerMetadataResolver, JWT_VC_ISSUER_WELL_KNOWN, jwtVcIssuerMetadata, jwtVcIssuerMetadataUrl, isUrlIssuer } from "./sdjwt/issuer-metadata.js";
 export { issueIdentityCredential } from "./sdjwt/issue.js";
 export { batchCredentialTimes } from "./sdjwt/credential-times.js";
 export { merchantPseudonymClaim, isMerchantPseudonymClaim } from "./sdjwt/merchant-pseudonym.js";
 export { selectDisclosures, bindPresentation, readCredentialClaims } from "./sdjwt/present.js";
 export { verifySdJwtPresentation } from "./sdjwt/verify.js";
-export type { VerifyPresentationOptions, PresentationVerification } from "./sdjwt/verify.js";
+export type { VerifyPresentationOptions, PresentationVerification, TrustedIssuerKey } from "./sdjwt/verify.js";
 export { presentationRequestSchema, grantTermsSchema, requestHash } from "./grants/request.js";
 export type { PresentationRequest } from "./grants/request.js";
 export { derivePairwiseKey, signPairwiseProof, verifyPairwiseProof } from "./grants/pairwise.js";
@@ -140,5 +142,4 @@ export { JWS_ALGS, isJwsAlg, algForJwk, jwkThumbprint, generateSigningKey, publi
 export type { JwsAlg, JwtVerification } from "./crypto/algorithms.js";
 export { algForDidKey, publicJwkFrom } from "./identity/did-key.js";
 export type { PublicJwk, P256PublicJwk } from "./identity/did-key.js";
-export type { TrustedIssuerKey } from "./sdjwt/verify.js";
 export { identifierAlg, ensureKeyObjectSigner } from "./identity/agent.js";

@@ -6,7 +6,11 @@ const HELP = `issuer-service: registers people against the identity registry and
 Environment:
   PORT                     port to listen on (default 3001; 0 picks a free one)
   HOST                     address to bind (default 127.0.0.1)
-  PUBLIC_URL               base URL wallets reach the issuer at (default http://HOST:PORT)
+  PUBLIC_URL               base URL wallets reach the issuer at (default http://HOST:PORT); https in production.
+                           The credential type (vct) is PUBLIC_URL/vct/realname-identity/v1 (served there)
+  ISSUER_IDENTIFIER        what credentials and status lists carry as iss: url (PUBLIC_URL, whose
+                           /.well-known/jwt-vc-issuer publishes the key) or did (the issuer's did:key). Default: url
+                           when PUBLIC_URL is https, did otherwise. The metadata is served in both modes
   DATA_DIR                 LevelDB folder (default .data/issuer)
   CHAIN_RPC_URL            chain endpoint for anchoring status-list changes (default http://127.0.0.1:8545)
   DEPLOYMENT_FILE          deployment written by \`npm run deploy\` (default deployments/localhost.json)

@@ -14,7 +14,8 @@ import type {
 
 /** Everything the issuer's HTTP layer needs; server.ts (the composition root) builds it. */
 export interface IssuerDeps {
-  issuer: { did: string; name: string; signer: JwsSigner };
+  /** `iss`: what credentials and status lists carry (the DID unless given: the public URL, ISSUER_IDENTIFIER=url). */
+  issuer: { did: string; name: string; signer: JwsSigner; iss?: () => string };
   baseUrl: () => string;
   registration: RegistrationService;
   devices: DeviceRegistry;

@@ -21,6 +21,8 @@ import {
   jwkFromDidKey,
   jwkThumbprint,
   type P256PublicJwk,
+  identityVct,
+  isUrlIssuer,
   LevelDatabase,
   PerceptualFaceMatcher,
   privateUmask,
@@ -65,13 +67,25 @@ async function main() {
   const adminToken = secret("ADMIN_TOKEN", "demo-admin.token", 24);
   const { agent, box } = await createRoleAgent(db, env.ISSUER_PASSPHRASE ?? secret("ISSUER_PASSPHRASE", "demo-passphrase", 24));
   const identifier = await ensureIdentifier(agent, "issuer");
-  const issuer = { did: identifier.did, name: env.ISSUER_NAME ?? "Real-Name Identity Issuer (dev)", signer: await identifierKeyObjectSigner(db, box, identifier) };
+  let baseUrl = env.PUBLIC_URL ?? "";
+  // What credentials and status lists carry as `iss`: this issuer's public URL, whose /.well-known/jwt-vc-issuer
+  // publishes its key (what a standard verifier resolves), or its did:key. Default: the URL when PUBLIC_URL is
+  // https (a deployment: the name is stable), the DID otherwise (a development port changes at every start,
+  // and a name that changes would orphan the credentials already issued). See README, "Discovery".
+  const identifierMode = env.ISSUER_IDENTIFIER ?? (baseUrl.startsWith("https://") ? "url" : "did");
+  if (identifierMode !== "did" && identifierMode !== "url") throw new AgentError("ERR_CONFIG", "ISSUER_IDENTIFIER must be did or url");
+  if (identifierMode === "url" && env.PUBLIC_URL !== undefined && !isUrlIssuer(env.PUBLIC_URL)) throw new AgentError("ERR_CONFIG", "ISSUER_IDENTIFIER=url needs PUBLIC_URL to be https (or http on loopback), without query or fragment");
+  const issuer = {
+    did: identifier.did,
+    name: env.ISSUER_NAME ?? "Real-Name Identity Issuer (dev)",
+    signer: await identifierKeyObjectSigner(db, box, identifier),
+    ...(identifierMode === "url" ? { iss: () => baseUrl } : {}),
+  };
   // The ES256 (P-256) key of the second credential configuration: a Veramo key sealed like the Ed25519 one.
   const es256Key = await ensureKeyObjectSigner(agent, db, box, "issuer-es256", "ES256");
   const es256Jwk = jwkFromDidKey(es256Key.identifier.did) as P256PublicJwk;
-  // Its kid (in the header of ES256 credentials and in the JWKS): the issuer's DID with the key's RFC 7638 thumbprint.
+  // Its kid (in the header of ES256 credentials, the JWKS and the jwt-vc-issuer metadata): the issuer's DID with the key's RFC 7638 thumbprint.
   const es256 = { jwk: es256Jwk, kid: `${issuer.did}#${jwkThumbprint(es256Jwk)}`, signer: es256Key.signer };
-  let baseUrl = env.PUBLIC_URL ?? "";
 
   const { queue, registry } = await connectAnchoringFromEnv(env, { devAccount: 2, store: db.store("anchor-queue"), log });
 
@@ -103,6 +117,7 @@ async function main() {
   const identityIssuer = new IdentityIssuer({
     issuer,
     es256,
+    vct: () => identityVct(baseUrl),
     vault,
     status,
     validForSeconds: Number(env.CREDENTIAL_VALIDITY_DAYS ?? 365) * 86_400,

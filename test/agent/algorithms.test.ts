@@ -36,7 +36,7 @@ import {
   verifySdJwtPresentation,
   type JwsAlg,
 } from "@realname/agent";
-import { AUDIENCE, CLAIMS, NONCE, NOW } from "../helpers/sdjwt.js";
+import { AUDIENCE, CLAIMS, NONCE, NOW, TEST_VCT } from "../helpers/sdjwt.js";
 
 const b64json = (o: unknown) => b64url(Buffer.from(JSON.stringify(o)));
 /** Whether a compressed point with this (small) x lies on P-256. */
@@ -180,7 +180,7 @@ describe("SD-JWT VC with ES256: issuer signature and key binding, ours and an in
     it(`issuer ${issuerAlg}, holder ${holderAlg}: verifies with our verifier (did:key and {iss, jwk}) and with @sd-jwt/sd-jwt-vc + jose`, async () => {
       const issuer = generateSigningKey(issuerAlg);
       const holder = generateSigningKey(holderAlg);
-      const credential = await issueIdentityCredential({ issuerDid: issuer.did, signer: issuer.signer, signAlg: issuerAlg, holderJwk: holder.publicJwk, claims: CLAIMS, now: NOW, validForSeconds: 86_400 });
+      const credential = await issueIdentityCredential({ issuerDid: issuer.did, vct: TEST_VCT, signer: issuer.signer, signAlg: issuerAlg, holderJwk: holder.publicJwk, claims: CLAIMS, now: NOW, validForSeconds: 86_400 });
       const { presented, sdHash } = await selectDisclosures(credential, ["real_name_verified"]);
       const presentation = await bindPresentation({ presented, sdHash, audience: AUDIENCE, nonce: NONCE, now: NOW, signer: holder.signer, alg: holderAlg });
       const options = { presentation, audience: AUDIENCE, nonce: NONCE, now: () => NOW };
@@ -210,7 +210,7 @@ describe("SD-JWT VC with ES256: issuer signature and key binding, ours and an in
     const holder = generateSigningKey("ES256");
     const trusted = [ed.did, { iss: ed.did, jwk: p256.publicJwk }];
     for (const [signer, signAlg] of [[ed, "EdDSA"], [p256, "ES256"]] as const) {
-      const credential = await issueIdentityCredential({ issuerDid: ed.did, signer: signer.signer, signAlg, kid: `${ed.did}#${jwkThumbprint(signer.publicJwk)}`, holderJwk: holder.publicJwk, claims: CLAIMS, now: NOW, validForSeconds: 86_400 });
+      const credential = await issueIdentityCredential({ issuerDid: ed.did, vct: TEST_VCT, signer: signer.signer, signAlg, kid: `${ed.did}#${jwkThumbprint(signer.publicJwk)}`, holderJwk: holder.publicJwk, claims: CLAIMS, now: NOW, validForSeconds: 86_400 });
       expect(verifySdJwtPresentation({ presentation: credential, trustedIssuers: trusted, audience: "", nonce: "", requireKeyBinding: false, now: () => NOW })).to.include({ verified: true });
       // Without the ES256 key on the trust list an ES256 credential is not believed.
       if (signAlg === "ES256") expect(codes(verifySdJwtPresentation({ presentation: credential, trustedIssuers: [ed.did], audience: "", nonce: "", requireKeyBinding: false, now: () => NOW }))).to.deep.equal(["ERR_SDJWT_ALG"]);

@@ -49,6 +49,7 @@ describe("a batch of credentials cannot be linked by what a merchant sees (issue
     const status = new StatusListService(new MemoryDocumentStore(), { listId: "1", uri: () => "https://issuer.example/status-lists/1", issuer, size: 4096, clock: () => now });
     const identityIssuer = new IdentityIssuer({
       issuer,
+      vct: () => "https://issuer.example/vct/realname-identity/v1",
       vault,
       status,
       validForSeconds: 365 * 86_400,

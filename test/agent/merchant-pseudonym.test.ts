@@ -16,7 +16,7 @@ import {
   type GrantLevel,
 } from "@realname/agent";
 import { randomBytes } from "node:crypto";
-import { CLAIMS } from "../helpers/sdjwt.js";
+import { CLAIMS, TEST_VCT } from "../helpers/sdjwt.js";
 import { newTestKey } from "../helpers/keys.js";
 
 /**
@@ -36,6 +36,7 @@ describe("the merchant's pseudonymous check: the issuer's pseudonym for this mer
   async function answer(level: GrantLevel, disclose: string[]) {
     const credential = await issueIdentityCredential({
       issuerDid: issuer.did,
+      vct: TEST_VCT,
       signer: issuer.signer,
       holderJwk: jwkFromDidKey(holder.did),
       claims: CLAIMS,
@@ -48,6 +49,7 @@ describe("the merchant's pseudonymous check: the issuer's pseudonym for this mer
       terms: { request_id: "req-0000001", merchant_name: merchant.name, level, purpose: "membership", retention_days: 30 },
       requestUri: "http://127.0.0.1:9/requests/1",
       responseUri: "http://127.0.0.1:9/requests/1/response",
+      vct: TEST_VCT,
       now,
       validForSeconds: 300,
     });
@@ -72,7 +74,7 @@ describe("the merchant's pseudonymous check: the issuer's pseudonym for this mer
     );
     const presentation = await bindPresentation({ presented, sdHash, audience: request.client_id, nonce: request.nonce, now, signer: holder.signer, extraClaims: { transaction_data_hashes: [transactionDataHash(request.transaction_data!)], receipt_hash: sha256B64url(consent.jwt), ...(pairwise ? { pairwise_sub: pairwise.did } : {}) } });
     const pairwiseProof = pairwise ? await signPairwiseProof(pairwise, { audience: merchant.did, nonce: request.nonce, sdHash, now }) : undefined;
-    return verifyGrantResponse({ response: { presentation, consentReceipt: consent.jwt, ...(pairwiseProof ? { pairwiseProof } : {}) }, request, requestJwt: requestObject, trustedIssuers: [issuer.did], now });
+    return verifyGrantResponse({ response: { presentation, consentReceipt: consent.jwt, ...(pairwiseProof ? { pairwiseProof } : {}) }, request, requestJwt: requestObject, trustedIssuers: [issuer.did], expectedVct: TEST_VCT, now });
   }
   const codes = (r: { errors: Array<{ code: string }> }) => r.errors.map((e) => e.code);
 

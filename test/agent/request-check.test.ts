@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { checkMerchantRequest, createAuthorizationRequest, decodeJws, MemoryDocumentStore, signJws, TrustRegistry } from "@realname/agent";
+import { checkMerchantRequest, createAuthorizationRequest, decodeJws, identityVct, MemoryDocumentStore, signJws, TrustRegistry } from "@realname/agent";
 import { newTestKey } from "../helpers/keys.js";
 
 /**
@@ -38,6 +38,8 @@ describe("The wallet's request check: the registry's name and origins", function
       terms: { request_id: `request-${path}`, merchant_name: opts.name ?? "Registered Name", level: "verified", purpose: "test", retention_days: 0 },
       requestUri: `${base}${path}`,
       responseUri: opts.responseUri ?? `${base}${path}/response`,
+      // The issuer (at `base`) is the wallet's: the request asks for its identity type.
+      vct: identityVct(base),
       now: new Date(),
       validForSeconds: 60,
     });

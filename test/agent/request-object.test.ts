@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { generateKeyPairSync, sign, type KeyObject } from "node:crypto";
 import { bytesToMultibase } from "did-jwt";
-import { IDENTITY_VCT, publicJwkFromDidKey, resolveAuthorizationRequest } from "@realname/agent";
+import { identityVct, publicJwkFromDidKey, resolveAuthorizationRequest } from "@realname/agent";
 
 /**
  * The wallet verifies a merchant's request object itself (EdDSA or ES256, HAIP): signed by the key of the
@@ -31,7 +31,7 @@ describe("request objects: ES256 and EdDSA did:key client identifiers, verified 
     response_uri: "https://shop.example/response",
     nonce: "n-0123456789",
     exp: Math.floor(Date.now() / 1000) + 300,
-    dcql_query: { credentials: [{ id: "pid", format: "dc+sd-jwt", meta: { vct_values: [IDENTITY_VCT] }, claims: [{ path: ["real_name_verified"] }] }] },
+    dcql_query: { credentials: [{ id: "pid", format: "dc+sd-jwt", meta: { vct_values: [identityVct("https://issuer.example")] }, claims: [{ path: ["real_name_verified"] }] }] },
   });
   const linkOf = (did: string, object: string) => `openid4vp://?client_id=${encodeURIComponent(`decentralized_identifier:${did}`)}&request=${encodeURIComponent(object)}`;
   const code = (p: Promise<unknown>) => p.then(() => "resolved", (e: { code: string }) => e.code);

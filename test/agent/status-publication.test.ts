@@ -28,7 +28,7 @@ describe("status list publication: a person's revocation never shows as one vers
       schedule: { intervalSeconds: 5, spreadSlots: 6, maxDecoys: 3 },
       onChange: async (jwt) => void versions.push(jwt),
     });
-    identityIssuer = new IdentityIssuer({ issuer: issuerKey, vault, status, validForSeconds: 365 * 86_400, clock: () => now });
+    identityIssuer = new IdentityIssuer({ issuer: issuerKey, vct: () => "https://issuer.example/vct/realname-identity/v1", vault, status, validForSeconds: 365 * 86_400, clock: () => now });
   });
 
   const statuses = (jwt: string) => {

@@ -613,7 +613,7 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
           response_uri: `${shopA.url}/requests/x/response`,
           nonce: "forged-nonce-0123456789abc",
           state: "forged-request-1",
-          dcql_query: dcqlFor(["real_name_verified", "id_number"]),
+          dcql_query: dcqlFor(["real_name_verified", "id_number"], `${issuer.url}/vct/realname-identity/v1`),
           realname_grant: { request_id: "forged-request-1", merchant_name: "Shop a", level: "full", purpose: "test full", retention_days: 1, claims: ["id_number"], age_over_18: false },
         },
         forger.signer,

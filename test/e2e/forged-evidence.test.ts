@@ -178,7 +178,7 @@ describe("Evidence cannot be forged: bundles are checked against the notary's tr
 
   it("an included presentation must be a trusted issuer's credential bound (cnf) to the key that consented", async () => {
     const holder = newKey();
-    const credential = await issueIdentityCredential({ issuerDid: issuer.did, signer: issuer.signer, holderJwk: jwkFromDidKey(holder.did), claims: { real_name_verified: true, age_over_18: true, family_name: "张", given_name: "三", full_name: "张三", id_number: "110105199003071239", birth_date: "1990-03-07" }, now: new Date(), validForSeconds: 3600 });
+    const credential = await issueIdentityCredential({ issuerDid: issuer.did, vct: "https://issuer.example/vct/realname-identity/v1", signer: issuer.signer, holderJwk: jwkFromDidKey(holder.did), claims: { real_name_verified: true, age_over_18: true, family_name: "张", given_name: "三", full_name: "张三", id_number: "110105199003071239", birth_date: "1990-03-07" }, now: new Date(), validForSeconds: 3600 });
     const { presented, sdHash } = await selectDisclosures(credential, ["real_name_verified"]);
     const full = await bindPresentation({ presented, sdHash, audience: "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK", nonce: "n", now: new Date(), signer: holder.signer });
     const presentation = { full, presentedHash: sha256B64url(presented) };

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { fetchJson, HolderWallet, IDENTITY_VCT, merchantPseudonymClaim, REPO_ROOT, serveWalletWeb, sha256Hex, type Listening } from "@realname/agent";
+import { fetchJson, HolderWallet, identityVct, merchantPseudonymClaim, REPO_ROOT, serveWalletWeb, sha256Hex, type Listening } from "@realname/agent";
 import { chainWithRegistry } from "../helpers/chain.js";
 import { startService, type EmbeddedChain, type ServiceProcess } from "../../scripts/lib/devnet.js";
 import { disclosedNames, startCounter, startPhishingPage, startSwappingMerchant, type PhishingPage, type SwappingMerchant } from "../../drill/hostile.js";
@@ -45,13 +45,13 @@ describe("The wallet answers exactly what the person saw, and only for the merch
     issuer = await startService("issuer-service", { DATA_DIR: join(work, "issuer"), CHAIN_RPC_URL: chain.url, DEPLOYMENT_FILE: c.deploymentFile, ISSUER_PASSPHRASE: "trust-issuer", ISSUER_DATA_KEY: "55".repeat(32), ADMIN_TOKEN, ANCHOR_DEV_ACCOUNT: "2" });
     shop = await startService("verifier-service", { DATA_DIR: join(work, "shop"), CHAIN_RPC_URL: chain.url, DEPLOYMENT_FILE: c.deploymentFile, ANCHOR_DEV_ACCOUNT: "1", MERCHANT_NAME: "Real Shop", MERCHANT_PASSPHRASE: "trust-shop", TRUSTED_ISSUERS: issuer.did, ISSUER_URL: issuer.url, ANCHOR_BATCH_AGE_MS: "300" });
     await register(shop.did, "Real Shop", ["membership"], [new URL(shop.url).origin]);
-    swapper = await startSwappingMerchant({ name: "Swap Shop", purpose: "swap test" });
+    swapper = await startSwappingMerchant({ name: "Swap Shop", purpose: "swap test", vct: identityVct(issuer.url) });
     await register(swapper.did, "Swap Shop", ["swap test"], [swapper.url]);
     // Registered as "Small Shop", but its requests call it "Famous Bank".
-    impostor = await startSwappingMerchant({ name: "Small Shop", clientName: "Famous Bank", purpose: "swap test" });
+    impostor = await startSwappingMerchant({ name: "Small Shop", clientName: "Famous Bank", purpose: "swap test", vct: identityVct(issuer.url) });
     await register(impostor.did, "Small Shop", ["swap test"], [impostor.url]);
     // Registered, but for another web site than the one its requests answer to.
-    offsite = await startSwappingMerchant({ name: "Offsite Shop", purpose: "swap test" });
+    offsite = await startSwappingMerchant({ name: "Offsite Shop", purpose: "swap test", vct: identityVct(issuer.url) });
     await register(offsite.did, "Offsite Shop", ["swap test"], ["https://offsite.example"]);
     phishing = await startPhishingPage();
 
@@ -339,9 +339,9 @@ describe("The wallet answers exactly what the person saw, and only for the merch
     let unregistered: StandardMerchant;
     const refusal = (p: Promise<unknown>) => p.then(() => ({ code: "accepted" }), (e: { code: string }) => e);
     before(async () => {
-      es256 = await startStandardMerchant({ alg: "ES256", reply: "redirect", dcqlId: "pid", vct: IDENTITY_VCT });
-      eddsa = await startStandardMerchant({ alg: "EdDSA", reply: "empty", dcqlId: "my_credential", vct: IDENTITY_VCT });
-      unregistered = await startStandardMerchant({ alg: "ES256", reply: "redirect", vct: IDENTITY_VCT });
+      es256 = await startStandardMerchant({ alg: "ES256", reply: "redirect", dcqlId: "pid", vct: identityVct(issuer.url) });
+      eddsa = await startStandardMerchant({ alg: "EdDSA", reply: "empty", dcqlId: "my_credential", vct: identityVct(issuer.url) });
+      unregistered = await startStandardMerchant({ alg: "ES256", reply: "redirect", vct: identityVct(issuer.url) });
       await admin("/admin/merchants", { did: es256.did, name: "HAIP Shop", maxLevel: "full", purposes: ["age check"], fullClaims: ["full_name"], origins: [es256.url] }, "PUT");
       await admin("/admin/merchants", { did: eddsa.did, name: "Plain Shop", maxLevel: "pseudonymous", purposes: ["membership"], fullClaims: [], origins: [eddsa.url] }, "PUT");
       wallet = await HolderWallet.open({ dir: walletDir, pin: PIN });

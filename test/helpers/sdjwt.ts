@@ -1,5 +1,6 @@
 import {
   bindPresentation,
+  identityVct,
   issueIdentityCredential,
   jwkFromDidKey,
   selectDisclosures,
@@ -12,6 +13,8 @@ import {
 import { newTestKey, type TestKey } from "./keys.js";
 
 export const NOW = new Date("2026-11-21T10:00:00Z");
+/** The identity credential type of the test issuer (issuer.example serves its type metadata). */
+export const TEST_VCT = identityVct("https://issuer.example");
 export const AUDIENCE = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK";
 export const NONCE = "n-0S6_WzA2Mj-0123456789";
 
@@ -34,7 +37,7 @@ export interface Scenario {
 export async function scenario(): Promise<Scenario> {
   const issuer = newTestKey();
   const holder = newTestKey();
-  const credential = await issueIdentityCredential({ issuerDid: issuer.did, signer: issuer.signer, holderJwk: jwkFromDidKey(holder.did), claims: CLAIMS, now: NOW, validForSeconds: 86_400 });
+  const credential = await issueIdentityCredential({ issuerDid: issuer.did, vct: TEST_VCT, signer: issuer.signer, holderJwk: jwkFromDidKey(holder.did), claims: CLAIMS, now: NOW, validForSeconds: 86_400 });
   return { issuer, holder, credential };
 }
 

@@ -122,15 +122,17 @@ describe("Issuer service: registration platform, OpenID4VCI, status, registries"
       expect(meta.nonce_endpoint).to.equal(`${issuer.url}/nonce`);
       expect(meta.batch_credential_issuance.batch_size).to.equal(10);
       const config = Object.values(meta.credential_configurations_supported)[0] as any;
-      expect(config).to.include({ format: "dc+sd-jwt", vct: "urn:realname:identity:1" });
+      expect(config).to.include({ format: "dc+sd-jwt", vct: `${issuer.url}/vct/realname-identity/v1` });
       // Issue 13: proofs (holder keys) in EdDSA or ES256 for either configuration (EdDSA-signed, ES256-signed).
       expect(config.proof_types_supported.jwt.proof_signing_alg_values_supported).to.have.members(["EdDSA", "ES256"]);
       expect(Object.keys(meta.credential_configurations_supported)).to.deep.equal(["RealNameIdentity_dc_sd_jwt", "RealNameIdentity_dc_sd_jwt_es256"]);
+      // Both configurations are the same type: the https vct URL serving its type metadata.
+      expect(meta.credential_configurations_supported.RealNameIdentity_dc_sd_jwt_es256.vct).to.equal(`${issuer.url}/vct/realname-identity/v1`);
       const as = (await call(`${issuer.url}/.well-known/oauth-authorization-server`)).body;
       expect(as.token_endpoint).to.equal(`${issuer.url}/token`);
       expect((await call(`${issuer.url}/.well-known/jwks.json`)).body.keys[0]).to.include({ kty: "OKP", crv: "Ed25519" });
-      const vct = (await call(`${issuer.url}/.well-known/vct/realname-identity`)).body;
-      expect(vct.vct).to.equal("urn:realname:identity:1");
+      const vct = (await call(config.vct)).body;
+      expect(vct.vct).to.equal(config.vct);
       expect(vct.claims.map((c: any) => c.path[0])).to.include.members(["real_name_verified", "age_over_18", "id_number", "verification_commitment"]);
     });
   });

@@ -25,7 +25,7 @@ import {
   type GrantLevel,
 } from "@realname/agent";
 import { createApp, type VerifierDeps } from "../../verifier-service/src/app.js";
-import { CLAIMS } from "../helpers/sdjwt.js";
+import { CLAIMS, TEST_VCT } from "../helpers/sdjwt.js";
 import { newTestKey } from "../helpers/keys.js";
 import { call } from "../helpers/http.js";
 
@@ -66,6 +66,7 @@ describe("OpenID4VP 1.0 as written: a plain wallet's answer and decline at our m
     deps = {
       merchant,
       trustedIssuers: [issuer.did],
+      identityVct: TEST_VCT,
       publicUrl: () => base,
       sessions: db.store("sessions"),
       nonces: db.store("nonces"),
@@ -99,6 +100,7 @@ describe("OpenID4VP 1.0 as written: a plain wallet's answer and decline at our m
     const status = await statusList.allocate();
     const sdjwt = await issueIdentityCredential({
       issuerDid: issuer.did,
+      vct: TEST_VCT,
       signer: issuer.signer,
       holderJwk: { kty: "OKP", crv: "Ed25519", x: jwk.x },
       claims: CLAIMS,

@@ -33,7 +33,7 @@ import {
 } from "@realname/agent";
 import { createApp, type VerifierDeps } from "../../verifier-service/src/app.js";
 import { sweepExpired } from "../../verifier-service/src/sweep.js";
-import { CLAIMS } from "../helpers/sdjwt.js";
+import { CLAIMS, TEST_VCT } from "../helpers/sdjwt.js";
 import { newTestKey } from "../helpers/keys.js";
 import { call } from "../helpers/http.js";
 
@@ -74,6 +74,7 @@ describe("Verifier: counter-signs only its offer, shows values only to the answe
     deps = {
       merchant,
       trustedIssuers: [issuer.did],
+      identityVct: TEST_VCT,
       publicUrl: () => base,
       sessions: db.store("sessions"),
       nonces: db.store("nonces"),
@@ -107,7 +108,7 @@ describe("Verifier: counter-signs only its offer, shows values only to the answe
     const status = await statusList.allocate();
     // The issuer's member pseudonym for this merchant (issue 12 §3: one account per person per merchant).
     const pseudonyms = { [merchantPseudonymClaim(merchant.did)]: `member-${holder.did.slice(-12)}` };
-    const sdjwt = await issueIdentityCredential({ issuerDid: issuer.did, signer: issuer.signer, holderJwk: jwkFromDidKey(holder.did), claims: CLAIMS, now: clock(), validForSeconds: 30 * 86_400, status, pseudonyms });
+    const sdjwt = await issueIdentityCredential({ issuerDid: issuer.did, vct: TEST_VCT, signer: issuer.signer, holderJwk: jwkFromDidKey(holder.did), claims: CLAIMS, now: clock(), validForSeconds: 30 * 86_400, status, pseudonyms });
     return { holder, sdjwt, idx: status.idx };
   }
   type Credential = Awaited<ReturnType<typeof credential>>;

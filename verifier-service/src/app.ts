@@ -35,6 +35,7 @@ import {
   type StatusListResolver,
   type TrustRegistryDocument,
   type NotaryGate,
+  IssuerMetadataResolver,
   webAssets as assets,
   type TrustedIssuerKey,
 } from "@realname/agent";
@@ -43,10 +44,14 @@ import { expiryKey, type ExpiryEntry } from "./sweep.js";
 
 export interface VerifierDeps {
   merchant: { did: string; name: string; signer: JwsSigner };
-  /** Issuer DIDs whose credentials this merchant believes. */
+  /** Issuers whose credentials this merchant believes: did:key DIDs, or https issuer URLs (keys from their metadata). */
   trustedIssuers: readonly string[];
   /** Further keys of trusted issuers (e.g. an issuer's ES256 key, which its did:key does not name). */
   trustedIssuerKeys?: readonly TrustedIssuerKey[];
+  /** Reads an https issuer's keys from its /.well-known/jwt-vc-issuer (cached); DIDs pass through. Default: a fresh one. */
+  issuerKeys?: IssuerMetadataResolver;
+  /** The identity credential type asked for and accepted: the trusted issuer's vct URL (identityVct). */
+  identityVct: string;
   /** Base URL the wallet reaches this service at (known once it listens). */
   publicUrl: () => string;
   sessions: DocumentStore<Session>;
@@ -210,6 +215,7 @@ const MAX_LOGIN_KEYS = 5;
 /** The merchant's verifier: signed requests, complete verification, accounts, receipts queued for anchoring. */
 export function createApp(deps: VerifierDeps) {
   const clock = deps.clock ?? (() => new Date());
+  const issuerKeys = deps.issuerKeys ?? new IssuerMetadataResolver({ clock });
   const validity = deps.requestValiditySeconds ?? 300;
   const responseCodeSeconds = deps.responseCodeSeconds ?? 120;
   const app = createServiceApp({ log: deps.log, rateLimit: deps.rateLimit });
@@ -232,6 +238,7 @@ export function createApp(deps: VerifierDeps) {
       terms: { request_id: requestId, merchant_name: deps.merchant.name, level: input.level, purpose: input.purpose, retention_days: input.retentionDays, claims: input.claims, age_over_18: input.ageOver18 },
       requestUri: `${base}/requests/${requestId}`,
       responseUri: `${base}/requests/${requestId}/response`,
+      vct: deps.identityVct,
       now: clock(),
       validForSeconds: Math.min(input.expiresInSeconds ?? validity, validity),
     });
@@ -328,7 +335,7 @@ export function createApp(deps: VerifierDeps) {
     } else throw new AgentError("ERR_UNSUPPORTED_MEDIA_TYPE", "send the answer as application/x-www-form-urlencoded (OpenID4VP direct_post) or application/json");
     if (session.status !== "pending") throw new AgentError("ERR_NONCE_REUSED", "this request has already been answered");
     const now = clock();
-    const result = await verifyGrantResponse({ response: body, request: session.request, requestJwt: session.requestJwt, trustedIssuers: [...deps.trustedIssuers, ...(deps.trustedIssuerKeys ?? [])], now, status: deps.status });
+    const result = await verifyGrantResponse({ response: body, request: session.request, requestJwt: session.requestJwt, trustedIssuers: [...(await issuerKeys.resolve(deps.trustedIssuers)), ...(deps.trustedIssuerKeys ?? [])], expectedVct: deps.identityVct, now, status: deps.status });
     if (!result.verified) throw new VerificationFailedError(result.errors);
     // Only now is the nonce spent: of concurrent valid answers, exactly one takes it.
     const nonce = await deps.nonces.take(session.request.nonce);

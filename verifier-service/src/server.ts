@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { Wallet } from "ethers";
 import { sweepRetention } from "./retention.js";
 import { sweepExpired } from "./sweep.js";
-import { AgentError, DEFAULT_STATUS_MAX_AGE_SECONDS, NotaryGate, StatusListResolver, TrustRegistryResolver, connectAnchoringFromEnv, createRoleAgent, DEFAULT_RPC_URL, ensureIdentifier, fetchJson, identifierKeyObjectSigner, isLoopbackHttpUrl, LevelDatabase, privateUmask, publicJwkFrom, REPO_ROOT, type TrustedIssuerKey } from "@realname/agent";
+import { AgentError, DEFAULT_STATUS_MAX_AGE_SECONDS, NotaryGate, StatusListResolver, TrustRegistryResolver, connectAnchoringFromEnv, createRoleAgent, DEFAULT_RPC_URL, ensureIdentifier, fetchJson, identifierKeyObjectSigner, identityVct, isLoopbackHttpUrl, isUrlIssuer, IssuerMetadataResolver, didKeyFromJwk, LevelDatabase, privateUmask, publicJwkFrom, REPO_ROOT, type TrustedIssuerKey } from "@realname/agent";
 import { createApp } from "./app.js";
 import { checkoutOffersSchema, DEFAULT_CHECKOUT_OFFERS, type CheckoutConfig } from "./checkout.js";
 
@@ -23,8 +23,13 @@ Environment:
   MERCHANT_NAME          the merchant's display name
   MERCHANT_PASSPHRASE    seals the merchant's private keys at rest (required)
   VERIFIER_DEMO_MODE=1   local demo: a missing passphrase is generated once into DATA_DIR (never in production)
-  TRUSTED_ISSUERS        comma-separated issuer DIDs to trust
-  TRUSTED_ISSUER_KEYS    JSON [{iss, jwk}]: further issuer keys (e.g. an issuer's ES256 key for its ES256 credentials)
+  TRUSTED_ISSUERS        comma-separated issuers to trust: did:key DIDs, or https issuer URLs whose keys are read
+                         from their /.well-known/jwt-vc-issuer metadata (cached; loopback http in development;
+                         an issuer URL's metadata publishes its EdDSA and ES256 keys)
+  TRUSTED_ISSUER_KEYS    JSON [{iss, jwk}]: further issuer keys (e.g. a DID issuer's ES256 key for its ES256 credentials)
+  IDENTITY_VCT           the identity credential type asked for and accepted (default: the first trusted issuer
+                         URL's, else ISSUER_URL's, /vct/realname-identity/v1)
+  ISSUER_METADATA_CACHE_SECONDS how long an https issuer's keys are reused (default 300)
   MERCHANT_ALG           EdDSA (default) or ES256: the merchant's DID is then a P-256 did:key (ES256 request objects, receipts)
   ISSUER_URL             the issuer (its registry of notaries; and if TRUSTED_ISSUERS is unset, whom to trust)
                          (development only; default http://127.0.0.1:3001)
@@ -99,6 +104,14 @@ function parseTrustedIssuerKeys(raw: string | undefined): TrustedIssuerKey[] {
   }
 }
 
+/** The did:key of an https issuer's Ed25519 key (from its metadata): what its signed registries are checked against. */
+async function registrySignerOf(resolver: IssuerMetadataResolver, iss: string): Promise<string> {
+  for (const { jwk } of await resolver.keysOf(iss)) {
+    if (jwk.kty === "OKP") return didKeyFromJwk(jwk);
+  }
+  throw new AgentError("ERR_CONFIG", `the issuer ${iss} publishes no Ed25519 key to check its registry with`);
+}
+
 async function main() {
   const checkout = checkoutConfig();
   const log = (line: string) => process.stdout.write(line + "\n");
@@ -111,13 +124,21 @@ async function main() {
   if (trustedIssuers.length === 0) {
     // Development convenience: trust whichever issuer answers at ISSUER_URL (default the local issuer).
     const issuerUrl = env.ISSUER_URL ?? "http://127.0.0.1:3001";
-    trustedIssuers = [(await fetchJson<{ did: string }>(new URL("/.well-known/issuer", issuerUrl).href)).did];
+    // Whatever its credentials carry as `iss`: its DID, or its URL (then its keys come from its metadata).
+    const info = await fetchJson<{ did: string; iss?: string }>(new URL("/.well-known/issuer", issuerUrl).href);
+    trustedIssuers = [info.iss ?? info.did];
     process.stderr.write(`warning: TRUSTED_ISSUERS is not set; trusting the issuer at ${issuerUrl}: ${trustedIssuers[0]}\n`);
     // Trusting that issuer by its URL anyway: its ES256 key (JWKS) too, for its ES256 credentials.
     const { keys } = await fetchJson<{ keys?: Array<Record<string, unknown>> }>(new URL("/.well-known/jwks.json", issuerUrl).href).catch(() => ({ keys: [] }));
     for (const k of keys ?? []) if (k.kty === "EC" && k.crv === "P-256") trustedIssuerKeys.push({ iss: trustedIssuers[0]!, jwk: publicJwkFrom(k) });
   }
   if (trustedIssuers.length === 0) throw new AgentError("ERR_NO_TRUSTED_ISSUER", "set TRUSTED_ISSUERS (or ISSUER_URL) so the verifier knows whom to believe");
+  // An https issuer is found from its URL alone: its keys come from its JWT VC Issuer Metadata (no DID
+  // resolution). The merchant registry and notary registry it signs are checked against the did:key of that key.
+  const issuerKeys = new IssuerMetadataResolver({ cacheSeconds: Number(env.ISSUER_METADATA_CACHE_SECONDS ?? 300) });
+  const urlIssuer = trustedIssuers.find(isUrlIssuer);
+  const registryIssuerDid = isUrlIssuer(trustedIssuers[0]!) ? await registrySignerOf(issuerKeys, trustedIssuers[0]!) : trustedIssuers[0]!;
+  const issuerUrl = env.ISSUER_URL ?? urlIssuer ?? "http://127.0.0.1:3001";
 
   const { agent, box } = await createRoleAgent(db, merchantPassphrase());
   // MERCHANT_ALG=ES256: the merchant's DID is a P-256 did:key, so its request objects and grant receipts are
@@ -131,6 +152,8 @@ async function main() {
     merchant: { did: identifier.did, name: env.MERCHANT_NAME ?? "Demo Merchant", signer: await identifierKeyObjectSigner(db, box, identifier) },
     trustedIssuers,
     trustedIssuerKeys,
+    issuerKeys,
+    identityVct: env.IDENTITY_VCT ?? identityVct(urlIssuer ?? issuerUrl),
     publicUrl: () => publicUrl,
     sessions: db.store("sessions"),
     nonces: db.store("nonces"),
@@ -140,10 +163,10 @@ async function main() {
     expiries: db.store("expiries"),
     queue,
     seal: box,
-    notaries: new NotaryGate({ audience: identifier.did, issuerUrl: env.ISSUER_URL ?? "http://127.0.0.1:3001", issuerDid: trustedIssuers[0], spentStore: db.store("notary-jtis"), allowLoopbackHttp: isLoopbackHttpUrl(env.ISSUER_URL ?? "http://127.0.0.1:3001") }),
+    notaries: new NotaryGate({ audience: identifier.did, issuerUrl, issuerDid: registryIssuerDid, spentStore: db.store("notary-jtis"), allowLoopbackHttp: isLoopbackHttpUrl(issuerUrl) }),
     rateLimit: { max: Number(env.RATE_LIMIT_PER_MINUTE ?? 1200), windowMs: 60_000 },
-    status: new StatusListResolver({ maxCacheSeconds: Number(env.STATUS_CACHE_SECONDS ?? DEFAULT_STATUS_MAX_AGE_SECONDS), allowLoopbackHttp: isLoopbackHttpUrl(env.ISSUER_URL ?? "http://127.0.0.1:3001") }),
-    trustRegistry: new TrustRegistryResolver({ issuerUrl: env.ISSUER_URL ?? "http://127.0.0.1:3001", issuerDid: trustedIssuers[0]!, cacheSeconds: Number(env.TRUST_REGISTRY_CACHE_SECONDS ?? 60) }),
+    status: new StatusListResolver({ maxCacheSeconds: Number(env.STATUS_CACHE_SECONDS ?? DEFAULT_STATUS_MAX_AGE_SECONDS), allowLoopbackHttp: isLoopbackHttpUrl(issuerUrl) }),
+    trustRegistry: new TrustRegistryResolver({ issuerUrl, issuerDid: registryIssuerDid, cacheSeconds: Number(env.TRUST_REGISTRY_CACHE_SECONDS ?? 60) }),
     requestValiditySeconds: Number(env.REQUEST_VALIDITY_SECONDS ?? 300),
     responseCodeSeconds: Number(env.RESPONSE_CODE_SECONDS ?? 120),
     log,

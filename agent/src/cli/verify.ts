@@ -3,12 +3,13 @@ import { readFileSync } from "node:fs";
 import { AgentError } from "../errors.js";
 import { StatusListResolver } from "../sdjwt/status.js";
 import { verifyPresentation } from "../sdjwt/verify-presentation.js";
+import { IssuerMetadataResolver } from "../sdjwt/issuer-metadata.js";
 import { c, EXIT, fail, out, table } from "./common.js";
 
 const program = new Command("verify")
   .description("Verify an SD-JWT VC presentation exactly as the merchant's service does, without running it.")
   .requiredOption("--presentation <file>", "file holding the presentation (- for standard input)")
-  .requiredOption("--trusted-issuer <did...>", "issuer DID(s) to trust")
+  .requiredOption("--trusted-issuer <did-or-url...>", "issuer(s) to trust: DIDs, or https issuer URLs (keys from their /.well-known/jwt-vc-issuer)")
   .requiredOption("--audience <did>", "this merchant's client identifier, e.g. decentralized_identifier:did:key:… (the key binding's aud, OpenID4VP 1.0)")
   .requiredOption("--nonce <nonce>", "the nonce of the request this answers")
   .option("--now <iso>", "verify as of this time (default now)")
@@ -31,7 +32,7 @@ const program = new Command("verify")
       const list = (s?: string) => (s ? s.split(",").map((x) => x.trim()).filter(Boolean) : undefined);
       const r = await verifyPresentation({
         presentation: text,
-        trustedIssuers: o.trustedIssuer,
+        trustedIssuers: await new IssuerMetadataResolver().resolve(o.trustedIssuer),
         audience: o.audience,
         nonce: o.nonce,
         now: () => now,

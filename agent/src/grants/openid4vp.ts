@@ -15,7 +15,7 @@ import { jwkThumbprint } from "../crypto/algorithms.js";
 import { allowHttpIfLoopback, oid4vcCallbacks } from "../oid4vc/callbacks.js";
 import { boundedFetch } from "../http/bounded-fetch.js";
 import { sha256B64url } from "../encoding.js";
-import { claimsForLevel, FULL_LEVEL_CLAIMS, IDENTITY_VCT, type GrantLevel } from "../sdjwt/identity-credential.js";
+import { claimsForLevel, FULL_LEVEL_CLAIMS, IDENTITY_VCT_PATH, type GrantLevel } from "../sdjwt/identity-credential.js";
 import { merchantPseudonymClaim } from "../sdjwt/merchant-pseudonym.js";
 import { grantTermsSchema, presentationRequestSchema, type PresentationRequest } from "./request.js";
 import { decodeTransactionData, encodeTransactionData, grantTransactionDataSchema, REALNAME_GRANT_TRANSACTION_TYPE, TRANSACTION_DATA_HASH_ALG, type GrantTransactionData } from "./transaction-data.js";
@@ -40,14 +40,17 @@ const DEFAULT_REQUEST_LIFE_SECONDS = 300;
 /** The full client identifier of a merchant DID: the KB-JWT `aud` (OpenID4VP 1.0 Appendix B.3.6). */
 export const clientIdOf = (did: string): string => `${CLIENT_ID_PREFIX}${did}`;
 
-/** The DCQL query for a grant: the identity credential type and exactly the claims the level discloses. */
-export function dcqlFor(claimNames: readonly string[], credentialId = DCQL_CREDENTIAL_ID) {
+/**
+ * The DCQL query for a grant: the identity credential type (`vct`, the https URL of the trusted issuer's type,
+ * see identityVct) and exactly the claims the level discloses.
+ */
+export function dcqlFor(claimNames: readonly string[], vct: string, credentialId = DCQL_CREDENTIAL_ID) {
   return {
     credentials: [
       {
         id: credentialId,
         format: "dc+sd-jwt",
-        meta: { vct_values: [IDENTITY_VCT] },
+        meta: { vct_values: [vct] },
         require_cryptographic_holder_binding: true,
         claims: claimNames.map((name) => ({ path: [name] })),
       },
@@ -66,6 +69,8 @@ export async function createAuthorizationRequest(args: {
   terms: z.input<typeof grantTermsSchema>;
   requestUri: string;
   responseUri: string;
+  /** The identity credential type asked for (DCQL `vct_values`). */
+  vct: string;
   now: Date;
   validForSeconds: number;
 }): Promise<{ authorizationRequest: string; requestObject: string; request: PresentationRequest }> {
@@ -95,7 +100,7 @@ export async function createAuthorizationRequest(args: {
       response_uri: args.responseUri,
       nonce,
       state: terms.request_id,
-      dcql_query: dcqlFor(requestedClaimNames(terms, args.merchant.did)),
+      dcql_query: dcqlFor(requestedClaimNames(terms, args.merchant.did), args.vct),
       transaction_data: [transactionData],
       client_metadata: { client_name: terms.merchant_name, vp_formats_supported: VP_FORMATS_SUPPORTED },
     } as never,
@@ -140,7 +145,23 @@ export interface ResolvedRequest {
  * object's signature (EdDSA or ES256) by the did:key in its client_id. The grant terms are read from the
  * `realname_grant` transaction data when there is one; `grantTermsFor` (with the registry entry) settles them.
  */
-export async function resolveAuthorizationRequest(link: string, now: Date): Promise<ResolvedRequest> {
+/**
+ * Whether a DCQL `vct_values` entry names the identity credential: exactly `vct` (the type the wallet's own
+ * credentials carry, identityVct(its issuer's URL)) when given; otherwise any issuer's identity type URL.
+ */
+function isIdentityVct(value: unknown, vct: string | undefined): boolean {
+  if (typeof value !== "string") return false;
+  if (vct !== undefined) return value === vct;
+  try {
+    const url = new URL(value);
+    return (url.protocol === "https:" || url.protocol === "http:") && url.pathname.endsWith(IDENTITY_VCT_PATH) && !url.search && !url.hash;
+  } catch {
+    return false;
+  }
+}
+
+/** `options.vct`: the identity credential type the wallet holds; a request asking for another type is refused. */
+export async function resolveAuthorizationRequest(link: string, now: Date, options: { vct?: string } = {}): Promise<ResolvedRequest> {
   let clientId: string | undefined;
   let requestUri: string | undefined;
   let byValue: string | undefined;
@@ -207,7 +228,7 @@ export async function resolveAuthorizationRequest(link: string, now: Date): Prom
   const query = dcql?.credentials?.length === 1 ? dcql.credentials[0]! : fail("ERR_REQUEST_MALFORMED", "the request must ask for exactly one identity credential (DCQL)");
   if (typeof query.id !== "string" || !/^[A-Za-z0-9_-]{1,128}$/.test(query.id)) fail("ERR_REQUEST_MALFORMED", "the DCQL credential query has no valid id");
   const vcts = query.meta?.vct_values;
-  if (query.format !== "dc+sd-jwt" || !Array.isArray(vcts) || !vcts.includes(IDENTITY_VCT)) fail("ERR_REQUEST_MALFORMED", "the request does not ask for the identity credential");
+  if (query.format !== "dc+sd-jwt" || !Array.isArray(vcts) || !vcts.some((v) => isIdentityVct(v, options.vct))) fail("ERR_REQUEST_MALFORMED", "the request does not ask for the identity credential");
   if (!Array.isArray(query.claims) || query.claims.length === 0) fail("ERR_REQUEST_MALFORMED", "the request must name the claims it asks for (asking for all of them is refused)");
   const claimNames = query.claims!.map((c) => (Array.isArray(c.path) && c.path.length === 1 && typeof c.path[0] === "string" ? c.path[0] : fail("ERR_REQUEST_MALFORMED", "the request asks for a nested or malformed claim path")));
   if (new Set(claimNames).size !== claimNames.length) fail("ERR_REQUEST_MALFORMED", "the request names a claim twice");

@@ -2,7 +2,7 @@ import { sha256B64url, sha256Hex } from "../encoding.js";
 import type { VerificationIssue } from "../errors.js";
 import { didKeyFromJwk } from "../identity/did-key.js";
 import { CONSENT_RECEIPT_TYPE, verifyReceipt, type ConsentRecord } from "../receipts/receipts.js";
-import { claimsForLevel, IDENTITY_VCT, type GrantLevel } from "../sdjwt/identity-credential.js";
+import { claimsForLevel, type GrantLevel } from "../sdjwt/identity-credential.js";
 import { verifySdJwtPresentation, type TrustedIssuerKey } from "../sdjwt/verify.js";
 import { merchantPseudonymClaim } from "../sdjwt/merchant-pseudonym.js";
 import { verifyPairwiseProof } from "./pairwise.js";
@@ -59,8 +59,13 @@ export async function verifyGrantResponse(args: {
   response: GrantResponse;
   request: PresentationRequest;
   requestJwt: string;
-  /** Issuer DIDs, or `{ iss, jwk }` pairs for further keys of an issuer (e.g. its ES256 key). */
+  /**
+   * Issuer DIDs, or `{ iss, jwk, kid? }` keys: further keys of an issuer (e.g. its ES256 key), or an https
+   * issuer's keys read from its metadata by IssuerMetadataResolver.
+   */
   trustedIssuers: ReadonlyArray<string | TrustedIssuerKey>;
+  /** The identity credential type the merchant accepts (the trusted issuer's vct URL). */
+  expectedVct: string;
   now: Date;
   /** Checks the credential's status list; when given, a credential without a status reference is refused. */
   status?: StatusListResolver;
@@ -83,14 +88,14 @@ export async function verifyGrantResponse(args: {
     nonce: request.nonce,
     now: () => now,
     requireKeyBinding: true,
-    expectedVct: IDENTITY_VCT,
+    expectedVct: args.expectedVct,
     allowedClaims: pseudonymClaim ? [...expectedClaims, pseudonymClaim] : expectedClaims,
     requiredClaims: pseudonymClaim ? [...expectedClaims, pseudonymClaim] : expectedClaims,
   });
   if (!pres.verified) return fail(pres.errors);
   if (args.status) {
     // A `full` grant hands over identity values: its credential's status is checked fresh, never from a cache.
-    const statusErrors = await args.status.check(pres.claims?.status, pres.issuer!, now, { fresh: request.level === "full" });
+    const statusErrors = await args.status.check(pres.claims?.status, pres.issuer!, now, { fresh: request.level === "full", issuerJwk: pres.issuerJwk, issuerJwks: pres.issuerJwks });
     if (statusErrors.length) return fail(statusErrors);
   }
   let holderDid: string;

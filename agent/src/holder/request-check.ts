@@ -4,7 +4,7 @@ import { requestHash, type PresentationRequest } from "../grants/request.js";
 import { originOf } from "../http/origins.js";
 import { grantTermsFor, resolveAuthorizationRequest } from "../grants/openid4vp.js";
 import { verifyTrustRegistry, type MerchantEntry } from "../issuer/trust-registry.js";
-import { claimsForLevel, GRANT_LEVELS } from "../sdjwt/identity-credential.js";
+import { claimsForLevel, GRANT_LEVELS, identityVct } from "../sdjwt/identity-credential.js";
 import { messageFor } from "./messages.js";
 
 export interface CheckedRequest {
@@ -41,7 +41,8 @@ const refuse = (code: string, fallback: string): never => {
 export async function checkMerchantRequest(args: { requestUri: string; issuerUrl: string; issuerDid: string; now: Date }): Promise<CheckedRequest> {
   let resolved: Awaited<ReturnType<typeof resolveAuthorizationRequest>>;
   try {
-    resolved = await resolveAuthorizationRequest(args.requestUri, args.now);
+    // The identity type asked for must be the one this wallet holds: its issuer's vct URL.
+    resolved = await resolveAuthorizationRequest(args.requestUri, args.now, { vct: identityVct(args.issuerUrl) });
   } catch (error) {
     const e = error as { code?: string; message?: string };
     return refuse(e.code ?? "ERR_REQUEST_MALFORMED", e.message ?? "the request could not be read");

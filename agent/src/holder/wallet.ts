@@ -25,6 +25,8 @@ import {
 } from "../receipts/receipts.js";
 import { bindPresentation, readCredentialClaims, selectDisclosures } from "../sdjwt/present.js";
 import { verifySdJwtPresentation } from "../sdjwt/verify.js";
+import { IssuerMetadataResolver, isUrlIssuer } from "../sdjwt/issuer-metadata.js";
+import { decodeJws } from "../crypto/jws.js";
 import type { GrantLevel } from "../sdjwt/identity-credential.js";
 import { requestHash, type PresentationRequest } from "../grants/request.js";
 import { derivePairwiseKey, signPairwiseProof } from "../grants/pairwise.js";
@@ -242,8 +244,12 @@ export class HolderWallet {
     const result = await redeemCredentialOffer({ offer, keys: keys.map((k) => ({ did: k.did, signer: identifierSigner(this.agent, k) })), credentialAlg: alg });
     const { did: issuerDid } = await fetchJson<{ did: string }>(new URL("/.well-known/issuer", result.issuer).href);
     const issuerKeys = await this.issuerKeys(result.issuer, issuerDid);
+    // Credentials whose `iss` is the issuer's URL (not its DID) are checked with the keys its JWT VC Issuer
+    // Metadata publishes: the URL must be the credential issuer we redeemed the offer from.
+    const namesUrl = result.credentials.some((c) => decodeJws(c.split("~")[0])?.payload.iss !== issuerDid);
+    const trusted = [issuerDid, ...(namesUrl && isUrlIssuer(result.issuer) ? await new IssuerMetadataResolver().keysOf(result.issuer) : [])];
     const checked = result.credentials.map((credential, i) => {
-      this.checkReceived(credential, keys[i]!.did, issuerDid, issuerKeys);
+      this.checkReceived(credential, keys[i]!.did, trusted, issuerKeys);
       return { credential, key: keys[i]! };
     });
     for (const { credential, key } of checked) {
@@ -274,9 +280,9 @@ export class HolderWallet {
   }
 
   /** Refuses a credential that does not verify, whose disclosures do not all hash into it, or that is not ours. */
-  checkReceived(credential: string, holderDid: string, issuerDid: string, issuerKeys: readonly TrustedIssuerKey[] = []): void {
+  checkReceived(credential: string, holderDid: string, issuer: string | ReadonlyArray<string | TrustedIssuerKey>, issuerKeys: readonly TrustedIssuerKey[] = []): void {
     if (!credential.endsWith("~")) throw new AgentError("ERR_CREDENTIAL_REFUSED", "the issuer sent a credential that already carries a key binding");
-    const r = verifySdJwtPresentation({ presentation: credential, trustedIssuers: [issuerDid, ...issuerKeys], audience: "", nonce: "", requireKeyBinding: false, now: this.clock });
+    const r = verifySdJwtPresentation({ presentation: credential, trustedIssuers: [...(typeof issuer === "string" ? [issuer] : issuer), ...issuerKeys], audience: "", nonce: "", requireKeyBinding: false, now: this.clock });
     if (!r.verified) throw new AgentError("ERR_CREDENTIAL_REFUSED", `the issuer sent a credential that does not verify (${r.errors.map((e) => e.code).join(", ")})`);
     let bound = false;
     try {

@@ -4,10 +4,10 @@ import { Openid4vciIssuer, Openid4vciDraftVersion, type IssuerMetadataResult } f
 import QRCode from "qrcode";
 import { AgentError } from "../errors.js";
 import { decodeJws, type JwsSigner } from "../crypto/jws.js";
-import { jwkFromDidKey, publicJwkFrom, type Ed25519PublicJwk, type P256PublicJwk, type PublicJwk } from "../identity/did-key.js";
+import { didKeyKid, jwkFromDidKey, publicJwkFrom, type Ed25519PublicJwk, type P256PublicJwk, type PublicJwk } from "../identity/did-key.js";
 import { isJwsAlg, jwkThumbprint, verifyJwt, type JwsAlg } from "../crypto/algorithms.js";
 import type { TrustedIssuerKey } from "../sdjwt/verify.js";
-import { IDENTITY_VCT } from "../sdjwt/identity-credential.js";
+import { identityVct } from "../sdjwt/identity-credential.js";
 import type { DocumentStore } from "../stores/document-store.js";
 import { oid4vcCallbacks } from "../oid4vc/callbacks.js";
 import { boundedFetch } from "../http/bounded-fetch.js";
@@ -102,9 +102,26 @@ export class CredentialIssuance {
     return { keys: [{ ...this.issuerJwk, kid: EDDSA_JWKS_KID, alg: "EdDSA", use: "sig" }, ...es256] };
   }
 
-  /** The issuer as a verifier's trust list names it: its DID (Ed25519 key) and, for ES256 credentials, its P-256 key. */
+  /**
+   * The keys credentials are signed with, each with the `kid` credential headers name: the Ed25519 key (its
+   * did:key verification method) and the P-256 key when there is one. Published in the JWT VC Issuer Metadata.
+   */
+  credentialSigningKeys(): Array<PublicJwk & { kid: string }> {
+    const es256 = this.deps.es256 ? [{ ...this.deps.es256.jwk, kid: this.es256Kid()! }] : [];
+    return [{ ...this.issuerJwk, kid: didKeyKid(this.deps.issuer.did) }, ...es256];
+  }
+
+  /**
+   * The issuer as a verifier's trust list names it: its DID (Ed25519 key) and, for ES256 credentials, its P-256
+   * key; and the same keys under its URL, for credentials whose `iss` is the URL (ISSUER_IDENTIFIER=url).
+   */
   trustedIssuerKeys(): Array<string | TrustedIssuerKey> {
-    return [this.deps.issuer.did, ...(this.deps.es256 ? [{ iss: this.deps.issuer.did, jwk: this.deps.es256.jwk }] : [])];
+    const base = this.deps.baseUrl();
+    return [
+      this.deps.issuer.did,
+      ...(this.deps.es256 ? [{ iss: this.deps.issuer.did, jwk: this.deps.es256.jwk }] : []),
+      ...this.credentialSigningKeys().map(({ kid, ...jwk }) => ({ iss: base, jwk: jwk as PublicJwk, kid })),
+    ];
   }
 
   /** The configuration ids this issuer offers, EdDSA first. */
@@ -137,7 +154,7 @@ export class CredentialIssuance {
           id,
           {
             format: "dc+sd-jwt",
-            vct: IDENTITY_VCT,
+            vct: identityVct(base),
             scope: "RealNameIdentity",
             cryptographic_binding_methods_supported: ["jwk"],
             credential_signing_alg_values_supported: [alg],
@@ -267,6 +284,19 @@ export class CredentialIssuance {
     return { offers, nonces };
   }
 
+  /**
+   * OpenID4VCI 1.0 §8.3.1.2: a request naming a credential configuration this issuer does not offer is
+   * `unknown_credential_configuration`; a `credential_identifier` is `unknown_credential_identifier` (the token
+   * response carries no authorization_details, so this issuer hands out no identifiers).
+   */
+  private checkRequestedConfiguration(body: Record<string, unknown>): void {
+    if (body.credential_identifier !== undefined) throw new AgentError("ERR_UNKNOWN_CREDENTIAL_IDENTIFIER", "this issuer issues no credential identifiers: name a credential_configuration_id");
+    const id = body.credential_configuration_id;
+    if (id === undefined) return;
+    const offered = Object.keys((this.credentialIssuerMetadata() as { credential_configurations_supported?: Record<string, unknown> }).credential_configurations_supported ?? {});
+    if (typeof id !== "string" || !offered.includes(id)) throw new AgentError("ERR_UNKNOWN_CREDENTIAL_CONFIGURATION", "the requested credential configuration is not one this issuer offers");
+  }
+
   /** Nonce endpoint: a fresh single-use `c_nonce` for proofs of possession. */
   async nonce(): Promise<Record<string, unknown>> {
     const cNonce = randomBytes(16).toString("base64url");
@@ -287,6 +317,7 @@ export class CredentialIssuance {
     if (!offer || offer.state !== "token-issued") throw new AgentError("ERR_OAUTH_INVALID_TOKEN", "this access token has already been used or belongs to no offer");
     // Built (and validated by the library) once per request, not once per proof of the batch.
     const issuerMetadata = this.issuerMetadata();
+    this.checkRequestedConfiguration(body);
     // Proofs in an algorithm we never accept (alg none, HS256, …) are refused with our code before the library parses them.
     const rawProofs = (body.proofs as { jwt?: unknown } | undefined)?.jwt;
     if (Array.isArray(rawProofs) && rawProofs.some((p) => !isJwsAlg(decodeJws(p)?.header.alg))) throw new AgentError("ERR_PROOF_ALG", "proofs of possession are signed EdDSA or ES256");

@@ -19,9 +19,12 @@ import type { StatusListService } from "./status-list.js";
 export class IdentityIssuer {
   constructor(
     private readonly deps: {
-      issuer: { did: string; signer: JwsSigner };
+      /** `iss`: the identifier credentials carry (the DID unless given: the issuer's https URL). */
+      issuer: { did: string; signer: JwsSigner; iss?: () => string };
       /** The issuer's P-256 key for ES256 credentials (same `iss`, its own `kid`), when it has one. */
       es256?: { kid: string; signer: JwsSigner };
+      /** The credential type (an https URL under the issuer's public URL serving its type metadata). */
+      vct: () => string;
       vault: IdentityVault;
       status: StatusListService;
       validForSeconds: number;
@@ -56,7 +59,7 @@ export class IdentityIssuer {
       const status = await this.deps.status.allocate();
       indexes.push(status.idx);
       const key = alg === "ES256" ? { signAlg: "ES256" as const, signer: this.deps.es256!.signer, kid: this.deps.es256!.kid } : { signer: this.deps.issuer.signer };
-      credentials.push(await issueIdentityCredential({ issuerDid: this.deps.issuer.did, ...key, holderJwk, claims, now, validForSeconds: this.deps.validForSeconds, times: times[i], pseudonyms, status }));
+      credentials.push(await issueIdentityCredential({ issuerDid: this.deps.issuer.did, iss: this.deps.issuer.iss?.(), vct: this.deps.vct(), ...key, holderJwk, claims, now, validForSeconds: this.deps.validForSeconds, times: times[i], pseudonyms, status }));
     }
     await this.deps.vault.update(identityRef, (current) => ({ ...current, evidence: { ...current.evidence, commitmentSalt: salt } as VerificationEvidence, statusIndexes: [...current.statusIndexes, ...indexes] }));
     return credentials;

@@ -67,7 +67,8 @@ export class StatusListService {
     private readonly options: {
       listId: string;
       uri: () => string;
-      issuer: { did: string; signer: JwsSigner };
+      /** `iss`: the identifier the issuer's credentials carry (the DID unless given: its https URL). */
+      issuer: { did: string; signer: JwsSigner; iss?: () => string };
       size?: number;
       ttlSeconds?: number;
       onChange?: (signedList: string, version: number) => Promise<void>;
@@ -231,7 +232,7 @@ export class StatusListService {
     const exp = now + 24 * 3600;
     const { header, payload } = createHeaderAndPayload(
       list,
-      { iss: this.options.issuer.did, sub: this.options.uri(), iat: now, exp, ttl: this.ttlSeconds },
+      { iss: this.options.issuer.iss?.() ?? this.options.issuer.did, sub: this.options.uri(), iat: now, exp, ttl: this.ttlSeconds },
       { alg: "EdDSA", typ: STATUS_LIST_TYP, kid: didKeyKid(this.options.issuer.did) },
     );
     const jwt = await signJws(header as Record<string, unknown>, payload as Record<string, unknown>, this.options.issuer.signer);

@@ -2,9 +2,9 @@ import { z } from "zod";
 import { Interface } from "ethers";
 import { didKeyDocument, type PublicJwk } from "../identity/did-key.js";
 import { decodeJws, keyObjectFromJwk, verifyWithAlg } from "../crypto/jws.js";
-import { publicJwkFromDidKey } from "../identity/did-key-any.js";
 import { decodeTransactionData, transactionDataHash } from "../grants/transaction-data.js";
 import { verifyJwt } from "../crypto/algorithms.js";
+import { isUrlIssuer } from "../sdjwt/issuer-metadata.js";
 import { sha256B64url, sha256Hex } from "../encoding.js";
 import { STATUS_LIST_TYP } from "../issuer/status-list.js";
 import { receiptLeaf, verifyMerkleInclusion } from "../merkle/merkle.js";
@@ -130,7 +130,7 @@ export async function buildEvidenceBundle(args: {
     grant.record?.statusList ? fetchSnapshot(grant.record.statusList, args.registry, fetcherFor(grant.record.statusList.uri), waitMs) : undefined,
     grant.record?.trustRegistry ? fetchSnapshot(grant.record.trustRegistry, args.registry, fetcherFor(grant.record.trustRegistry.uri), waitMs) : undefined,
   ]);
-  const snapshotIssuers = [statusSnapshot, registrySnapshot].map((snap) => (snap ? (decodeJws(snap.jwt)?.payload.iss as string | undefined) : undefined));
+  const snapshotIssuers = [statusSnapshot, registrySnapshot].map((snap) => (snap ? signerDidOf(snap.jwt) || undefined : undefined));
   const dids = [...new Set([consent.issuer, grant.issuer, grant.subject, consent.record?.pseudonym, ...snapshotIssuers].filter((d): d is string => typeof d === "string"))];
   return {
     format: EVIDENCE_FORMAT,
@@ -180,13 +180,13 @@ async function fetchSnapshot(ref: { uri: string; hash: string }, registry: Ancho
  * grant terms in the bundle. Read as a consent record so the rest of the checks (merchant registered, times,
  * summary) apply unchanged.
  */
-function presentationConsent(bundle: EvidenceBundle, grant: { verified: boolean; issuer?: string; subject?: string; record?: GrantRecord }, trustedIssuers: readonly string[]): { verified: boolean; errors: Array<{ code: string; message: string }>; issuer?: string; record?: ConsentRecord } {
+function presentationConsent(bundle: EvidenceBundle, grant: { verified: boolean; issuer?: string; subject?: string; record?: GrantRecord }, trustedIssuers: readonly string[], issuerKeys: ReadonlyArray<{ iss: string; jwk: PublicJwk }> = []): { verified: boolean; errors: Array<{ code: string; message: string }>; issuer?: string; record?: ConsentRecord } {
   const fail = (message: string, code = "ERR_EVIDENCE_CONSENT") => ({ verified: false, errors: [{ code, message }] });
   const p = bundle.presentation;
   if (!p) return fail("the bundle has neither a consent receipt nor the presentation that is the person's consent", "ERR_EVIDENCE_NO_CONSENT");
   if (!grant.verified || !grant.record?.presentation) return fail("the grant receipt names no presentation");
   const named = grant.record.presentation;
-  const issued = signedCredential(p.split("~")[0] ?? "", trustedIssuers);
+  const issued = signedCredential(p.split("~")[0] ?? "", trustedIssuers, issuerKeys);
   if ("problem" in issued) return fail(`the presented credential is ${issued.problem}`, "ERR_EVIDENCE_UNTRUSTED_CREDENTIAL");
   const holder = keyObjectFromJwk((issued.payload.cnf as { jwk?: unknown } | undefined)?.jwk);
   let holderDid: string | undefined;
@@ -233,20 +233,10 @@ function presentationConsent(bundle: EvidenceBundle, grant: { verified: boolean;
   };
 }
 
-/** An SD-JWT VC's issuer-signed JWT signed (EdDSA or ES256) by a trusted did:key issuer. */
-function signedCredential(jwt: string, issuers: readonly string[]): { payload: Record<string, unknown>; issuer: string } | { problem: string } {
-  const jws = decodeJws(jwt);
-  if (!jws || jws.header.typ !== "dc+sd-jwt") return { problem: "not an SD-JWT VC" };
-  const issuer = typeof jws.payload.iss === "string" ? jws.payload.iss : "";
-  if (!issuers.includes(issuer)) return { problem: `signed by ${issuer || "nobody"}, not by an issuer the notary trusts` };
-  let key: ReturnType<typeof keyObjectFromJwk>;
-  try {
-    key = keyObjectFromJwk(publicJwkFromDidKey(issuer));
-  } catch {
-    key = undefined;
-  }
-  if (!key || !verifyWithAlg(jws.header.alg, jws.signingInput, jws.signature, key)) return { problem: "not validly signed by its issuer" };
-  return { payload: jws.payload, issuer };
+/** An SD-JWT VC's issuer-signed JWT signed (EdDSA or ES256) by a trusted issuer (its did:key, or its URL naming that DID in kid). */
+function signedCredential(jwt: string, issuers: readonly string[], issuerKeys: ReadonlyArray<{ iss: string; jwk: PublicJwk }> = []): { payload: Record<string, unknown>; issuer: string } | { problem: string } {
+  // The same rule as for the issuer's other JWTs: its did:key or further keys, `iss` its DID or its URL.
+  return signedByTrustedIssuer(jwt, "dc+sd-jwt", issuers, issuerKeys);
 }
 
 export type CheckStatus = "pass" | "fail" | "cannot-check";
@@ -294,15 +284,29 @@ const isoSeconds = (iso: string | undefined): number | undefined => {
 const when = (t: number) => new Date(t * 1000).toISOString();
 
 /**
+ * The DID whose key signed an issuer JWT: its `iss` when that is a DID; for an issuer named by its URL
+ * (ISSUER_IDENTIFIER=url), which signs with its DID's keys, the DID the header `kid` names. Only a claim: the
+ * signature is then checked against that DID's keys, and only a DID the notary trusts counts.
+ */
+function signerDidOf(jwt: string): string {
+  const jws = decodeJws(jwt);
+  const iss = typeof jws?.payload.iss === "string" ? jws.payload.iss : "";
+  if (iss.startsWith("did:")) return iss;
+  return isUrlIssuer(iss) && typeof jws?.header.kid === "string" && jws.header.kid.startsWith("did:key:") ? jws.header.kid.split("#")[0]! : "";
+}
+
+/**
  * An issuer-signed JWT (registry, status list, the presented credential): its payload when signed by one of
  * `issuers` with this typ: by the issuer's did:key (EdDSA or ES256 by its curve) or by a further key of that
- * issuer (`issuerKeys`, e.g. its ES256 key). The key's curve fixes the algorithm.
+ * issuer (`issuerKeys`, e.g. its ES256 key). The key's curve fixes the algorithm. An issuer named by its URL
+ * counts as the DID its header `kid` names (signerDidOf).
  */
 function signedByTrustedIssuer(jwt: string, typ: string, issuers: readonly string[], issuerKeys: ReadonlyArray<{ iss: string; jwk: PublicJwk }> = []): { payload: Record<string, unknown>; issuer: string } | { problem: string } {
   const jws = decodeJws(jwt);
   if (!jws || jws.header.typ !== typ || (jws.header.alg !== "EdDSA" && jws.header.alg !== "ES256")) return { problem: `not a signed ${typ}` };
-  const issuer = typeof jws.payload.iss === "string" ? jws.payload.iss : "";
-  if (!issuers.includes(issuer)) return { problem: `signed by ${issuer || "nobody"}, not by an issuer the notary trusts` };
+  const iss = typeof jws.payload.iss === "string" ? jws.payload.iss : "";
+  const issuer = signerDidOf(jwt);
+  if (!issuers.includes(issuer)) return { problem: `signed by ${iss || "nobody"}, not by an issuer the notary trusts` };
   const keys: Array<string | PublicJwk> = [issuer, ...issuerKeys.filter((k) => k.iss === issuer).map((k) => k.jwk)];
   if (!keys.some((key) => verifyJwt(jwt, key, { typ }).verified)) return { problem: "the issuer's signature is invalid" };
   return { payload: jws.payload, issuer };
@@ -339,7 +343,7 @@ export async function verifyEvidenceBundle(input: unknown, options: { trust?: Tr
   // With a consent receipt: it is the person's signed consent. Without (a plain OpenID4VP grant): the
   // presentation's key-binding JWT over the grant terms is, and the grant receipt must name that presentation.
   const consentFromPresentation = bundle.receipts.consent === undefined;
-  const consent = consentFromPresentation ? presentationConsent(bundle, grant, trustedIssuers) : await verifyReceipt<ConsentRecord>(bundle.receipts.consent, CONSENT_RECEIPT_TYPE);
+  const consent = consentFromPresentation ? presentationConsent(bundle, grant, trustedIssuers, trust?.issuerKeys) : await verifyReceipt<ConsentRecord>(bundle.receipts.consent, CONSENT_RECEIPT_TYPE);
   if (consentFromPresentation) add("consent-presentation", consent.verified ? "pass" : "fail", consent.verified ? `no consent receipt: the person's key-binding signature (key ${consent.issuer}) over the grant terms the grant receipt names is the consent` : consent.errors.map((e) => e.message).join("; "), consent.errors[0]?.code);
   else add("consent-receipt-signature", consent.verified ? "pass" : "fail", consent.verified ? `signed by the holder key ${consent.issuer}` : consent.errors.map((e) => e.message).join("; "), consent.errors[0]?.code);
   add("grant-receipt-signature", grant.verified ? "pass" : "fail", grant.verified ? `signed by the merchant ${grant.issuer}` : grant.errors.map((e) => e.message).join("; "), grant.errors[0]?.code);

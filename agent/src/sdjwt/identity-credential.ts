@@ -1,6 +1,15 @@
 /** The identity credential's type, claims and the grant levels' disclosure policy, shared by all roles. */
 
-export const IDENTITY_VCT = "urn:realname:identity:1";
+/**
+ * The identity credential's type (`vct`) is an https URL under the issuer's public URL, where the issuer serves
+ * its SD-JWT VC Type Metadata (see type-metadata.ts): `${issuerUrl}${IDENTITY_VCT_PATH}`. It depends on where the
+ * issuer lives, so it is threaded through configuration (issuer: PUBLIC_URL; verifier: its issuer's URL or
+ * IDENTITY_VCT), never a constant.
+ */
+export const IDENTITY_VCT_PATH = "/vct/realname-identity/v1";
+export function identityVct(issuerUrl: string): string {
+  return `${issuerUrl.replace(/\/+$/, "")}${IDENTITY_VCT_PATH}`;
+}
 export const SD_JWT_TYP = "dc+sd-jwt";
 export const KB_JWT_TYP = "kb+jwt";
 

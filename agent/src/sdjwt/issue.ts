@@ -4,11 +4,18 @@ import { randomBytes } from "node:crypto";
 import type { JwsSigner } from "../crypto/jws.js";
 import { didKeyKid, type PublicJwk } from "../identity/did-key.js";
 import type { JwsAlg } from "../crypto/algorithms.js";
-import { IDENTITY_CLAIM_NAMES, IDENTITY_VCT, type IdentityClaims } from "./identity-credential.js";
+import { IDENTITY_CLAIM_NAMES, type IdentityClaims } from "./identity-credential.js";
 import type { CredentialTimes } from "./credential-times.js";
 
 export interface IssueIdentityCredentialArgs {
   issuerDid: string;
+  /**
+   * The credential's `iss`: the issuer's DID (the default) or its https public URL, whose JWT VC Issuer Metadata
+   * publishes the same keys (see issuer-metadata.ts). The header `kid` names the DID's key either way.
+   */
+  iss?: string;
+  /** The credential type: an https URL serving its SD-JWT VC Type Metadata (identityVct(issuer's URL)). */
+  vct: string;
   signer: JwsSigner;
   /** The issuer key's algorithm (EdDSA by default; ES256 for the P-256 key). */
   signAlg?: JwsAlg;
@@ -57,10 +64,10 @@ export async function issueIdentityCredential(args: IssueIdentityCredentialArgs)
   const exp = args.times?.exp ?? iat + args.validForSeconds;
   const pseudonyms = args.pseudonyms ?? {};
   const payload = {
-    iss: args.issuerDid,
+    iss: args.iss ?? args.issuerDid,
     iat,
     exp,
-    vct: IDENTITY_VCT,
+    vct: args.vct,
     cnf: { jwk: args.holderJwk },
     ...(args.status ? { status: { status_list: { idx: args.status.idx, uri: args.status.uri } } } : {}),
     ...args.claims,

@@ -1,5 +1,5 @@
 import { getListFromStatusListJWT } from "@sd-jwt/jwt-status-list";
-import { decodeJws, verifyEd25519 } from "../crypto/jws.js";
+import { decodeJws, keyObjectFromJwk, verifyEd25519, verifyWithAlg, type PublicJwk } from "../crypto/jws.js";
 import type { VerificationIssue } from "../errors.js";
 import { publicKeyFromDidKey } from "../identity/did-key.js";
 import { boundedFetch, checkFetchUrl } from "../http/bounded-fetch.js";
@@ -47,15 +47,20 @@ export class StatusListResolver {
     return this.cache.get(uri)?.jwt;
   }
 
-  /** `fresh`: fetch the list now, never from the cache (for `full` grants). */
-  async check(ref: unknown, issuer: string, now: Date, options: { fresh?: boolean } = {}): Promise<VerificationIssue[]> {
+  /**
+   * `fresh`: fetch the list now, never from the cache (for `full` grants). `issuerJwk`: the key the credential's
+   * signature verified with (an https issuer's key from its metadata); `issuerJwks`: all the keys the trust list
+   * names for the issuer (the list may be signed by another of them than the credential), preferred when given.
+   * Without either the issuer must be a did:key.
+   */
+  async check(ref: unknown, issuer: string, now: Date, options: { fresh?: boolean; issuerJwk?: PublicJwk; issuerJwks?: readonly PublicJwk[] } = {}): Promise<VerificationIssue[]> {
     const r = ref as { status_list?: Partial<StatusReference> } | undefined;
     const idx = r?.status_list?.idx;
     const uri = r?.status_list?.uri;
     if (typeof idx !== "number" || !Number.isInteger(idx) || idx < 0 || typeof uri !== "string") return [{ code: "ERR_STATUS_MALFORMED", message: "the credential's status reference is malformed" }];
     let list: CachedList;
     try {
-      list = await this.load(uri, issuer, now, options.fresh === true);
+      list = await this.load(uri, issuer, now, options.fresh === true, options.issuerJwks ?? (options.issuerJwk ? [options.issuerJwk] : undefined));
     } catch (error) {
       return [{ code: "ERR_STATUS_UNAVAILABLE", message: `the credential's status cannot be checked: ${(error as Error).message}` }];
     }
@@ -66,7 +71,7 @@ export class StatusListResolver {
     return [{ code: "ERR_CREDENTIAL_REVOKED", message: "the credential has been revoked by its issuer" }];
   }
 
-  private async load(uri: string, issuer: string, now: Date, fresh: boolean): Promise<CachedList> {
+  private async load(uri: string, issuer: string, now: Date, fresh: boolean, issuerJwks?: readonly PublicJwk[]): Promise<CachedList> {
     const t = Math.floor(now.getTime() / 1000);
     const cached = this.cache.get(uri);
     if (!fresh && cached && cached.issuer === issuer && cached.validUntil > t) return cached;
@@ -81,8 +86,11 @@ export class StatusListResolver {
     const text = await response.text();
     if (text.length > max) throw new Error("status list too large");
     const jws = decodeJws(text.trim());
-    if (!jws || jws.header.typ !== "statuslist+jwt" || jws.header.alg !== "EdDSA") throw new Error("not a signed status list");
-    if (!verifyEd25519(jws.signingInput, jws.signature, publicKeyFromDidKey(issuer))) throw new Error("status list not signed by the credential's issuer");
+    if (!jws || jws.header.typ !== "statuslist+jwt") throw new Error("not a signed status list");
+    // Any of the issuer's keys (an issuer with an EdDSA and an ES256 key signs its list with one of them).
+    const keys = issuerJwks?.map((jwk) => keyObjectFromJwk(jwk)).filter((k): k is NonNullable<typeof k> => !!k);
+    const signed = keys ? keys.some((key) => verifyWithAlg(jws.header.alg, jws.signingInput, jws.signature, key)) : jws.header.alg === "EdDSA" && verifyEd25519(jws.signingInput, jws.signature, publicKeyFromDidKey(issuer));
+    if (!signed) throw new Error("status list not signed by the credential's issuer");
     const p = jws.payload as { sub?: string; exp?: number; ttl?: number; iat?: number };
     if (p.sub !== uri) throw new Error("status list is about another URI");
     if (typeof p.exp === "number" && p.exp <= t) throw new Error("status list expired");

@@ -20,7 +20,7 @@ export async function verifyPresentation(options: VerifyPresentationOptions & { 
   const r = verifySdJwtPresentation(options);
   if (!r.verified) return { verified: false, errors: r.errors };
   if (options.status) {
-    const errors = await options.status.check(r.claims?.status, r.issuer!, (options.now ?? (() => new Date()))());
+    const errors = await options.status.check(r.claims?.status, r.issuer!, (options.now ?? (() => new Date()))(), { issuerJwk: r.issuerJwk, issuerJwks: r.issuerJwks });
     if (errors.length) return { verified: false, errors };
   }
   const claims = Object.fromEntries(r.disclosed!.map((n) => [n, r.claims![n]]));

@@ -43,32 +43,60 @@ export interface VerifyPresentationOptions {
   requiredClaims?: readonly string[];
 }
 
-/** An issuer identified by any `iss` value with its public key given as a JWK. */
+/**
+ * An issuer identified by any `iss` value with its public key given as a JWK (e.g. read from its JWT VC Issuer
+ * Metadata, see issuer-metadata.ts). With `kid`, the entry applies only to a JWT whose header names that kid
+ * or names none (an issuer publishing several keys; the first matching entry is the one tried).
+ */
 export interface TrustedIssuerKey {
   iss: string;
   jwk: PublicJwk;
+  kid?: string;
 }
 
 /**
  * The issuer's key for this token: among the trust list's keys for `iss` (a did:key of either curve, or
- * `{ iss, jwk }` pairs: an issuer may have an EdDSA and an ES256 key), the one of the header's algorithm;
+ * `{ iss, jwk, kid? }` entries: an issuer may have an EdDSA and an ES256 key, e.g. both published in its JWT VC
+ * Issuer Metadata), those whose `kid` agrees with the header's, and of them the one of the header's algorithm;
  * otherwise the first, so that a header naming another algorithm is refused as such (ERR_SDJWT_ALG).
  */
-function issuerKey(trusted: ReadonlyArray<string | TrustedIssuerKey>, iss: string, alg: unknown): ReturnType<typeof keyObjectFromJwk> {
-  const keys: NonNullable<ReturnType<typeof keyObjectFromJwk>>[] = [];
+function issuerKey(trusted: ReadonlyArray<string | TrustedIssuerKey>, iss: string, alg: unknown, kid: unknown): { key: NonNullable<ReturnType<typeof keyObjectFromJwk>>; jwk: PublicJwk } | undefined {
+  const keys: Array<{ key: NonNullable<ReturnType<typeof keyObjectFromJwk>>; jwk: PublicJwk }> = [];
   for (const entry of trusted) {
-    let key: ReturnType<typeof keyObjectFromJwk>;
     if (typeof entry === "string") {
       if (entry !== iss) continue;
       try {
-        key = keyObjectFromJwk(jwkFromDidKey(entry));
+        const jwk = jwkFromDidKey(entry);
+        const key = keyObjectFromJwk(jwk);
+        if (key) keys.push({ key, jwk });
       } catch {
-        key = undefined;
+        // not a did:key we can read: no key from this entry
       }
-    } else if (entry.iss === iss) key = keyObjectFromJwk(entry.jwk);
-    if (key) keys.push(key);
+    } else if (entry.iss === iss && (entry.kid === undefined || kid === undefined || entry.kid === kid)) {
+      const key = keyObjectFromJwk(entry.jwk);
+      if (key) keys.push({ key, jwk: entry.jwk });
+    }
   }
-  return keys.find((k) => k.alg === alg) ?? keys[0];
+  return keys.find((k) => k.key.alg === alg) ?? keys[0];
+}
+
+/**
+ * Every key the trust list names for `iss` (whatever kid or algorithm): an issuer's status list is its own
+ * however it is signed (e.g. EdDSA by an issuer whose credential was ES256), so it is checked against these.
+ */
+function issuerJwksOf(trusted: ReadonlyArray<string | TrustedIssuerKey>, iss: string): PublicJwk[] {
+  const jwks: PublicJwk[] = [];
+  for (const entry of trusted) {
+    if (typeof entry === "string") {
+      if (entry !== iss) continue;
+      try {
+        jwks.push(jwkFromDidKey(entry));
+      } catch {
+        // not a did:key: no key from this entry
+      }
+    } else if (entry.iss === iss) jwks.push(entry.jwk);
+  }
+  return jwks;
 }
 
 export interface PresentationVerification {
@@ -79,6 +107,10 @@ export interface PresentationVerification {
   /** Top-level claim names that were selectively disclosed. */
   disclosed?: string[];
   issuer?: string;
+  /** The issuer key the signature verified with (from the trust list): status lists are checked against it. */
+  issuerJwk?: PublicJwk;
+  /** Every key the trust list names for this issuer (its status list may be signed by another of them). */
+  issuerJwks?: PublicJwk[];
   holderJwk?: Ed25519PublicJwk | PublicJwk;
   keyBinding?: Record<string, unknown>;
   sdHash?: string;
@@ -165,8 +197,9 @@ export function verifySdJwtPresentation(options: VerifyPresentationOptions): Pre
   if (issuerCrit) return fail("ERR_SDJWT_CRIT", issuerCrit);
   const iss = payload.iss;
   if (typeof iss !== "string") return fail("ERR_ISSUER_UNTRUSTED", "the issuer is not on the trust list");
-  const key = issuerKey(options.trustedIssuers, iss, header.alg);
-  if (!key) return fail("ERR_ISSUER_UNTRUSTED", "the issuer is not on the trust list");
+  const found = issuerKey(options.trustedIssuers, iss, header.alg, header.kid);
+  if (!found) return fail("ERR_ISSUER_UNTRUSTED", "the issuer is not on the trust list");
+  const key = found.key;
   if (header.kid !== undefined && (typeof header.kid !== "string" || (iss.startsWith("did:") && header.kid.split("#")[0] !== iss))) {
     return fail("ERR_ISSUER_UNTRUSTED", "the signing key does not belong to the issuer");
   }
@@ -353,5 +386,5 @@ export function verifySdJwtPresentation(options: VerifyPresentationOptions): Pre
   }
 
   if (errors.length) return { verified: false, errors };
-  return { verified: true, errors: [], claims, disclosed: disclosedTopLevel, issuer: iss, holderJwk, keyBinding, sdHash };
+  return { verified: true, errors: [], claims, disclosed: disclosedTopLevel, issuer: iss, issuerJwk: found.jwk, issuerJwks: issuerJwksOf(options.trustedIssuers, iss), holderJwk, keyBinding, sdHash };
 }

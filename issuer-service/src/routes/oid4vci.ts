@@ -20,6 +20,9 @@ const OAUTH_ERRORS: Record<string, string> = {
   ERR_PROOF_INVALID: "invalid_proof",
   ERR_UNSUPPORTED_KEY: "invalid_proof",
   ERR_BATCH_TOO_LARGE: "invalid_credential_request",
+  // OpenID4VCI 1.0 §8.3.1.2: the Credential Error Response codes, with 400.
+  ERR_UNKNOWN_CREDENTIAL_CONFIGURATION: "unknown_credential_configuration",
+  ERR_UNKNOWN_CREDENTIAL_IDENTIFIER: "unknown_credential_identifier",
 };
 
 /** OAuth and OpenID4VCI clients expect `{error, error_description}`; our code travels alongside. */

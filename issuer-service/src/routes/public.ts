@@ -1,6 +1,6 @@
-import { Router } from "express";
+import express, { Router } from "express";
 import { z } from "zod";
-import { AgentError, handle, IDENTITY_CLAIM_NAMES, IDENTITY_VCT, parseInput } from "@realname/agent";
+import { AgentError, handle, IDENTITY_VCT_PATH, identityTypeMetadata, identityVct, JWT_VC_ISSUER_WELL_KNOWN, jwtVcIssuerMetadata, parseInput } from "@realname/agent";
 import type { IssuerDeps } from "../deps.js";
 
 /** Discovery: what a standard wallet or verifier fetches before talking to the issuer. */
@@ -10,8 +10,10 @@ export function publicRoutes(deps: IssuerDeps): Router {
   r.get("/.well-known/issuer", (_req, res) =>
     void res.json({
       did: deps.issuer.did,
+      // What the credentials carry as `iss`: the DID, or this issuer's URL (ISSUER_IDENTIFIER=url).
+      iss: deps.issuer.iss?.() ?? deps.issuer.did,
       name: deps.issuer.name,
-      credentialTypes: [IDENTITY_VCT],
+      credentialTypes: [identityVct(deps.baseUrl())],
       statusList: `${deps.baseUrl()}/status-lists/1`,
       trustRegistry: `${deps.baseUrl()}/registry`,
       credentialIssuer: deps.baseUrl(),
@@ -20,15 +22,17 @@ export function publicRoutes(deps: IssuerDeps): Router {
   r.get("/.well-known/openid-credential-issuer", (_req, res) => void res.json(deps.issuance.credentialIssuerMetadata()));
   r.get("/.well-known/oauth-authorization-server", (_req, res) => void res.json(deps.issuance.authorizationServerMetadata()));
   r.get("/.well-known/jwks.json", (_req, res) => void res.type("application/jwk-set+json").json(deps.issuance.jwks()));
-  // SD-JWT VC type metadata for our vct (served under the issuer, since the vct is a URN).
-  r.get("/.well-known/vct/realname-identity", (_req, res) =>
-    void res.json({
-      vct: IDENTITY_VCT,
-      name: "Real-name identity",
-      description: "A person whose real name was verified once against the identity registry; every claim is selectively disclosable.",
-      claims: IDENTITY_CLAIM_NAMES.map((name) => ({ path: [name], sd: "always", display: [{ locale: "en", label: name.replace(/_/g, " ") }] })),
-    }),
-  );
+  // SD-JWT VC JWT VC Issuer Metadata: the issuer's keys (Ed25519 and, when it has one, P-256) found from its URL alone (no DID resolution). Served at the
+  // well-known path and, for a public URL with a path component, at the path inserted after it.
+  const issuerMetadata: express.RequestHandler = (req, res, next) => {
+    const base = deps.baseUrl();
+    const suffix = new URL(base).pathname.replace(/\/+$/, "");
+    if (req.path !== JWT_VC_ISSUER_WELL_KNOWN && req.path !== `${JWT_VC_ISSUER_WELL_KNOWN}${suffix}`) return next();
+    res.set("cache-control", "public, max-age=300").json(jwtVcIssuerMetadata({ issuer: base, keys: deps.issuance.credentialSigningKeys() }));
+  };
+  r.get(/^\/\.well-known\/jwt-vc-issuer(\/.*)?$/, issuerMetadata);
+  // SD-JWT VC Type Metadata, at the `vct` URL itself (the vct is `${PUBLIC_URL}${IDENTITY_VCT_PATH}`).
+  r.get(IDENTITY_VCT_PATH, (_req, res) => void res.set("cache-control", "public, max-age=3600").json(identityTypeMetadata(identityVct(deps.baseUrl()))));
   r.get("/status-lists/1", handle(async (_req, res) => {
     const jwt = await deps.status.signedList();
     res.set("cache-control", `public, max-age=${deps.status.ttlSeconds}`).type("application/statuslist+jwt").send(jwt);

@@ -14,6 +14,7 @@ export function refreshRoutes(deps: IssuerDeps): Router {
     const { presentation, nonce } = parseInput(z.object({ presentation: z.string().min(1).max(65_536), nonce: z.string().min(16).max(64) }).strict(), req.body);
     const result = verifySdJwtPresentation({
       presentation,
+      // Its own credentials, whichever key signed them (EdDSA or ES256) and whichever `iss` they carry (the DID, or its URL: ISSUER_IDENTIFIER=url).
       trustedIssuers: deps.issuance.trustedIssuerKeys(),
       audience: deps.issuer.did,
       nonce,
