@@ -208,13 +208,24 @@ export class CounterpartVerifier {
     const jwt = (await res.text()).trim();
     const header = decodeProtectedHeader(jwt);
     if (header.typ !== "statuslist+jwt") throw new SdJwtError("status_malformed", `status list typ ${header.typ}`);
-    const alg = algOfJwk(issuerKey);
-    try {
-      await compactVerify(jwt, await importJWK(issuerKey, alg), { algorithms: [alg] });
-    } catch {
-      throw new SdJwtError("status_signature", "the status list is not signed by the credential's issuer");
-    }
+    // The list must be the credential's issuer's: signed by a key that issuer publishes (Token Status List §8.3;
+    // SD-JWT VC §5: an issuer may publish several keys, and the list names its own with `kid`). The key that
+    // signed the credential is tried first; a list carrying `iss` must carry the credential's.
     const list = jwtPayload(jwt);
+    if (list.iss !== undefined && list.iss !== payload.iss) throw new SdJwtError("status_signature", "the status list names another issuer");
+    const candidates = [issuerKey, ...(header.kid !== undefined ? [await this.issuerKey(header as never, payload).catch(() => undefined)] : [])].filter((k): k is JWK => !!k);
+    let signed = false;
+    for (const key of candidates) {
+      const alg = algOfJwk(key);
+      try {
+        await compactVerify(jwt, await importJWK(key, alg), { algorithms: [alg] });
+        signed = true;
+        break;
+      } catch {
+        /* try the issuer's next key */
+      }
+    }
+    if (!signed) throw new SdJwtError("status_signature", "the status list is not signed by the credential's issuer");
     if (list.sub !== ref.uri) throw new SdJwtError("status_malformed", "the status list's sub is not the uri referenced");
     if (typeof list.exp === "number" && list.exp < this.now()) throw new SdJwtError("status_expired", "the status list expired");
     const status = getListFromStatusListJWT(jwt).getStatus(ref.idx);
