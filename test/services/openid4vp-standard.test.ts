@@ -1,31 +1,20 @@
 import { expect } from "chai";
 import { createHash, generateKeyPairSync, type KeyObject } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import type { AddressInfo } from "node:net";
-import type { Server } from "node:http";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import express from "express";
 import { decodeJwt, decodeProtectedHeader, SignJWT } from "jose";
 import { SDJwtVcInstance } from "@sd-jwt/sd-jwt-vc";
 import { digest } from "@sd-jwt/crypto-nodejs";
 import {
-  AnchorQueue,
   issueIdentityCredential,
-  LevelDatabase,
-  MemoryDocumentStore,
   merchantPseudonymClaim,
-  NotaryGate,
   StatusListService,
-  StatusListResolver,
   verifyReceipt,
   GRANT_RECEIPT_TYPE,
-  type AnchorRegistryClient,
   type GrantRecord,
   type GrantLevel,
 } from "@realname/agent";
-import { createApp, type VerifierDeps } from "../../verifier-service/src/app.js";
+import { type VerifierDeps } from "../../verifier-service/src/app.js";
 import { CLAIMS, TEST_VCT } from "../helpers/sdjwt.js";
+import { startInProcessVerifier, type InProcessVerifier } from "../helpers/verifier-harness.js";
 import { newTestKey } from "../helpers/keys.js";
 import { call } from "../helpers/http.js";
 
@@ -43,54 +32,18 @@ describe("OpenID4VP 1.0 as written: a plain wallet's answer and decline at our m
   const clientId = `decentralized_identifier:${merchant.did}`;
   let t = Date.parse("2026-11-21T10:00:00Z");
   const clock = () => new Date(t);
-  let work: string;
-  let db: LevelDatabase;
-  let statusServer: Server;
-  let verifierServer: Server;
+  let harness: InProcessVerifier;
   let base: string;
   let deps: VerifierDeps;
   let statusList: StatusListService;
-  let queueStore: ReturnType<LevelDatabase["store"]>;
+  let queueStore: InProcessVerifier["queueStore"];
 
   before(async () => {
-    work = mkdtempSync(join(tmpdir(), "vp-standard-"));
-    db = await LevelDatabase.open(join(work, "db"));
-    let statusUri = "";
-    statusList = new StatusListService(new MemoryDocumentStore(), { listId: "1", uri: () => statusUri, issuer, size: 4096, ttlSeconds: 60, clock });
-    const issuerApp = express();
-    issuerApp.get("/status-lists/1", async (_req, res) => void res.type("application/statuslist+jwt").send(await statusList.signedList()));
-    statusServer = issuerApp.listen(0, "127.0.0.1");
-    await new Promise((r) => statusServer.once("listening", r));
-    statusUri = `http://127.0.0.1:${(statusServer.address() as AddressInfo).port}/status-lists/1`;
-    queueStore = db.store("anchor-queue");
-    deps = {
-      merchant,
-      trustedIssuers: [issuer.did],
-      identityVct: TEST_VCT,
-      publicUrl: () => base,
-      sessions: db.store("sessions"),
-      nonces: db.store("nonces"),
-      grants: db.store("grants"),
-      accounts: db.store("accounts"),
-      challenges: db.store("login-challenges"),
-      expiries: db.store("expiries"),
-      queue: new AnchorQueue({ store: queueStore as never, registry: {} as AnchorRegistryClient }),
-      seal: { encrypt: (p) => Buffer.from(p).toString("base64url"), decrypt: (s) => Buffer.from(s, "base64url").toString() },
-      notaries: new NotaryGate({ audience: merchant.did }),
-      rateLimit: { max: 100_000, windowMs: 60_000 },
-      status: new StatusListResolver({ allowLoopbackHttp: true }),
-      clock,
-      checkout: { offers: [{ id: "age", title: "Age check", level: "verified", purpose: "Age check", retentionDays: 0, claims: [], ageOver18: true }] },
-    };
-    verifierServer = createApp(deps).listen(0, "127.0.0.1");
-    await new Promise((r) => verifierServer.once("listening", r));
-    base = `http://127.0.0.1:${(verifierServer.address() as AddressInfo).port}`;
+    harness = await startInProcessVerifier({ issuer, merchant, clock, statusTtlSeconds: 60, checkout: { offers: [{ id: "age", title: "Age check", level: "verified", purpose: "Age check", retentionDays: 0, claims: [], ageOver18: true }] } });
+    ({ base, deps, statusList, queueStore } = harness);
   });
   after(async () => {
-    verifierServer?.close();
-    statusServer?.close();
-    await db?.close();
-    rmSync(work, { recursive: true, force: true });
+    await harness?.close();
   });
 
   /** A credential from the trusted issuer (with this merchant's pseudonym claim), bound to a plain Ed25519 key. */

@@ -1,23 +1,14 @@
 import { expect } from "chai";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
 import type { AddressInfo } from "node:net";
-import type { Server } from "node:http";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import express from "express";
 import {
-  AnchorQueue,
   bindPresentation,
   consentExpiresAt,
   createConsentReceipt,
   derivePairwiseKey,
   issueIdentityCredential,
   jwkFromDidKey,
-  LevelDatabase,
   merchantPseudonymClaim,
-  MemoryDocumentStore,
-  NotaryGate,
   presentationRequestOf,
   transactionDataHash,
   requestHash,
@@ -25,8 +16,6 @@ import {
   sha256B64url,
   signPairwiseProof,
   StatusListService,
-  StatusListResolver,
-  type AnchorRegistryClient,
   type ConsentRecord,
   type GrantLevel,
   type PresentationRequest,
@@ -34,6 +23,7 @@ import {
 import { createApp, type VerifierDeps } from "../../verifier-service/src/app.js";
 import { sweepExpired } from "../../verifier-service/src/sweep.js";
 import { CLAIMS, TEST_VCT } from "../helpers/sdjwt.js";
+import { startInProcessVerifier, type InProcessVerifier } from "../helpers/verifier-harness.js";
 import { newTestKey } from "../helpers/keys.js";
 import { call } from "../helpers/http.js";
 
@@ -50,56 +40,19 @@ describe("Verifier: counter-signs only its offer, shows values only to the answe
   const seed = randomBytes(32);
   let t = Date.parse("2026-11-21T10:00:00Z");
   const clock = () => new Date(t);
-  let work: string;
-  let db: LevelDatabase;
-  let statusServer: Server;
-  let verifierServer: Server;
+  let harness: InProcessVerifier;
   let base: string;
   let deps: VerifierDeps;
   let statusList: StatusListService;
-  let queueStore: ReturnType<LevelDatabase["store"]>;
+  let queueStore: InProcessVerifier["queueStore"];
 
+  // The issuer's status list says "cache me for an hour": the verifier must not believe it that long.
   before(async () => {
-    work = mkdtempSync(join(tmpdir(), "verifier-"));
-    db = await LevelDatabase.open(join(work, "db"));
-    // The issuer's status list says "cache me for an hour": the verifier must not believe it that long.
-    let statusUri = "";
-    statusList = new StatusListService(new MemoryDocumentStore(), { listId: "1", uri: () => statusUri, issuer, size: 4096, ttlSeconds: 3600, clock });
-    const issuerApp = express();
-    issuerApp.get("/status-lists/1", async (_req, res) => void res.type("application/statuslist+jwt").send(await statusList.signedList()));
-    statusServer = issuerApp.listen(0, "127.0.0.1");
-    await new Promise((r) => statusServer.once("listening", r));
-    statusUri = `http://127.0.0.1:${(statusServer.address() as AddressInfo).port}/status-lists/1`;
-    queueStore = db.store("anchor-queue");
-    deps = {
-      merchant,
-      trustedIssuers: [issuer.did],
-      identityVct: TEST_VCT,
-      publicUrl: () => base,
-      sessions: db.store("sessions"),
-      nonces: db.store("nonces"),
-      grants: db.store("grants"),
-      accounts: db.store("accounts"),
-      challenges: db.store("login-challenges"),
-      expiries: db.store("expiries"),
-      queue: new AnchorQueue({ store: queueStore as never, registry: {} as AnchorRegistryClient }),
-      seal: { encrypt: (p) => Buffer.from(p).toString("base64url"), decrypt: (s) => Buffer.from(s, "base64url").toString() },
-      notaries: new NotaryGate({ audience: merchant.did }),
-      rateLimit: { max: 100_000, windowMs: 60_000 },
-      // The issuer's list is served on loopback http here: allowed for this resolver only (development).
-      status: new StatusListResolver({ allowLoopbackHttp: true }),
-      clock,
-      checkout: { offers: [{ id: "invoice", title: "Invoice", level: "full", purpose: "Issue an invoice", retentionDays: 180, claims: ["full_name"], ageOver18: false }] },
-    };
-    verifierServer = createApp(deps).listen(0, "127.0.0.1");
-    await new Promise((r) => verifierServer.once("listening", r));
-    base = `http://127.0.0.1:${(verifierServer.address() as AddressInfo).port}`;
+    harness = await startInProcessVerifier({ issuer, merchant, clock, statusTtlSeconds: 3600, checkout: { offers: [{ id: "invoice", title: "Invoice", level: "full", purpose: "Issue an invoice", retentionDays: 180, claims: ["full_name"], ageOver18: false }] } });
+    ({ base, deps, statusList, queueStore } = harness);
   });
   after(async () => {
-    verifierServer?.close();
-    statusServer?.close();
-    await db?.close();
-    rmSync(work, { recursive: true, force: true });
+    await harness?.close();
   });
 
   /** A credential from the trusted issuer with a status index of the real list, bound to a fresh holder key. */
