@@ -135,12 +135,18 @@ describe("boundedFetch: https only, no redirect elsewhere, a time limit, a size 
   it("the OpenID4VC libraries' http permission is per call: a call allowed on loopback leaves every other call https-only", async () => {
     // A call elsewhere (its own async context) is granted loopback http, as the wallet does for a local link...
     await new Promise<void>((resolve) =>
-      setImmediate(() => {
-        allowHttpIfLoopback(`${base}/request`);
-        expect(getGlobalConfig().allowInsecureUrls).to.equal(true);
-        resolve();
-      }),
+      setImmediate(() =>
+        allowHttpIfLoopback(`${base}/request`, async () => {
+          expect(getGlobalConfig().allowInsecureUrls).to.equal(true);
+        }).then(resolve),
+      ),
     );
+    // ...the permission ends with the call, even in the same async chain (before: it stayed for the rest of it)...
+    await allowHttpIfLoopback(`${base}/request`, async () => expect(getGlobalConfig().allowInsecureUrls).to.equal(true));
+    expect(getGlobalConfig().allowInsecureUrls).to.equal(false);
+    expect(await codeOf(boundedFetch(`${base}/same-origin`))).to.equal("ERR_FETCH_INSECURE");
+    // an https URL never grants it
+    expect(await allowHttpIfLoopback("https://example.com/request", async () => getGlobalConfig().allowInsecureUrls)).to.equal(false);
     // ...and this one, which was not, still sees the libraries' https-only rule (before: flipped for the process).
     expect(getGlobalConfig().allowInsecureUrls).to.equal(false);
     expect(await withFetchPolicy({ allowLoopbackHttp: true }, async () => getGlobalConfig().allowInsecureUrls)).to.equal(true);

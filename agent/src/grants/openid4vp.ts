@@ -75,7 +75,7 @@ export async function createAuthorizationRequest(args: {
   validForSeconds: number;
 }): Promise<{ authorizationRequest: string; requestObject: string; request: PresentationRequest }> {
   const terms = grantTermsSchema.parse(args.terms);
-  allowHttpIfLoopback(args.responseUri);
+  return allowHttpIfLoopback(args.responseUri, async () => {
   const nonce = random128();
   const kid = didKeyKid(args.merchant.did);
   const transactionData = encodeTransactionData({
@@ -123,6 +123,7 @@ export async function createAuthorizationRequest(args: {
     exp: iat + args.validForSeconds,
   });
   return { authorizationRequest: (created as unknown as { authorizationRequest: string }).authorizationRequest, requestObject, request };
+  });
 }
 
 /** A verified request object, before the grant terms are settled (they may need the merchant's registry entry). */
@@ -175,7 +176,7 @@ export async function resolveAuthorizationRequest(link: string, now: Date, optio
     requestUri = link;
   }
   if (!requestUri && !byValue) throw new AgentError("ERR_REQUEST_MALFORMED", "the link names no request");
-  if (requestUri) allowHttpIfLoopback(requestUri);
+  return allowHttpIfLoopback(requestUri ?? "", async () => {
   const fail = (code: string, message: string): never => {
     throw new AgentError(code, message);
   };
@@ -249,6 +250,7 @@ export async function resolveAuthorizationRequest(link: string, now: Date, optio
     }
   }
   return { requestObject: jwt, payload, clientId: id, iss, iat, exp, credentialQuery: { id: query.id as string, claimNames }, transactionData };
+  });
 }
 
 /**
@@ -315,7 +317,7 @@ export async function submitAuthorizationResponse(args: {
   consentReceipt?: string;
   pairwiseProof?: string;
 }): Promise<SubmitResult> {
-  allowHttpIfLoopback(String(args.payload.response_uri ?? ""));
+  return allowHttpIfLoopback(String(args.payload.response_uri ?? ""), async () => {
   const { authorizationResponsePayload } = await createOpenid4vpAuthorizationResponse({
     authorizationRequestPayload: args.payload as never,
     authorizationResponsePayload: {
@@ -350,6 +352,7 @@ export async function submitAuthorizationResponse(args: {
   if (str(body.grantId)) result.grantId = str(body.grantId);
   if (str(body.grant_receipt_uri)) result.grantReceiptUri = str(body.grant_receipt_uri);
   return result;
+  });
 }
 
 /**
@@ -358,13 +361,14 @@ export async function submitAuthorizationResponse(args: {
  */
 export async function submitDecline(args: { payload: Record<string, unknown> }): Promise<{ redirectUri?: string }> {
   const responseUri = String(args.payload.response_uri ?? "");
-  allowHttpIfLoopback(responseUri);
+  return allowHttpIfLoopback(responseUri, async () => {
   const form = new URLSearchParams({ error: "access_denied", error_description: "the person declined" });
   if (typeof args.payload.state === "string") form.set("state", args.payload.state);
   const response = await boundedFetch(responseUri, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: form.toString() }, { timeoutMs: 10_000, maxBytes: 64_000 });
   const body = (await response.json().catch(() => ({}))) as { redirect_uri?: unknown };
   if (!response.ok) throw new AgentError("ERR_UPSTREAM", `the merchant answered HTTP ${response.status} to the decline`);
   return typeof body.redirect_uri === "string" ? { redirectUri: body.redirect_uri } : {};
+  });
 }
 
 /**

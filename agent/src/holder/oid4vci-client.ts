@@ -10,14 +10,27 @@ import { allowHttpIfLoopback, oid4vcCallbacks } from "../oid4vc/callbacks.js";
  * Redeems an OpenID4VCI credential offer (pre-authorized code) with @openid4vc/openid4vci's client: one
  * proof of possession per holder key, all in one batch request. Any standard issuer works; ours is one.
  */
-export async function redeemCredentialOffer(args: {
+export async function redeemCredentialOffer(args: RedeemArgs): Promise<{ issuer: string; credentials: string[]; credentialConfigurationId: string }> {
+  // An offer by reference on loopback (development) lets this redemption, and nothing else, use plain http.
+  let offerUri = "";
+  try {
+    offerUri = new URL(args.offer.trim().replace(/^openid-credential-offer:\/\//, "https://offer/")).searchParams.get("credential_offer_uri") ?? "";
+  } catch {
+    /* not a URL: the library refuses it below with its own error */
+  }
+  return allowHttpIfLoopback(offerUri, () => redeem(args));
+}
+
+interface RedeemArgs {
   offer: string;
   /** Holder keys, Ed25519 or P-256 did:keys: each proof is signed with its key's algorithm (EdDSA or ES256). */
   keys: Array<{ did: string; signer: JwsSigner }>;
   clientId?: string;
   /** Of the offered configurations, take the one whose credentials are signed with this algorithm (else the first). */
   credentialAlg?: JwsAlg;
-}): Promise<{ issuer: string; credentials: string[]; credentialConfigurationId: string }> {
+}
+
+async function redeem(args: RedeemArgs): Promise<{ issuer: string; credentials: string[]; credentialConfigurationId: string }> {
   const byThumbprint = new Map(args.keys.map((k) => [jwkThumbprint(jwkFromDidKey(k.did)), k.signer]));
   const signerFor = (jwk: unknown) => {
     try {
@@ -30,8 +43,6 @@ export async function redeemCredentialOffer(args: {
     callbacks: oid4vcCallbacks({ signerFor, clientId: args.clientId }) as never,
   });
   try {
-    const offerUri = new URL(args.offer.trim().replace(/^openid-credential-offer:\/\//, "https://offer/")).searchParams.get("credential_offer_uri");
-    if (offerUri) allowHttpIfLoopback(offerUri);
     const offer = await client.resolveCredentialOffer(args.offer.trim());
     const issuerMetadata = await client.resolveIssuerMetadata(offer.credential_issuer);
     const supported = issuerMetadata.credentialIssuer.credential_configurations_supported as Record<string, { credential_signing_alg_values_supported?: unknown[] }>;

@@ -181,10 +181,10 @@ export function withFetchPolicy<R>(policy: FetchPolicy, fn: () => R): R {
   return callPolicy.run({ ...callPolicy.getStore(), ...stripUndefined(policy) }, fn);
 }
 /**
- * Development permission for the rest of the calling async chain (one request handler, one CLI command), if
- * `url` itself is http on loopback: the caller named a loopback URL, so it is working on one machine. Other
- * calls in flight are not affected, and a chain that started at an https URL never gains it.
+ * Runs `fn` with development permission for loopback http if `url` itself is http on loopback (the caller
+ * named a loopback URL, so it is working on one machine). The permission holds inside `fn`'s async chain
+ * only: it ends when `fn` settles, and other calls in flight never see it.
  */
-export function allowLoopbackHttpForThisCall(url: string): void {
-  if (isLoopbackHttpUrl(url)) callPolicy.enterWith({ ...callPolicy.getStore(), allowLoopbackHttp: true });
+export function withLoopbackHttpIf<R>(url: string, fn: () => R): R {
+  return isLoopbackHttpUrl(url) ? withFetchPolicy({ allowLoopbackHttp: true }, fn) : fn();
 }

@@ -4,7 +4,7 @@ import { clientAuthenticationNone, type CallbackContext, type Jwk, type JwtSigne
 import { signJws, type JwsSigner } from "../crypto/jws.js";
 import { verifyJwt } from "../crypto/algorithms.js";
 import { jwkFromDidKey, type PublicJwk } from "../identity/did-key.js";
-import { allowLoopbackHttpForThisCall, boundedFetcher, currentFetchPolicy } from "../http/bounded-fetch.js";
+import { withLoopbackHttpIf, boundedFetcher, currentFetchPolicy } from "../http/bounded-fetch.js";
 
 // The libraries read `allowInsecureUrls` at every URL check; it answers for the call in progress (its
 // AsyncLocalStorage policy), never for the whole process. Their fetches go through the bounded fetch, which
@@ -58,9 +58,9 @@ export function oid4vcCallbacks(args: { signerFor?: (publicJwk: Jwk) => JwsSigne
 
 /**
  * The OpenID4VC libraries insist on https. On one developer machine everything is http on loopback, so http
- * is allowed when the URL in question is a loopback address, for the calling async chain only (see
- * `allowLoopbackHttpForThisCall`); before, this flipped the libraries' global flag for every later call.
+ * is allowed when the URL in question is a loopback address, inside `fn` only (its async chain, ended when it
+ * settles); before, this flipped the libraries' global flag for every later call.
  */
-export function allowHttpIfLoopback(url: string): void {
-  allowLoopbackHttpForThisCall(url);
+export function allowHttpIfLoopback<R>(url: string, fn: () => R): R {
+  return withLoopbackHttpIf(url, fn);
 }
