@@ -521,7 +521,7 @@ export async function singleUseDrill(s: Stack, attempts = 10): Promise<SingleUse
     ["redirect to another host", `${base}/other-host`, "ERR_FETCH_REDIRECT_CROSS_HOST", dev],
     ["redirect to a private address", `${base}/private`, "ERR_FETCH_REDIRECT_PRIVATE", dev],
     ["plain http to a non-loopback host", "http://example.com/", "ERR_FETCH_INSECURE", dev],
-    ["plain http to loopback without the development permission", `${base}/slow`, "ERR_FETCH_INSECURE", { allowLoopbackHttp: false }],
+    ["plain http to loopback without the development permission", `${base}/slow`, "ERR_FETCH_INSECURE", {}],
   ] as const) {
     fetches.push({ name, expected, got: await codeOf(boundedFetch(url, {}, policy)) });
   }
