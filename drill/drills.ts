@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import autocannon from "autocannon";
-import { b64url, fetchJson, fromB64url, receiptHash, REPO_ROOT, signJws, AnchorRegistryClient, deployAnchorRegistry, devAccountKey, HolderWallet } from "@realname/agent";
+import { b64url, fetchJson, fromB64url, receiptHash, REPO_ROOT, sha256Hex, signJws, AnchorRegistryClient, deployAnchorRegistry, devAccountKey, HolderWallet } from "@realname/agent";
 import { publicKeyFromDidKey } from "@realname/agent";
 import { startEmbeddedChain } from "../scripts/lib/devnet.js";
 import { PERSON, type Stack } from "./stack.js";
@@ -475,9 +475,13 @@ export async function singleUseDrill(s: Stack, attempts = 10): Promise<SingleUse
     doubleSpends.push({ name, attempts, succeeded, refusedWithCode });
     return results.find((r) => r.status === ok);
   };
-  const person = { idNumber: PERSON.idNumber, fullName: PERSON.fullName, familyName: PERSON.fullName.slice(0, 1), givenName: PERSON.fullName.slice(1), birthDate: `${PERSON.idNumber.slice(6, 10)}-${PERSON.idNumber.slice(10, 12)}-${PERSON.idNumber.slice(12, 14)}` };
-  const attestation = await signJws({ typ: "identity-attestation+jwt", alg: "EdDSA" }, { iss: notary.did, aud: s.issuer.did, iat: Math.floor(Date.now() / 1000), jti: randomUUID(), person }, notary.signer);
-  const attested = await race("notary attestation (jti)", 201, () => send(`${i}/attested-identities`, { body: JSON.stringify({ attestation }), type: "application/json" }));
+  // 李四: in the registry, never registered by registry and face in this stack (a notary's upload for PERSON
+  // would be a conflict: it never replaces an identity verified by registry and face).
+  const person = { idNumber: "310115198508154561", fullName: "李四", familyName: "李", givenName: "四", birthDate: "1985-08-15" };
+  const notaryPortrait = readFileSync(join(REPO_ROOT, "issuer-service", "fixtures", "portraits", "li-si-live.jpg"));
+  const attestation = await signJws({ typ: "identity-attestation+jwt", alg: "EdDSA" }, { iss: notary.did, aud: s.issuer.did, iat: Math.floor(Date.now() / 1000), jti: randomUUID(), person, portrait_sha256: sha256Hex(notaryPortrait) }, notary.signer);
+  const attestedBody = JSON.stringify({ attestation, portrait: notaryPortrait.toString("base64") });
+  const attested = await race("notary attestation (jti)", 201, () => send(`${i}/attested-identities`, { body: attestedBody, type: "application/json" }));
   const offerUri = new URL(String(attested?.json?.credentialOffer ?? "x://?credential_offer_uri=x").replace(/^[a-z-]+:\/\//, "https://x/")).searchParams.get("credential_offer_uri") ?? "";
   const code = (await send(offerUri)).json?.grants?.["urn:ietf:params:oauth:grant-type:pre-authorized_code"]?.["pre-authorized_code"] ?? "none";
   const form = new URLSearchParams({ grant_type: "urn:ietf:params:oauth:grant-type:pre-authorized_code", "pre-authorized_code": code }).toString();

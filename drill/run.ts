@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { REPO_ROOT } from "@realname/agent";
 import { startStack } from "./stack.js";
+import { replicaDrill, syncOrderDrill } from "./durability.js";
 import { attackDrill, faultDrill, linkabilityDrill, loadDrill, privacyScan, singleUseDrill, walletTrustDrill } from "./drills.js";
 
 const quick = process.argv.includes("--quick");
@@ -50,8 +51,29 @@ try {
   const trustOk = trust.accepted.length === 0 && trust.serverErrors.length === 0 && trust.refusedWithCode === trust.cases;
   console.log(`wallet as the target: ${trust.cases} cases (request swap, stale consent forms, registry name, login relay, foreign-origin proof, fetch from a GET), ${trust.refusedWithCode} refused, ${trust.accepted.length} got through → ${trustOk ? "held" : "FAILED"}`);
   ok &&= trustOk;
+  ok &&= await durabilityDrills();
 } finally {
   await stack.stop();
+}
+
+/** Synced before acknowledged (strace), and three replicas on PostgreSQL with the anchoring one killed -9. */
+async function durabilityDrills(): Promise<boolean> {
+  const traceFile = join(stack.work, "verifier.strace");
+  const sync = await syncOrderDrill(stack, quick ? 6 : 30, { sync: true, traceFile });
+  results.syncOrder = sync;
+  const syncOk = sync.acknowledged > 0 && sync.responses >= sync.acknowledged && sync.syncs > 0 && sync.responsesBeforeSync === 0;
+  console.log(`synced before acknowledged: ${sync.acknowledged} answers traced, ${sync.responses} responses, ${sync.logWrites} log writes, ${sync.syncs} syncs, ${sync.responsesBeforeSync} responses before their writes were synced → ${syncOk ? "held" : "FAILED"}`);
+  const databaseUrl = process.env.DRILL_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+  const schema = `drill_${process.pid}`;
+  const replicas = await replicaDrill(stack, quick ? 30 : 150, databaseUrl, schema);
+  const { PgDatabase } = await import("@realname/agent");
+  const db = await PgDatabase.open(databaseUrl, { schema });
+  await db.dropSchema();
+  await db.close();
+  results.replicas = replicas;
+  const replicasOk = replicas.killedLeader && replicas.missing === 0 && replicas.anchoredOnce === replicas.acknowledged && replicas.rootsAnchoredTwice === 0 && replicas.doubleAccepted === 0 && replicas.takeoverMs >= 0 && replicas.takeoverMs <= 5000;
+  console.log(`replicas: ${replicas.replicas} verifiers on one PostgreSQL database, the anchoring one killed -9 under load: ${replicas.acknowledged} acknowledged receipts, ${replicas.anchoredOnce} anchored once, ${replicas.missing} missing, ${replicas.rootsAnchoredTwice} roots anchored twice, ${replicas.doubleAccepted} answers accepted twice; another replica anchored after ${replicas.takeoverMs} ms → ${replicasOk ? "held" : "FAILED"}`);
+  return syncOk && replicasOk;
 }
 mkdirSync(join(REPO_ROOT, "test-output"), { recursive: true });
 writeFileSync(join(REPO_ROOT, "test-output", `drill-${quick ? "quick" : "full"}.json`), JSON.stringify(results, null, 2));

@@ -35,7 +35,8 @@ export async function startStack(): Promise<Stack> {
   const { deployment } = await resolveChain({ rpcUrl: chain.url, deploymentFile, deployIfMissing: true });
   const ADMIN = randomBytes(16).toString("hex");
   const issuer = await startService("issuer-service", { DATA_DIR: join(work, "issuer"), CHAIN_RPC_URL: chain.url, DEPLOYMENT_FILE: deploymentFile, ISSUER_PASSPHRASE: "drill", ISSUER_DATA_KEY: "44".repeat(32), ADMIN_TOKEN: ADMIN, ANCHOR_DEV_ACCOUNT: "2", ANCHOR_BATCH_AGE_MS: "300", RISK_MAX_PER_ADDRESS: "100000", RISK_MAX_PER_ID_NUMBER: "100000" });
-  const verifierEnv = { DATA_DIR: join(work, "verifier"), CHAIN_RPC_URL: chain.url, DEPLOYMENT_FILE: deploymentFile, ANCHOR_DEV_ACCOUNT: "1", MERCHANT_NAME: "Drill Shop", MERCHANT_PASSPHRASE: "drill", TRUSTED_ISSUERS: issuer.did, ISSUER_URL: issuer.url, RATE_LIMIT_PER_MINUTE: "10000000", REQUEST_VALIDITY_SECONDS: "600", ANCHOR_BATCH_AGE_MS: "300" };
+  // Plain answers (RESPONSE_MODE): the drills post hand-made answers in the JSON form straight to the verifier.
+  const verifierEnv = { DATA_DIR: join(work, "verifier"), CHAIN_RPC_URL: chain.url, DEPLOYMENT_FILE: deploymentFile, ANCHOR_DEV_ACCOUNT: "1", MERCHANT_NAME: "Drill Shop", MERCHANT_PASSPHRASE: "drill", RESPONSE_MODE: "direct_post", TRUSTED_ISSUERS: issuer.did, ISSUER_URL: issuer.url, RATE_LIMIT_PER_MINUTE: "10000000", REQUEST_VALIDITY_SECONDS: "600", ANCHOR_BATCH_AGE_MS: "300" };
   let verifier = await startService("verifier-service", verifierEnv);
   const admin = (path: string, body?: unknown, method = "POST") => fetchJson(`${issuer.url}${path}`, { method, body, headers: { authorization: `Bearer ${ADMIN}` } });
   await admin("/admin/merchants", { did: verifier.did, name: "Drill Shop", maxLevel: "full", purposes: ["drill"], fullClaims: ["full_name", "id_number"], origins: [new URL(verifier.url).origin] }, "PUT");

@@ -26,6 +26,7 @@ import {
 } from "@realname/agent";
 import { freePort, startEmbeddedChain, startService, type EmbeddedChain, type ServiceProcess } from "./lib/devnet.js";
 import { style } from "./lib/style.js";
+import { makeRegistryFixture } from "./lib/registry-fixture.js";
 
 const args = process.argv.slice(2);
 const web = args.includes("--web");
@@ -34,7 +35,9 @@ const outDir = join(REPO_ROOT, "demo-output");
 const say = (s = "") => process.stdout.write(s + "\n");
 const section = (title: string) => say(`\n${style.bold(style.cyan(`== ${title}`))}`);
 
-const PERSON = { fullName: "张三", idNumber: "110105199003071239", portrait: join(REPO_ROOT, "issuer-service", "fixtures", "portraits", "zhang-san-live.jpg") };
+/** The person who registers: the first of a generated registry (scripts/make-registry.ts), set in main(). */
+let PERSON = { fullName: "", idNumber: "", portrait: "" };
+const REGISTRY_SIZE = Number(process.env.DEMO_REGISTRY_SIZE ?? 2000);
 const ADMIN_TOKEN = randomBytes(24).toString("base64url");
 const PIN = "246810";
 const MERCHANTS = [
@@ -81,8 +84,18 @@ async function main(): Promise<void> {
   const { deployment, deployed } = await resolveChain({ rpcUrl, deploymentFile, deployIfMissing: true });
   say(`AnchorRegistry ${deployed ? "deployed" : "found"} at ${deployment.address} (chain ${deployment.chainId}); written to demo-output/deployment.json`);
 
+  section("Identity registry");
+  // The issuer's registry is a file the generator writes: thousands of invented people with valid GB 11643
+  // numbers over a shared pool of drawn portraits; the demo's person is its first, captured "live".
+  const people = await makeRegistryFixture({ count: REGISTRY_SIZE, outDir: join(outDir, "registry"), seed: 2026 });
+  const livePortrait = join(outDir, "registry", "live-capture.jpg");
+  writeFileSync(livePortrait, await people.livePortrait(0));
+  PERSON = { fullName: people.people[0]!.fullName, idNumber: people.people[0]!.idNumber, portrait: livePortrait };
+  say(`${people.people.length} people written to demo-output/registry/registry.ndjson (IDENTITY_REGISTRY_FILE)`);
+
   section("Services");
   const issuer = await startService("issuer-service", {
+    IDENTITY_REGISTRY_FILE: people.file,
     DATA_DIR: join(work, "issuer"),
     CHAIN_RPC_URL: rpcUrl,
     DEPLOYMENT_FILE: deploymentFile,
@@ -135,7 +148,7 @@ async function main(): Promise<void> {
   say(`wallet identity ${me.did} (keys sealed under the PIN)`);
   // The wallet app's installation is a capture device: the platform's admin registers its key once.
   const deviceKey = await wallet.deviceKey();
-  await admin("/admin/devices", { deviceId: "demo-phone-1", label: "张三's phone (demo)", publicJwk: deviceKey.publicJwk });
+  await admin("/admin/devices", { deviceId: "demo-phone-1", label: `${PERSON.fullName}'s phone (demo)`, publicJwk: deviceKey.publicJwk });
   say(`capture device demo-phone-1 registered by the issuer's admin`);
   say(`${style.dim("the issuer sees:")} name ${PERSON.fullName}, ID number ${PERSON.idNumber}, a live portrait (${readFileSync(PERSON.portrait).length} bytes), signed by the device: once, at registration`);
   const reg = await wallet.register(issuer.url, { fullName: PERSON.fullName, idNumber: PERSON.idNumber, portrait: readFileSync(PERSON.portrait) }, {

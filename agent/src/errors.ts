@@ -44,19 +44,23 @@ export interface VerificationIssue {
 
 /** HTTP status for an error code; everything unknown is a 500 (and is a bug to be fixed). */
 export function httpStatusFor(code: string): number {
-  if (code === "ERR_BODY_TOO_LARGE") return 413;
+  if (code === "ERR_BODY_TOO_LARGE" || code === "ERR_IMAGE_TOO_LARGE") return 413;
+  // A face that cannot be used (none, several, not an image, failed liveness) is unprocessable input, not a missing resource.
+  if (code === "ERR_FACE_NOT_FOUND" || code === "ERR_FACE_MULTIPLE" || code === "ERR_IMAGE_UNREADABLE" || code.startsWith("ERR_LIVENESS_")) return 422;
   if (code === "ERR_INVALID_INPUT" || code === "ERR_BAD_JSON") return 400;
   if (code === "ERR_UNSUPPORTED_MEDIA_TYPE") return 415;
   if (code.startsWith("ERR_NOT_FOUND") || code.endsWith("_NOT_FOUND")) return 404;
   if (code === "ERR_UNAUTHORIZED" || code === "ERR_OAUTH_INVALID_TOKEN" || code === "ERR_SESSION_EXPIRED") return 401;
   if (code === "ERR_WALLET_LOCKED") return 429;
+  // Refused signed requests for a trace (a person's own, a notary's legal request) are all "forbidden".
+  if (code.startsWith("ERR_LEGAL_REQUEST_") || code.startsWith("ERR_TRACE_REQUEST_") || code === "ERR_NOTARY_NOT_REGISTERED" || code === "ERR_LEGAL_BASIS_MISSING") return 403;
   if (code === "ERR_FORBIDDEN" || code === "ERR_FORBIDDEN_ORIGIN" || code === "ERR_FORBIDDEN_HOST" || code === "ERR_RISK_REFUSED" || code.startsWith("ERR_DEVICE_")) return 403;
   if (code === "ERR_RESPONSE_CODE_INVALID") return 403;
   if (code === "ERR_RATE_LIMITED") return 429;
-  if (code === "ERR_CHAIN_UNAVAILABLE" || code === "ERR_UPSTREAM" || code === "ERR_STORAGE_UNAVAILABLE" || code === "ERR_ISSUER_METADATA_UNAVAILABLE") return 503;
-  if (code === "ERR_CONFLICT" || code === "ERR_NONCE_REUSED" || code === "ERR_STORE_IN_USE") return 409;
+  if (code === "ERR_CHAIN_UNAVAILABLE" || code === "ERR_UPSTREAM" || code === "ERR_STORAGE_UNAVAILABLE" || code === "ERR_ISSUER_METADATA_UNAVAILABLE" || code === "ERR_REGISTRY_UPSTREAM") return 503;
+  if (code === "ERR_CONFLICT" || code === "ERR_NONCE_REUSED" || code === "ERR_STORE_IN_USE" || code === "ERR_IDENTITY_CONFLICT") return 409;
   if (code === "ERR_REPLAYED") return 409;
-  if (code === "ERR_IDENTITY_NOT_CONFIRMED" || code === "ERR_FACE_NOT_CONFIRMED") return 422;
+  if (code === "ERR_IDENTITY_NOT_CONFIRMED" || code === "ERR_FACE_NOT_CONFIRMED" || code === "ERR_ATTESTATION_REGISTRY_MISMATCH") return 422;
   if (code === "ERR_REQUEST_EXPIRED") return 410;
   if (code.startsWith("ERR_")) return 400;
   return 500;

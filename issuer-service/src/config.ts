@@ -12,6 +12,8 @@ Environment:
                            /.well-known/jwt-vc-issuer publishes the key) or did (the issuer's did:key). Default: url
                            when PUBLIC_URL is https, did otherwise. The metadata is served in both modes
   DATA_DIR                 LevelDB folder (default .data/issuer)
+  DATABASE_URL             PostgreSQL instead of LevelDB (postgres://…): replicas share its schema DATABASE_SCHEMA
+                           (default issuer); one replica at a time anchors (advisory lock)
   CHAIN_RPC_URL            chain endpoint for anchoring status-list changes (default http://127.0.0.1:8545)
   DEPLOYMENT_FILE          deployment written by \`npm run deploy\` (default deployments/localhost.json)
   ANCHOR_PRIVATE_KEY       key with ANCHORER_ROLE (default on a Hardhat dev chain: dev account ANCHOR_DEV_ACCOUNT, 2)
@@ -20,13 +22,22 @@ Environment:
   ISSUER_PASSPHRASE        seals the issuer's signing keys at rest
   ISSUER_DEMO_MODE=1       local demo: missing secrets are generated once into DATA_DIR (never in production)
   ISSUER_NAME              display name
-  IDENTITY_REGISTRY_FILE   the local identity registry (default issuer-service/fixtures/identity-registry.json)
+  IDENTITY_REGISTRY        file (default) or https: which identity registry adapter answers lookups
+  IDENTITY_REGISTRY_FILE   file adapter: JSON {"people":[...]} or .ndjson, one record per line (default
+                           issuer-service/fixtures/identity-registry.json; npm run make-registry writes larger ones)
+  IDENTITY_REGISTRY_URL    https adapter: base URL of the ID-check service (GET /people/{idNumber})
+  IDENTITY_REGISTRY_CLIENT_CERT, IDENTITY_REGISTRY_CLIENT_KEY  PEM files of the issuer's client certificate (mTLS)
+  IDENTITY_REGISTRY_CA     PEM file of the CA that signs the service's certificate (system roots otherwise)
   CREDENTIAL_BATCH_SIZE    credentials per redemption (default 10)
-  RISK_MAX_PER_DEVICE      registration attempts per capture device per hour (default 30)
-  RISK_MAX_PER_ADDRESS     registration attempts per client address per hour (default 10)
-  RISK_MAX_PER_ID_NUMBER   registration attempts per ID number per day (default 5)
+  RISK_MAX_PER_DEVICE      registration attempts per capture device per window (default 30 per RISK_DEVICE_WINDOW_SECONDS=3600)
+  RISK_MAX_PER_ADDRESS     registration attempts per client address per window (default 10 per RISK_ADDRESS_WINDOW_SECONDS=3600)
+  RISK_MAX_PER_ID_NUMBER   registration attempts per ID number per window (default 5 per RISK_ID_NUMBER_WINDOW_SECONDS=86400)
+  RISK_MAX_PER_REGION      attempts per ID region before it counts as busy: no trust, typed details (default 200 per RISK_REGION_WINDOW_SECONDS=3600)
+  RISK_MAX_DEVICE_FAILURES identity/face mismatches that refuse a device, sliding (default 3 per RISK_DEVICE_FAILURE_WINDOW_SECONDS=3600)
+  TRUST_MIN_DEVICE_SUCCESSES, TRUST_WINDOW_SECONDS, TRUST_MIN_ACCOUNT_AGE_SECONDS  trust detection (default 3, 30 days, 1 day)
   RATE_LIMIT_PER_MINUTE    requests per client address per minute (default 1200; 429 beyond)
   SWEEP_INTERVAL_MS        how often expired offers, nonces, registrations and spent jtis are deleted (default 60000)
+  REQUIRE_LIVENESS         1: a registration must carry the active liveness challenge's frames (default: replay check only)
 `;
 
 export function printHelpIfAsked(): void {

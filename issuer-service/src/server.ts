@@ -6,14 +6,21 @@ import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import {
   AgentError,
+  AttestedIdentities,
   connectAnchoringFromEnv,
   createRoleAgent,
   CredentialIssuance,
   DataKey,
-  DEFAULT_RISK_LIMITS,
+  PlatformCa,
+  riskLimitsFromEnv,
+  DeviceEnrolment,
   DeviceRegistry,
+  enrolmentPolicyFromEnv,
   ensureIdentifier,
-  FileIdentityRegistry,
+  identityRegistryFromEnv,
+  HolderKeyIndex,
+  PlatformTrace,
+  TraceService,
   IdentityIssuer,
   IdentityVault,
   identifierKeyObjectSigner,
@@ -23,8 +30,11 @@ import {
   type P256PublicJwk,
   identityVct,
   isUrlIssuer,
-  LevelDatabase,
-  PerceptualFaceMatcher,
+  openRoleDatabase,
+  duplicateFaceByEmbedding,
+  HumanFaceMatcher,
+  HumanLivenessCheck,
+  loadHuman,
   privateUmask,
   receiptHash,
   RegistrationService,
@@ -38,6 +48,7 @@ import {
   writePrivateFile,
 } from "@realname/agent";
 import { createApp } from "./app.js";
+import { buildPaymentsPlatform } from "./payments-platform.js";
 import { listen, printHelpIfAsked } from "./config.js";
 
 printHelpIfAsked();
@@ -62,7 +73,7 @@ function secret(name: string, file: string, bytes: number): string {
 }
 
 async function main() {
-  const db = await LevelDatabase.open(dataDir);
+  const { db, lease } = await openRoleDatabase(env, { role: "issuer", dataDir });
   const dataKey = DataKey.fromEnvironment(env) ?? new DataKey(Buffer.from(secret("ISSUER_DATA_KEY", "demo-data.key", 32), "hex"));
   const adminToken = secret("ADMIN_TOKEN", "demo-admin.token", 24);
   const { agent, box } = await createRoleAgent(db, env.ISSUER_PASSPHRASE ?? secret("ISSUER_PASSPHRASE", "demo-passphrase", 24));
@@ -87,7 +98,7 @@ async function main() {
   // Its kid (in the header of ES256 credentials, the JWKS and the jwt-vc-issuer metadata): the issuer's DID with the key's RFC 7638 thumbprint.
   const es256 = { jwk: es256Jwk, kid: `${issuer.did}#${jwkThumbprint(es256Jwk)}`, signer: es256Key.signer };
 
-  const { queue, registry } = await connectAnchoringFromEnv(env, { devAccount: 2, store: db.store("anchor-queue"), log });
+  const { queue, registry } = await connectAnchoringFromEnv(env, { devAccount: 2, store: db.store("anchor-queue"), lease: lease("anchoring"), log });
 
   const vault = new IdentityVault(db.store("identities"), dataKey);
   const status = new StatusListService(db.store("status-lists"), {
@@ -103,18 +114,15 @@ async function main() {
   const publisher = setInterval(() => void status.publishDue().catch((error) => log(JSON.stringify({ event: "status-publish-failed", code: (error as AgentError).code ?? "ERR_INTERNAL" }))), Number(env.STATUS_PUBLISH_INTERVAL_SECONDS ?? 5) * 1000);
   publisher.unref();
   const devices = new DeviceRegistry(db.store("devices"));
-  const risk = new RiskEngine(
-    new RiskState(db.store("risk-state"), {
-      ...DEFAULT_RISK_LIMITS,
-      perDevice: { max: Number(env.RISK_MAX_PER_DEVICE ?? DEFAULT_RISK_LIMITS.perDevice.max), windowSeconds: DEFAULT_RISK_LIMITS.perDevice.windowSeconds },
-      perAddress: { max: Number(env.RISK_MAX_PER_ADDRESS ?? DEFAULT_RISK_LIMITS.perAddress.max), windowSeconds: DEFAULT_RISK_LIMITS.perAddress.windowSeconds },
-      perPerson: { max: Number(env.RISK_MAX_PER_ID_NUMBER ?? DEFAULT_RISK_LIMITS.perPerson.max), windowSeconds: DEFAULT_RISK_LIMITS.perPerson.windowSeconds },
-    }),
-    db.store("risk-log"),
-  );
+  const faces = new HumanFaceMatcher();
+  // The duplicate-face rule on the face model's embeddings, at the matcher's own threshold.
+  const risk = new RiskEngine(new RiskState(db.store("risk-state"), riskLimitsFromEnv(env)), db.store("risk-log"), { duplicateFaceCheck: duplicateFaceByEmbedding(faces.threshold) });
   // Every registry JWT served is kept and anchored, like the status list (evidence names the one a merchant relied on).
   const trust = new TrustRegistry(db.store("trust-registry"), issuer, undefined, { snapshots: db.store("trust-registry-snapshots"), onSigned: async (jwt) => void (await queue.enqueue(receiptHash(jwt))) });
+  // Whose holder keys the platform bound at issuance: the trace and the escrow find the person by them alone.
+  const holderKeys = new HolderKeyIndex(db.store("holder-keys"), dataKey);
   const identityIssuer = new IdentityIssuer({
+    holderKeys,
     issuer,
     es256,
     vct: () => identityVct(baseUrl),
@@ -126,11 +134,19 @@ async function main() {
       merchants: async () => (await trust.document()).merchants.filter((m) => m.maxLevel !== "verified").map((m) => m.did),
       value: (ref, merchantDid) => dataKey.index("merchant-pseudonym", `${ref}\u0000${merchantDid}`),
     },
+    onIssued: (args, now) => risk.recordIssued(args, now),
   });
+  const identityRegistry = identityRegistryFromEnv(env, join(REPO_ROOT, "issuer-service", "fixtures", "identity-registry.json"));
+  // The face model loads in the background at start-up (not on the first registration); listening does not wait for it.
+  void loadHuman().catch((error) => log(JSON.stringify({ event: "face-model-load-failed", message: String(error) })));
+  const attestations = new AttestedIdentities({ registry: identityRegistry, faces, vault, risk, key: dataKey, reviews: db.store("identity-reviews") });
   const registration = new RegistrationService({
     audience: issuer.did,
-    registry: new FileIdentityRegistry(env.IDENTITY_REGISTRY_FILE ?? join(REPO_ROOT, "issuer-service", "fixtures", "identity-registry.json")),
-    faces: new PerceptualFaceMatcher(),
+    registry: identityRegistry,
+    faces,
+    liveness: new HumanLivenessCheck({ challenges: db.store("liveness-challenges"), verifyDevice: (proof, expected) => devices.verifySubmission(proof, expected) }),
+    // Off by default until the browser capture page sends frames; REQUIRE_LIVENESS=1 refuses portraits without them.
+    requireLiveness: env.REQUIRE_LIVENESS === "1",
     devices,
     risk,
     vault,
@@ -148,11 +164,30 @@ async function main() {
     issue: (ref, keys, alg) => identityIssuer.issue(ref, keys, alg),
   });
   const spentTokens = new SpentTokens(db.store("spent-jtis"));
+  // The merchant CA: its P-256 key sealed by the data key, its root kept; created at the first start.
+  const platformCa = await PlatformCa.open(db.store("platform-ca"), dataKey, { now: new Date() });
+  // Self-enrolment of capture devices under the issuer's attestation policy (off unless AAGUIDs are listed).
+  const enrolmentPolicy = enrolmentPolicyFromEnv(env, (path) => readFileSync(path, "utf8"));
+  const enrolment = new DeviceEnrolment({ devices, risk, policy: () => enrolmentPolicy, origin: () => baseUrl, rpName: issuer.name, pending: db.store("device-enrolments") });
+  const traceService = new TraceService({
+    platformDid: issuer.did,
+    trace: new PlatformTrace({ personKeys: db.store("trace-person-keys"), entries: db.store("trace-entries"), escrow: db.store("trace-escrow") }, dataKey),
+    holderKeys,
+    vault,
+    trust,
+    spent: spentTokens,
+    anchor: queue,
+  });
+  // In-person payments (seed 003): the same face matcher and identity registry as registration.
+  const inPerson = buildPaymentsPlatform({ db, vault, registry: identityRegistry, faces, trust, issuer, queue, log });
   const app = createApp({
     issuer,
     baseUrl: () => baseUrl,
     registration,
     devices,
+    enrolment,
+    attestations,
+    addressRef: (address) => dataKey.index("address", address),
     risk,
     issuance,
     identityIssuer,
@@ -160,8 +195,11 @@ async function main() {
     trust,
     vault,
     queue,
+    platformCa,
     adminToken,
     spentTokens,
+    trace: traceService,
+    payments: inPerson.payments,
     rateLimit: { max: Number(env.RATE_LIMIT_PER_MINUTE ?? 1200), windowMs: 60_000 },
     log,
   });
@@ -180,6 +218,7 @@ async function main() {
     onClose: async () => {
       clearInterval(sweeper);
       clearInterval(publisher);
+      inPerson.stop();
       await queue.stop();
       registry.close();
       await db.close();

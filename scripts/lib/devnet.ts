@@ -1,6 +1,6 @@
 /**
  * Development network orchestration shared by the demo and the end-to-end tests: an embedded Hardhat
- * chain served over real JSON-RPC, and the services started as real processes from their `server.ts`.
+ * chain served over real JSON-RPC, and the services started as real processes from their compiled `server.ts`.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
@@ -14,6 +14,10 @@ export interface EmbeddedChain {
 
 /** Starts Hardhat's in-process network behind a JSON-RPC HTTP server on loopback (`port` 0: a free one). */
 export async function startEmbeddedChain(port = 0): Promise<EmbeddedChain> {
+  // Hardhat requires hardhat.config.ts (CommonJS TypeScript): compiled, this code runs under plain node, so
+  // the config's loader is registered here, only when a chain is embedded.
+  const { register } = await import("tsx/cjs/api");
+  register();
   const { default: hre } = await import("hardhat");
   const { TASK_NODE_CREATE_SERVER } = await import("hardhat/builtin-tasks/task-names.js");
   const server = await hre.run(TASK_NODE_CREATE_SERVER, { hostname: "127.0.0.1", port, provider: hre.network.provider });
@@ -36,9 +40,12 @@ process.once("exit", () => {
   for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
 });
 
-/** Starts a service's server.ts as a child process and waits for its "listening" line. */
+/**
+ * Starts a service as a child process, compiled (dist/, built by `npm install`, `npm run build` and before
+ * `npm test`), as it runs in production, and waits for its "listening" line.
+ */
 export async function startService(name: "issuer-service" | "verifier-service", env: Record<string, string>, timeoutMs = 60_000): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", join(REPO_ROOT, name, "src", "server.ts")], {
+  const child = spawn(process.execPath, [join(REPO_ROOT, "dist", name, "server.js")], {
     cwd: REPO_ROOT,
     env: { ...process.env, PORT: "0", ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -64,7 +71,8 @@ export async function startService(name: "issuer-service" | "verifier-service", 
     });
     child.once("exit", (code) => {
       clearTimeout(timer);
-      reject(new Error(`${name} exited with ${code}:\n${output.join("\n")}`));
+      // What it said last (why it stopped) may still be in its pipes at "exit": report it once they close.
+      child.once("close", () => reject(new Error(`${name} exited with ${code}:\n${output.join("\n")}`)));
     });
   });
   const { url, did } = await ready;

@@ -1,7 +1,10 @@
 import { expect } from "chai";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Interface } from "ethers";
+import { Interface, hexlify } from "ethers";
+import { randomBytes } from "node:crypto";
+import { SimpleMerkleTree } from "@openzeppelin/merkle-tree";
+import { createVerifiableCredentialJwt } from "did-jwt-vc";
 import {
   ANCHOR_REGISTRY_ABI,
   buildMerkleBatch,
@@ -47,9 +50,36 @@ describe("Merkle batches of receipt leaves", () => {
   it("refuses an empty batch", () => {
     expect(() => buildMerkleBatch([])).to.throw(TypeError);
   });
+  it("builds the same root and proofs as OpenZeppelin's SimpleMerkleTree for random sets of 1 to 300 leaves", () => {
+    for (const n of [1, 2, 3, 5, 8, 17, 64, 255, 256, 300]) {
+      const random = Array.from({ length: n }, () => hexlify(randomBytes(32)));
+      const ours = buildMerkleBatch(random);
+      const library = SimpleMerkleTree.of(random);
+      expect(ours.root).to.equal(library.root);
+      for (const [i, leaf] of library.entries()) expect(ours.proofs.get(String(leaf))).to.deep.equal(library.getProof(i));
+    }
+  });
+  it("refuses a leaf that is not 32 bytes", () => {
+    expect(() => buildMerkleBatch(["0x1234"])).to.throw(TypeError);
+  });
 });
 
 describe("Receipts (W3C VC as JWT via did-jwt-vc)", () => {
+  it("are signed to exactly the bytes did-jwt-vc's createVerifiableCredentialJwt makes (Ed25519 is deterministic), and verify", async () => {
+    const signer = newTestKey();
+    const at = new Date("2026-11-21T10:00:00Z");
+    for (const make of [
+      () => createConsentReceipt({ consentTimestamp: at.toISOString(), jurisdiction: "CN", controller: { id: signer.did, name: "Shop" }, purpose: "p", level: "verified", claimNames: ["real_name_verified"], retentionDays: 1, presentationHash: "x", requestHash: "y", expiresAt: at.toISOString() }, signer, at),
+      () => createGrantReceipt({ grantTimestamp: at.toISOString(), level: "full", claimNames: ["full_name"], retentionUntil: at.toISOString() }, newTestKey().did, signer, at),
+    ]) {
+      const { jwt } = await make();
+      const payload = JSON.parse(Buffer.from(jwt.split(".")[1]!, "base64url").toString());
+      const { iss: _iss, ...input } = payload;
+      const viaLibrary = await createVerifiableCredentialJwt(input, { did: signer.did, signer: (data: string | Uint8Array) => signer.signer(typeof data === "string" ? data : Buffer.from(data).toString("utf8")), alg: "EdDSA" });
+      expect(jwt).to.equal(viaLibrary);
+      expect((await verifyReceipt(jwt, payload.vc.type[1], { now: at })).verified).to.equal(true);
+    }
+  });
   const holder = newTestKey();
   const merchant = newTestKey();
   const now = new Date("2026-11-21T10:00:00Z");

@@ -29,6 +29,25 @@ describe("StatusListResolver (verifier side of the Token Status List)", () => {
     expect((await resolver.check(ref(4), issuer.did, now))[0]!.code).to.equal("ERR_CREDENTIAL_REVOKED");
     expect(fetches).to.equal(2);
   });
+  it("answers waiting when the list falls due share one fetch (single flight); a failed fetch is not kept; `fresh` fetches for itself", async () => {
+    const resolver = new StatusListResolver({ allowLoopbackHttp: true, fetch: fakeFetch });
+    const before = fetches;
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => resolver.check(ref(100 + i), issuer.did, now)));
+    expect(answers.every((a) => a.length === 0)).to.equal(true);
+    expect(fetches - before).to.equal(1);
+    now = new Date(now.getTime() + 61_000); // the cached list is now due
+    await Promise.all(Array.from({ length: 20 }, (_, i) => resolver.check(ref(100 + i), issuer.did, now)));
+    expect(fetches - before).to.equal(2);
+    await Promise.all([resolver.check(ref(1), issuer.did, now, { fresh: true }), resolver.check(ref(2), issuer.did, now, { fresh: true })]);
+    expect(fetches - before).to.equal(4);
+    let failing = true;
+    const flaky = (async (...args: Parameters<typeof fetch>) => (failing ? Promise.reject(new Error("down")) : fakeFetch(...args))) as typeof fetch;
+    const other = new StatusListResolver({ allowLoopbackHttp: true, fetch: flaky });
+    const failed = await Promise.all([other.check(ref(1), issuer.did, now), other.check(ref(2), issuer.did, now)]);
+    expect(failed.map((f) => f[0]!.code)).to.deep.equal(["ERR_STATUS_UNAVAILABLE", "ERR_STATUS_UNAVAILABLE"]);
+    failing = false;
+    expect(await other.check(ref(1), issuer.did, now)).to.deep.equal([]);
+  });
   it("refuses an index outside the list, a malformed reference, a list signed by someone else, an oversized answer", async () => {
     const resolver = new StatusListResolver({ allowLoopbackHttp: true, fetch: fakeFetch, maxBytes: 100_000 });
     expect((await resolver.check(ref(5000), issuer.did, now))[0]!.code).to.equal("ERR_STATUS_INDEX_OUT_OF_RANGE");

@@ -12,7 +12,8 @@ import {
   IdentityVault,
   jwkFromDidKey,
   MemoryDocumentStore,
-  PerceptualFaceMatcher,
+  HumanFaceMatcher,
+  type FaceMatcher,
   RegistrationService,
   REPO_ROOT,
   RiskEngine,
@@ -27,11 +28,17 @@ import { newTestKey } from "../helpers/keys.js";
  * Issue 12 §4: an identity not in the registry, a name it does not confirm and a face that does not match
  * answer alike, and the face comparison is done in every case (no shortcut whose speed tells them apart).
  */
-describe("registration refusals: one answer, the same work", () => {
+describe("registration refusals: one answer, the same work", function () {
+  this.timeout(120_000);
   const portrait = (name: string) => readFileSync(join(REPO_ROOT, "issuer-service", "fixtures", "portraits", name));
-  const faces = new PerceptualFaceMatcher();
+  const faces = new HumanFaceMatcher();
   let comparisons = 0;
-  const counting = { compare: (a: Uint8Array, b: Uint8Array) => (comparisons++, faces.compare(a, b)) };
+  const counting: FaceMatcher = {
+    threshold: faces.threshold,
+    compare: (a, b) => (comparisons++, faces.compare(a, b)),
+    embed: (a) => faces.embed(a),
+    similarity: (a, b) => faces.similarity(a, b),
+  };
   const device = newTestKey();
   const devices = new DeviceRegistry(new MemoryDocumentStore());
   const riskLog = new MemoryDocumentStore<any>();

@@ -82,6 +82,8 @@ describe("Discovery: an https issuer found from its URL alone (jwt-vc-issuer, vc
       ANCHOR_DEV_ACCOUNT: "1",
       MERCHANT_NAME: "URL Shop",
       MERCHANT_PASSPHRASE: "discovery-shop",
+      // Plain answers: a test below posts a forged presentation straight to the response endpoint.
+      RESPONSE_MODE: "direct_post",
       TRUSTED_ISSUERS: issuer.url,
       ISSUER_URL: issuer.url,
       ANCHOR_BATCH_AGE_MS: "300",

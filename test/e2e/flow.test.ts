@@ -78,6 +78,8 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
     });
     const verifierEnv = (key: string, account: string) => ({
       DATA_DIR: join(work, key),
+      // Plain answers: these tests post hand-made answers (and our JSON form) straight to the response endpoint.
+      RESPONSE_MODE: "direct_post",
       CHAIN_RPC_URL: chain.url,
       DEPLOYMENT_FILE: c.deploymentFile,
       ANCHOR_DEV_ACCOUNT: account,
@@ -197,11 +199,16 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
         await registerMerchant(shopB);
       }
     });
-    it("remembered choices: answered automatically next time, listed, and revocable", async () => {
+    it("remembered choices: pre-selected next time, one tap only when turned on for verified, listed, and revocable", async () => {
       const first = await wallet.preview((await ask(shopA, "verified")).requestUri);
       expect(first.automatic).to.equal(false);
       await wallet.answer(first, { remember: true });
       expect((await wallet.rememberedChoices()).map((p) => [p.merchantDid, p.level])).to.deep.equal([[shopA.did, "verified"]]);
+      // Remembered without one tap: pre-selected, but the PIN is still asked (not automatic).
+      const again = await wallet.preview((await ask(shopA, "verified")).requestUri);
+      expect(again.remembered?.level).to.equal("verified");
+      expect(again.automatic).to.equal(false);
+      await wallet.answer(again, { oneTap: true });
       const second = await wallet.preview((await ask(shopA, "verified")).requestUri);
       expect(second.automatic).to.equal(true);
       expect((await wallet.answer(second)).automatic).to.equal(true);
@@ -584,12 +591,49 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
       expect(back.out).to.have.length(1);
       expect(back.out[0].withdrawal).to.have.property("acknowledgement");
     });
+    it("answers within what the merchant accepts: --level and --without; a level outside it is refused before the PIN", async () => {
+      // The wallet of the test above (its PIN changed to 7531 there).
+      const env = { WALLET_DIR: join(work, "cli-wallet"), WALLET_PIN: "7531" };
+      const choosing = { optionalClaims: ["id_number"], acceptLevels: ["verified"] };
+      const outside = await ask(shopA, "full", choosing);
+      const refused = await cli(["answer", outside.requestUri, "--yes", "--level", "pseudonymous"], env);
+      expect(refused.code).to.not.equal(0);
+      expect(refused.out.error.code).to.equal("ERR_LEVEL_NOT_ACCEPTED");
+      const required = await cli(["answer", outside.requestUri, "--yes", "--without", "full_name"], env);
+      expect(required.out.error.code).to.equal("ERR_CLAIMS_MISSING");
+      expect((await result(shopA, outside.requestId)).status).to.equal("pending");
+      const without = await cli(["answer", outside.requestUri, "--yes", "--without", "id_number"], env);
+      expect(without.code, JSON.stringify(without.out)).to.equal(0);
+      expect(without.out).to.deep.include({ level: "full", claimNames: ["real_name_verified", "full_name"] });
+      expect((await result(shopA, outside.requestId)).level).to.equal("full");
+      const lower = await ask(shopA, "full", choosing);
+      const verified = await cli(["answer", lower.requestUri, "--yes", "--level", "verified"], env);
+      expect(verified.code, JSON.stringify(verified.out)).to.equal(0);
+      expect(verified.out).to.deep.include({ level: "verified", claimNames: ["real_name_verified"] });
+      expect(await result(shopA, lower.requestId)).to.deep.equal({ status: "accepted", level: "verified" });
+    });
     it("a bad --batch is a usage error (exit 2) before anything is asked of the issuer", async () => {
       for (const args of [["receive", "openid-credential-offer://?x", "--batch", "abc"], ["refresh", "--batch", "0"], ["register", "--issuer", issuer.url, "--name", "x", "--id-number", "1", "--portrait", join(REPO_ROOT, "issuer-service", "fixtures", "portraits", "li-si-live.jpg"), "--device-id", "d", "--batch", "11"]]) {
         const r = await cli(args, { WALLET_DIR: join(work, "cli-wallet-batch"), WALLET_PIN: "8642" });
         expect(r.code, args.join(" ")).to.equal(2);
         expect(r.out.error.code).to.equal("ERR_INVALID_INPUT");
       }
+    });
+    it("human output names claims by their labels, in the chosen language (keys only in --json)", async () => {
+      const env = { ...process.env, WALLET_DIR: join(work, "cli-wallet"), WALLET_PIN: "7531" };
+      const en = await exec(join(REPO_ROOT, "node_modules", ".bin", "wallet"), ["credentials", "--lang", "en"], { cwd: REPO_ROOT, env });
+      expect(en.stdout).to.contain("Real-name verified").and.contain("Resident ID number");
+      expect(en.stdout).to.not.match(/real_name_verified|id_number/);
+      const zh = await exec(join(REPO_ROOT, "node_modules", ".bin", "wallet"), ["credentials", "--lang", "zh-CN"], { cwd: REPO_ROOT, env });
+      expect(zh.stdout).to.contain("已实名认证").and.contain("居民身份证号码");
+    });
+    it("a confirmation that cannot be asked (not a terminal) is exit 2 naming --yes, and nothing is sent", async () => {
+      const { requestId, requestUri } = await ask(shopA, "verified");
+      const r = await cli(["answer", requestUri], { WALLET_DIR: join(work, "cli-wallet"), WALLET_PIN: "7531" });
+      expect(r.code).to.equal(2);
+      expect(r.out.error.code).to.equal("ERR_NEEDS_INPUT");
+      expect(r.out.error.message).to.contain("--yes");
+      expect((await result(shopA, requestId)).status).to.not.equal("accepted");
     });
     it("a wrong PIN is refused with ERR_WRONG_PASSPHRASE and exit code 4", async () => {
       const r = await cli(["credentials"], { WALLET_DIR: join(work, "cli-wallet"), WALLET_PIN: "0001" });
@@ -733,6 +777,14 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
         expect.fail("started with keys sealed under nothing");
       } catch (error) {
         expect(String(error)).to.match(/MERCHANT_PASSPHRASE must be set/);
+      }
+    });
+    it("refuses to start with a response mode it does not know (RESPONSE_MODE): ERR_CONFIG", async () => {
+      try {
+        await startService("verifier-service", { DATA_DIR: join(work, "bad-mode"), CHAIN_RPC_URL: chain.url, DEPLOYMENT_FILE: deploymentFile, TRUSTED_ISSUERS: issuer.did, MERCHANT_PASSPHRASE: "x", RESPONSE_MODE: "direct_post.jwe" }, 20_000);
+        expect.fail("started with an unknown response mode");
+      } catch (error) {
+        expect(String(error)).to.match(/ERR_CONFIG: RESPONSE_MODE must be one of direct_post, direct_post\.jwt/);
       }
     });
     it("a revoked credential is refused (ERR_CREDENTIAL_REVOKED) via the issuer's status list", async () => {

@@ -76,7 +76,7 @@ describe("The wallet answers exactly what the person saw, and only for the merch
   describe("the command line", () => {
     const cli = async (args: string[]) => {
       try {
-        const r = await exec(join(REPO_ROOT, "node_modules", ".bin", "wallet"), [...args, "--json"], { cwd: REPO_ROOT, env: { ...process.env, WALLET_DIR: walletDir, WALLET_PIN: PIN } });
+        const r = await exec(join(REPO_ROOT, "node_modules", ".bin", "wallet"), [...args, "--json"], { cwd: REPO_ROOT, env: { ...process.env, WALLET_DIR: walletDir, WALLET_PIN: PIN, LANG: "en_US.UTF-8" } });
         return { code: 0, out: JSON.parse(r.stdout.trim().split("\n").pop()!) };
       } catch (error) {
         const e = error as { code: number; stdout: string };
@@ -171,7 +171,7 @@ describe("The wallet answers exactly what the person saw, and only for the merch
       expect(swapper.answers.length).to.equal(before + 1);
     });
 
-    it("a locked wallet: reviewed without values, then the PIN unlocks and answers exactly the reviewed request", async () => {
+    it("a locked wallet: reviewed without values, the PIN unlocks the review (nothing shared), then answers exactly the reviewed request", async () => {
       await browse("/lock", { csrf: (await browse("/")).field("csrf")! });
       cookie = "";
       const before = swapper.answers.length;
@@ -179,8 +179,11 @@ describe("The wallet answers exactly what the person saw, and only for the merch
       const landing = await browse(authorizePath(link));
       expect(landing.field("csrf")).to.equal(undefined);
       const review = await browse("/authorize/review", { link: landing.field("link")!.replace(/&amp;/g, "&") });
-      expect(review.text).to.contain("Unlock with your PIN below to see the values");
-      const shared = await browse("/authorize", { request: review.field("request")!, pin: PIN });
+      expect(review.text).to.contain("Unlock to review the values");
+      const unlocked = await browse("/authorize/unlock", { request: review.field("request")!, pin: PIN });
+      expect(unlocked.text).to.contain("Exactly what would leave your wallet");
+      expect(swapper.answers.length).to.equal(before);
+      const shared = await browse("/authorize", { request: unlocked.field("request")!, pin: PIN, csrf: unlocked.field("csrf")! });
       expect(shared.text, shared.code).to.contain("Shared with Swap Shop");
       expect(swapper.served.get(requestId)).to.equal(1);
       expect(swapper.answers.slice(before)).to.deep.equal([{ level: "verified", disclosed: ["real_name_verified"] }]);
@@ -210,6 +213,32 @@ describe("The wallet answers exactly what the person saw, and only for the merch
       expect(r.status).to.be.within(400, 499);
       expect(r.text).to.not.contain("Famous Bank asks");
       expect(impostor.answers).to.deep.equal([]);
+    });
+
+    it("a request passed by value (request=) from the encrypting merchant: same checks as by reference, answered encrypted; a forged or relabelled one refused", async () => {
+      const created = await fetchJson<{ requestId: string; requestUri: string; transactionSecret: string }>(`${shop.url}/requests`, { body: { level: "verified", purpose: "membership" } });
+      const requestObject = (await (await fetch(created.requestUri)).text()).trim();
+      const byValue = (clientId: string, jwt: string) => `openid4vp://?${new URLSearchParams({ client_id: clientId, request: jwt })}`;
+      const clientId = `decentralized_identifier:${shop.did}`;
+      // Forged: the signature no longer covers the payload; relabelled: the link names another client.
+      const [h, p, s] = requestObject.split(".");
+      const forged = [h, p, (s![0] === "A" ? "B" : "A") + s!.slice(1)].join(".");
+      for (const [link, code] of [[byValue(clientId, forged), "ERR_REQUEST_SIGNATURE"], [byValue(`decentralized_identifier:${swapper.did}`, requestObject), "ERR_REQUEST_SIGNATURE"]] as const) {
+        const landing = await browse(authorizePath(link));
+        const r = await browse("/authorize/review", { link: landing.field("link")!.replace(/&amp;/g, "&"), csrf: landing.field("csrf")! });
+        expect([r.status, r.code]).to.deep.equal([400, code]);
+      }
+      const landing = await browse(authorizePath(byValue(clientId, requestObject)));
+      expect(landing.status).to.equal(200);
+      const csrf = landing.field("csrf")!;
+      const review = await browse("/authorize/review", { link: landing.field("link")!.replace(/&amp;/g, "&"), csrf });
+      expect(review.status, review.code).to.equal(200);
+      expect(review.text).to.contain("Real Shop asks for: Verified only");
+      const shared = await browse("/authorize", { request: review.field("request")!, pin: PIN, csrf });
+      expect(shared.text, shared.code).to.contain("Shared with Real Shop");
+      // The merchant runs its default, direct_post.jwt: it accepted only because the answer came encrypted to its key.
+      expect(JSON.parse(Buffer.from(p!, "base64url").toString()).response_mode).to.equal("direct_post.jwt");
+      expect(await fetchJson(`${shop.url}/requests/${created.requestId}/result`, { headers: { "x-transaction-secret": created.transactionSecret } })).to.deep.equal({ status: "accepted", level: "verified" });
     });
 
     it("opening /authorize or /login makes the wallet fetch nothing; only the person's same-origin post does", async () => {

@@ -6,11 +6,12 @@ import { REPO_ROOT } from "@realname/agent";
 /** Debian's Chromium (never a browser download): `apt-get install chromium` (see the README). */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
-export async function launchChromium(): Promise<Browser> {
+/** `extraArgs`: further switches, e.g. a fake camera (`--use-file-for-fake-video-capture=…`). */
+export async function launchChromium(options: { extraArgs?: string[] } = {}): Promise<Browser> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium fonts-wqy-microhei), as the README's install step says`);
   return chromium.launch({
     executablePath: CHROMIUM,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"],
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync", ...(options.extraArgs ?? [])],
   });
 }
 

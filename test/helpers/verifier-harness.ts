@@ -27,6 +27,8 @@ export async function startInProcessVerifier(args: {
   clock: () => Date;
   statusTtlSeconds: number;
   checkout: VerifierDeps["checkout"];
+  /** Default plain `direct_post`: most tests here hand-craft plain answers; encrypted-answer tests ask for `direct_post.jwt`. */
+  responseMode?: VerifierDeps["responseMode"];
 }): Promise<InProcessVerifier> {
   const work = mkdtempSync(join(tmpdir(), "verifier-"));
   const db = await LevelDatabase.open(join(work, "db"));
@@ -58,6 +60,7 @@ export async function startInProcessVerifier(args: {
     status: new StatusListResolver({ allowLoopbackHttp: true }),
     clock: args.clock,
     checkout: args.checkout,
+    responseMode: args.responseMode ?? "direct_post",
   };
   const verifierServer: Server = createApp(deps).listen(0, "127.0.0.1");
   await new Promise((r) => verifierServer.once("listening", r));

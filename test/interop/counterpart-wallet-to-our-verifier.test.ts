@@ -1,13 +1,15 @@
 /**
  * Interop, presentation: a standard wallet (the counterpart, written from OpenID4VP 1.0 / RFC 9901 / SD-JWT VC
  * only) answers OUR merchant verifier at every level, with EdDSA and ES256 holder keys; it declines; and our
- * verifier makes each refusal a standard verifier must make on what this wallet sends.
+ * verifier makes each refusal a standard verifier must make on what this wallet sends. Our merchant runs its
+ * default configuration, encrypted responses (`direct_post.jwt`, §8.3, HAIP ECDH-ES P-256): every answer and
+ * decline here travels as a JWE the counterpart made from the request's client_metadata.
  *
  * Every refusal test also sends the honest answer to the same request afterwards and expects it accepted, so a
  * verifier that refuses everything cannot pass it.
  */
 import { expect } from "chai";
-import { CounterpartWallet, isDirectPostSuccess, type PostResult, type ResolvedRequest } from "./counterpart/wallet.js";
+import { CounterpartWallet, encryptResponse, isDirectPostSuccess, type PostResult, type ResolvedRequest } from "./counterpart/wallet.js";
 import { CounterpartVerifier } from "./counterpart/verifier.js";
 import { jwtPayload, splitSdJwt } from "./counterpart/sdjwt.js";
 import type { Alg } from "./counterpart/keys.js";
@@ -15,7 +17,7 @@ import { LI_SI, WANG_XIAOMING, ourRequest, ourResult, startWorld, type World } f
 
 type Level = "verified" | "pseudonymous" | "full";
 
-describe("Interop: a standard wallet answers our merchant verifier (OpenID4VP 1.0, direct_post, DCQL, transaction_data)", function () {
+describe("Interop: a standard wallet answers our merchant verifier (OpenID4VP 1.0, direct_post.jwt, DCQL, transaction_data)", function () {
   this.timeout(300_000);
   let world: World;
   const wallets: Partial<Record<Alg, CounterpartWallet>> = {};
@@ -50,9 +52,9 @@ describe("Interop: a standard wallet answers our merchant verifier (OpenID4VP 1.
     before(async () => {
       request = await new CounterpartWallet().resolveRequest((await ourRequest(world.shop, "full", ["full_name"])).authorizationRequest);
     });
-    it("is signed by the key of its decentralized_identifier client id, typ oauth-authz-req+jwt, direct_post, DCQL", () => {
+    it("is signed by the key of its decentralized_identifier client id, typ oauth-authz-req+jwt, direct_post.jwt, DCQL", () => {
       expect(request.clientId).to.match(/^decentralized_identifier:did:key:/);
-      expect(request.payload.response_mode).to.equal("direct_post");
+      expect(request.payload.response_mode).to.equal("direct_post.jwt");
       expect(request.dcql.credentials[0].format).to.equal("dc+sd-jwt");
     });
     it("its aud is what §5.8 says for a wallet that sent no metadata: https://self-issued.me/v2", () => {
@@ -120,6 +122,61 @@ describe("Interop: a standard wallet answers our merchant verifier (OpenID4VP 1.
     expect(post.status, JSON.stringify(post.body)).to.equal(200);
     expect(post.body).to.be.an("object");
     expect((await ourResult(world.shop, created)).status).to.not.equal("accepted");
+  });
+
+  describe("encrypted responses (direct_post.jwt, OpenID4VP §8.3, HAIP)", () => {
+    it("the request publishes one ECDH-ES P-256 key with kid and use enc, and offers A128GCM and A256GCM", async () => {
+      const request = await walletFor("ES256").resolveRequest((await ourRequest(world.shop, "verified")).authorizationRequest);
+      expect(request.payload.client_metadata.jwks.keys).to.have.length(1);
+      expect(request.payload.client_metadata.jwks.keys[0]).to.include({ kty: "EC", crv: "P-256", alg: "ECDH-ES", use: "enc" }).and.have.property("kid");
+      expect(request.payload.client_metadata.encrypted_response_enc_values_supported).to.include.members(["A128GCM", "A256GCM"]);
+      expect(request.encryption?.enc).to.equal("A128GCM");
+    });
+    it("A256GCM: accepted", async () => {
+      const w = walletFor("ES256");
+      const created = await ourRequest(world.shop, "verified");
+      const request = await w.resolveRequest(created.authorizationRequest);
+      const post = await w.postVpToken(request, await w.buildVpToken(request), { encryptTo: { jwk: request.encryption!.jwk, enc: "A256GCM" } });
+      expect(post.status, JSON.stringify(post.body)).to.equal(200);
+      expect(await ourResult(world.shop, created)).to.deep.include({ status: "accepted" });
+    });
+    /** The faulty post is refused (4xx, nothing granted) and the honest encrypted answer to the same request is then accepted. */
+    async function refusedThenEncryptedAccepted(bad: (w: CounterpartWallet, r: ResolvedRequest, vpToken: Record<string, string[]>) => Promise<PostResult>) {
+      const w = walletFor("EdDSA");
+      const created = await ourRequest(world.shop, "verified");
+      const request = await w.resolveRequest(created.authorizationRequest);
+      const vpToken = await w.buildVpToken(request);
+      const refused = await bad(w, request, vpToken);
+      expect(refused.status, JSON.stringify(refused.body)).to.be.within(400, 499);
+      expect((await ourResult(world.shop, created)).status).to.equal("pending");
+      const good = await w.postVpToken(request, vpToken);
+      expect(good.status, `the honest answer after the refusal: ${JSON.stringify(good.body)}`).to.equal(200);
+      return refused;
+    }
+    it("a plain answer to the encrypted request (downgrade): refused", async () => {
+      const refused = await refusedThenEncryptedAccepted((w, r, vp) => w.postVpToken(r, vp, { plain: true }));
+      expect(refused.body.error.code).to.equal("ERR_RESPONSE_ENCRYPTION_REQUIRED");
+    });
+    it("an answer encrypted to another request's key: refused", async () => {
+      const refused = await refusedThenEncryptedAccepted(async (w, r, vp) => {
+        const other = await w.resolveRequest((await ourRequest(world.shop, "verified")).authorizationRequest);
+        return w.postVpToken(r, vp, { encryptTo: other.encryption });
+      });
+      expect(refused.body.error.code).to.equal("ERR_RESPONSE_ENCRYPTION_KID");
+    });
+    it("an enc the request did not offer (A128CBC-HS256): refused", async () => {
+      const refused = await refusedThenEncryptedAccepted((w, r, vp) => w.postVpToken(r, vp, { encryptTo: { jwk: r.encryption!.jwk, enc: "A128CBC-HS256" } }));
+      expect(refused.body.error.code).to.equal("ERR_RESPONSE_ENCRYPTION_ENC");
+    });
+    it("a tampered ciphertext: refused", async () => {
+      const refused = await refusedThenEncryptedAccepted(async (w, r, vp) => {
+        const parts = (await encryptResponse({ vp_token: vp, state: r.payload.state }, r.encryption!)).split(".");
+        parts[3] = (parts[3][0] === "A" ? "B" : "A") + parts[3].slice(1);
+        const res = await fetch(r.payload.response_uri, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ response: parts.join(".") }) });
+        return { status: res.status, body: await res.json() };
+      });
+      expect(refused.body.error.code).to.equal("ERR_RESPONSE_ENCRYPTION_INVALID");
+    });
   });
 
   describe("refusals a standard verifier must make (RFC 9901 §7, OpenID4VP 1.0), on this wallet's answers", () => {

@@ -44,6 +44,20 @@ describe("Interop control: the counterpart wallet and verifier agree with each o
   }
 
   for (const alg of ["EdDSA", "ES256"] as const) {
+    it(`${alg} request object, direct_post.jwt: the wallet encrypts to the request's ECDH-ES key, the verifier opens and accepts it; a plain answer to it is refused`, async () => {
+      const v = verifiers[alg];
+      const open = await v.createRequest({ level: "verified", purpose: PURPOSES.verified, responseMode: "direct_post.jwt" });
+      const request = await wallet.resolveRequest(open.link);
+      const vpToken = await wallet.buildVpToken(request);
+      const plain = await wallet.postVpToken(request, vpToken, { plain: true });
+      expect(plain.status).to.equal(400);
+      const post = await wallet.postVpToken(request, vpToken);
+      expect(v.outcomes.get(open.id)).to.deep.include({ verified: true, encrypted: true });
+      expect(isDirectPostSuccess(post)).to.equal(true);
+    });
+  }
+
+  for (const alg of ["EdDSA", "ES256"] as const) {
     it(`${alg} request object, pseudonymous: the credential carries the pseudonym claim the profile names for this merchant, and the answer is accepted`, async () => {
       const v = verifiers[alg];
       const registryRefusal = world.registrationErrors.get(v.did);

@@ -1,17 +1,20 @@
 /**
  * Interop, presentation: OUR wallet (driven only through its command line, as a person would) answers a
  * standard verifier (the counterpart, written from OpenID4VP 1.0 / RFC 9901 / SD-JWT VC / Token Status List
- * only) that the issuer's registry lists, at every level, for EdDSA and ES256 request objects. Then the
+ * only) that the issuer's registry lists, at every level, for EdDSA and ES256 request objects, with plain
+ * (`direct_post`) and encrypted (`direct_post.jwt`, ECDH-ES P-256, §8.3 / HAIP) responses. Then the
  * counterpart verifier makes each refusal a standard verifier must make on presentations our wallet produced.
  *
  * `pseudonymous` for a standard verifier, as the profile documents it: the DCQL query names the merchant's own
  * pseudonym claim (`merchant_pseudonym_<hash of its DID>`), an issuer-signed value stable at that merchant.
  */
 import { expect } from "chai";
-import { CounterpartVerifier, type Level, type OpenRequest, type Outcome } from "./counterpart/verifier.js";
+import { CounterpartVerifier, type GrantAsk, type Level, type OpenRequest, type Outcome } from "./counterpart/verifier.js";
 import { tamperFirstDisclosure } from "./counterpart/wallet.js";
 import { splitSdJwt } from "./counterpart/sdjwt.js";
 import { PURPOSES, ZHANG_SAN, startWorld, type OurWalletCli, type World } from "./setup.js";
+
+type ResponseMode = NonNullable<GrantAsk["responseMode"]>;
 
 describe("Interop: our wallet answers a standard verifier (OpenID4VP 1.0, signed request by reference, DCQL, transaction_data)", function () {
   this.timeout(300_000);
@@ -32,22 +35,24 @@ describe("Interop: our wallet answers a standard verifier (OpenID4VP 1.0, signed
   });
 
   /** Our wallet answers the counterpart's link; returns the verifier's outcome for that request. */
-  async function answer(verifier: CounterpartVerifier, level: Level, claims: string[] = []): Promise<{ open: OpenRequest; outcome: Outcome; exit: number; out: string }> {
+  async function answerIn(verifier: CounterpartVerifier, level: Level, claims: string[] = [], responseMode: ResponseMode = "direct_post"): Promise<{ open: OpenRequest; outcome: Outcome; exit: number; out: string }> {
     const registryRefusal = world.registrationErrors.get(verifier.did);
     if (registryRefusal) throw new Error(`the issuer's registry refused this merchant: ${registryRefusal}`);
-    const open = await verifier.createRequest({ level, purpose: PURPOSES[level], claims });
+    const open = await verifier.createRequest({ level, purpose: PURPOSES[level], claims, responseMode });
     const r = await wallet.run("answer", open.link, "--yes");
     const outcome = verifier.outcomes.get(open.id);
     if (!outcome) throw new Error(`no answer reached the verifier (wallet exit ${r.code}): ${r.stdout}${r.stderr}`);
     return { open, outcome, exit: r.code, out: r.stdout + r.stderr };
   }
 
-  for (const verifier of [eddsa, es256]) {
+  for (const [verifier, mode] of [[eddsa, "direct_post"], [es256, "direct_post"], [eddsa, "direct_post.jwt"], [es256, "direct_post.jwt"]] as const) {
     const alg = verifier === eddsa ? "EdDSA" : "ES256";
-    describe(`${alg} request objects`, () => {
+    const answer = (v: CounterpartVerifier, level: Level, claims: string[] = []) => answerIn(v, level, claims, mode);
+    describe(`${alg} request objects, ${mode} responses`, () => {
       it("verified: the verifier accepts; it learns only real_name_verified; the wallet reports success on {redirect_uri}", async () => {
         const { outcome, exit, out } = await answer(verifier, "verified");
         expect(outcome.errors, JSON.stringify(outcome.errors)).to.deep.equal([]);
+        expect(!!outcome.encrypted, "the answer arrived encrypted exactly when asked").to.equal(mode === "direct_post.jwt");
         expect(outcome.verified).to.equal(true);
         const disclosed = Object.keys(outcome.claims!).filter((k) => !["iss", "iat", "exp", "nbf", "vct", "cnf", "status", "sub"].includes(k));
         expect(disclosed).to.deep.equal(["real_name_verified"]);
@@ -86,6 +91,19 @@ describe("Interop: our wallet answers a standard verifier (OpenID4VP 1.0, signed
     expect(outcome?.presentation).to.equal(undefined);
   });
 
+  it("a scripted decline of a direct_post.jwt request: the verifier is told access_denied inside a JWE to its key", async () => {
+    const open = await es256.createRequest({ level: "verified", purpose: PURPOSES.verified, responseMode: "direct_post.jwt" });
+    const r = await wallet.run("answer", open.link, "--decline");
+    expect(r.json?.error?.code, r.stdout + r.stderr).to.equal("ERR_DECLINED");
+    expect(es256.outcomes.get(open.id)).to.deep.include({ declined: true, encrypted: true });
+  });
+
+  it("a direct_post.jwt request offering no enc list: our wallet uses A128GCM (§8.3 default) and the verifier opens it", async () => {
+    const open = await eddsa.createRequest({ level: "verified", purpose: PURPOSES.verified, responseMode: "direct_post.jwt", encValues: null });
+    const r = await wallet.run("answer", open.link, "--yes");
+    expect(eddsa.outcomes.get(open.id), r.stdout + r.stderr).to.deep.include({ verified: true, encrypted: true });
+  });
+
   it("a scripted decline (`answer --decline`): the verifier is told access_denied too, nothing is disclosed", async () => {
     const open = await es256.createRequest({ level: "verified", purpose: PURPOSES.verified });
     const r = await wallet.run("answer", open.link, "--decline");
@@ -99,7 +117,7 @@ describe("Interop: our wallet answers a standard verifier (OpenID4VP 1.0, signed
     let open: OpenRequest;
     let presentation: string;
     before(async () => {
-      const r = await answer(eddsa, "verified");
+      const r = await answerIn(eddsa, "verified");
       if (!r.outcome.verified) throw new Error(`our wallet's honest answer was refused: ${JSON.stringify(r.outcome.errors)}`);
       open = r.open;
       presentation = r.outcome.presentation!;

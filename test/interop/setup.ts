@@ -94,6 +94,9 @@ function parse(text: string): any {
 export interface World {
   work: string;
   chain: EmbeddedChain;
+  /** The anchor registry's deployment, and our verifier's settings: for starting another merchant verifier of ours. */
+  deploymentFile: string;
+  ourVerifierEnv: Record<string, string>;
   issuer: ServiceProcess;
   shop: ServiceProcess;
   admin(path: string, body: unknown, method?: string): Promise<{ status: number; body: any }>;
@@ -131,19 +134,17 @@ export async function startWorld(counterparts: CounterpartVerifier[] = [], issue
   // from the issuer's JWKS.
   const jwks = (await (await fetch(`${issuer.url}/.well-known/jwks.json`)).json()) as { keys?: Record<string, unknown>[] };
   const es256IssuerKeys = (jwks.keys ?? []).filter((k) => k.kty === "EC" && k.crv === "P-256").map(({ kty, crv, x, y, kid }) => ({ iss: issuer.did, jwk: { kty, crv, x, y, kid } }));
-  const shop = await startService("verifier-service", {
-    DATA_DIR: join(work, "shop"),
+  const ourVerifierEnv = {
     CHAIN_RPC_URL: chain.url,
     DEPLOYMENT_FILE: deploymentFile,
     ANCHOR_DEV_ACCOUNT: "1",
-    MERCHANT_NAME: "Interop Shop",
-    MERCHANT_PASSPHRASE: "interop-shop",
     TRUSTED_ISSUERS: issuer.did,
     TRUSTED_ISSUER_KEYS: JSON.stringify(es256IssuerKeys),
     ISSUER_URL: issuer.url,
     STATUS_CACHE_SECONDS: "0",
     ANCHOR_BATCH_AGE_MS: "300",
-  });
+  };
+  const shop = await startService("verifier-service", { ...ourVerifierEnv, DATA_DIR: join(work, "shop"), MERCHANT_NAME: "Interop Shop", MERCHANT_PASSPHRASE: "interop-shop" });
   const admin = async (path: string, body: unknown, method = "POST") => {
     const res = await fetch(`${issuer.url}${path}`, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" }, body: JSON.stringify(body) });
     const text = await res.text();
@@ -194,6 +195,8 @@ export async function startWorld(counterparts: CounterpartVerifier[] = [], issue
   return {
     work,
     chain,
+    deploymentFile,
+    ourVerifierEnv,
     issuer,
     shop,
     admin,

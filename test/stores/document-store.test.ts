@@ -2,7 +2,8 @@ import { expect } from "chai";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chmodIfPresent, ensurePrivateDir, LevelDatabase, MemoryDocumentStore, writePrivateFile, type DocumentStore } from "@realname/agent";
+import { chmodIfPresent, ensurePrivateDir, iterateStore, LevelDatabase, MemoryDocumentStore, PgDatabase, writePrivateFile, type DocumentStore } from "@realname/agent";
+import { PG_URL, uniqueSchema } from "../helpers/pg.js";
 
 /** One suite, every backend (after abstract-level's shared tests). */
 function documentStoreSuite(name: string, open: () => Promise<{ store: DocumentStore<{ n: number }>; close: () => Promise<void> }>) {
@@ -53,6 +54,25 @@ function documentStoreSuite(name: string, open: () => Promise<{ store: DocumentS
       expect(taken).to.deep.equal({ n: 2 });
       expect(await store.get("k")).to.equal(undefined);
     });
+    it("lists after a key (exclusive), and iterateStore walks every page in order", async () => {
+      for (let i = 0; i < 25; i++) await store.put(`p:${String(i).padStart(2, "0")}`, { n: i });
+      await store.put("q:0", { n: 99 });
+      expect((await store.list({ prefix: "p:", after: "p:20" })).map(([k]) => k)).to.deep.equal(["p:21", "p:22", "p:23", "p:24"]);
+      expect((await store.list({ after: "p:23", limit: 2 })).map(([k]) => k)).to.deep.equal(["p:24", "q:0"]);
+      const walked: number[] = [];
+      for await (const [, v] of iterateStore(store, { prefix: "p:", pageSize: 4 })) walked.push(v.n);
+      expect(walked).to.deep.equal(Array.from({ length: 25 }, (_, i) => i));
+    });
+    it("a batch's last operation on a key wins", async () => {
+      await store.batch([
+        { type: "put", key: "k", value: { n: 1 } },
+        { type: "del", key: "k" },
+        { type: "put", key: "j", value: { n: 1 } },
+        { type: "put", key: "j", value: { n: 2 } },
+      ]);
+      expect(await store.get("k")).to.equal(undefined);
+      expect(await store.get("j")).to.deep.equal({ n: 2 });
+    });
     it("applies a batch of puts and deletes", async () => {
       await store.put("old", { n: 0 });
       await store.batch([
@@ -76,6 +96,56 @@ documentStoreSuite("LevelDB", async () => {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+});
+
+documentStoreSuite("PostgreSQL", async () => {
+  const db = await PgDatabase.open(PG_URL, { schema: uniqueSchema("store") });
+  return {
+    store: db.store<{ n: number }>("test"),
+    close: async () => {
+      await db.dropSchema();
+      await db.close();
+    },
+  };
+});
+
+describe("PostgreSQL: two replicas (two pools) on one schema", () => {
+  let a: PgDatabase;
+  let b: PgDatabase;
+  before(async () => {
+    const schema = uniqueSchema("replicas");
+    a = await PgDatabase.open(PG_URL, { schema });
+    b = await PgDatabase.open(PG_URL, { schema });
+  });
+  after(async () => {
+    await a.dropSchema();
+    await a.close();
+    await b.close();
+  });
+  it("a nonce taken concurrently from both is handed out once; putIfAbsent wins once; updates lose nothing", async () => {
+    const sa = a.store<{ n: number }>("nonces");
+    const sb = b.store<{ n: number }>("nonces");
+    await sa.put("nonce", { n: 1 });
+    const taken = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? sa : sb).take("nonce")));
+    expect(taken.filter((t) => t !== undefined)).to.have.length(1);
+    const spent = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? sa : sb).putIfAbsent("jti", { n: i })));
+    expect(spent.filter(Boolean)).to.have.length(1);
+    await Promise.all(Array.from({ length: 30 }, (_, i) => (i % 2 ? sa : sb).update("count", (c) => ({ n: (c?.n ?? 0) + 1 }))));
+    expect(await sa.get("count")).to.deep.equal({ n: 30 });
+  });
+  it("stores of one name are shared and stores of other names are not", async () => {
+    await a.store<{ n: number }>("s1").put("k", { n: 1 });
+    expect(await b.store<{ n: number }>("s1").get("k")).to.deep.equal({ n: 1 });
+    expect(await b.store<{ n: number }>("s2").get("k")).to.equal(undefined);
+  });
+  it("a schema name that is not a plain identifier is refused (ERR_CONFIG), nothing created", async () => {
+    const error = await PgDatabase.open(PG_URL, { schema: "x; DROP TABLE y" }).catch((e) => e);
+    expect(error.code).to.equal("ERR_CONFIG");
+  });
+  it("an unreachable database is ERR_STORAGE_UNAVAILABLE", async () => {
+    const error = await PgDatabase.open("postgres://127.0.0.1:1/test", { schema: uniqueSchema("gone") }).catch((e) => e);
+    expect(error.code).to.equal("ERR_STORAGE_UNAVAILABLE");
+  });
 });
 
 describe("LevelDB persistence", () => {

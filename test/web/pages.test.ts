@@ -68,7 +68,7 @@ describe("Web pages in a real browser: checkout, wallet, notary console", functi
       startService("verifier-service", verifierEnv("stranger", "3", "Unregistered Shop")),
     ]);
     // Only the bookshop is registered by the platform; the stranger is not.
-    await admin("/admin/merchants", { did: shop.did, name: "星河书店 Galaxy Books", maxLevel: "full", purposes: OFFERS.map((o) => o.purpose), fullClaims: ["full_name"], origins: [new URL(shop.url).origin] }, "PUT");
+    await admin("/admin/merchants", { did: shop.did, name: "星河书店 Galaxy Books", maxLevel: "full", purposes: OFFERS.map((o) => o.purpose), fullClaims: ["full_name", "birth_date"], origins: [new URL(shop.url).origin] }, "PUT");
 
     const walletDir = join(work, "wallet");
     const wallet = await HolderWallet.open({ dir: walletDir, pin: PIN });
@@ -152,6 +152,7 @@ describe("Web pages in a real browser: checkout, wallet, notary console", functi
     // Keyboard only: the first offer's radio, then the submit button.
     await shopPage.keyboard.press("Tab"); // skip link
     await shopPage.keyboard.press("Tab"); // nav link
+    await shopPage.keyboard.press("Tab"); // the language switch (中文 / English)
     await shopPage.keyboard.press("Tab"); // the radio group
     expect(await shopPage.evaluate(() => (document.activeElement as HTMLInputElement).value)).to.equal("adult");
     await shopPage.keyboard.press("Tab");
@@ -159,7 +160,9 @@ describe("Web pages in a real browser: checkout, wallet, notary console", functi
     await shopPage.keyboard.press("Enter");
     await shopPage.getByRole("heading", { name: "Answer with your wallet" }).waitFor();
     expect(await shopPage.locator("img.qr").getAttribute("src")).to.match(/^data:image\/png;base64,/);
-    expect(await shopPage.locator("#request-link").innerText()).to.match(/^openid4vp:\/\/\?client_id=/);
+    // The link itself sits folded under "paste this link" (phones use "Open wallet", desktops the QR code).
+    expect(await shopPage.locator("#request-link").textContent()).to.match(/^openid4vp:\/\/\?client_id=/);
+    expect(await shopPage.locator("#open-wallet").getAttribute("href")).to.match(/^openid4vp:\/\/\?client_id=/);
     await screenshot(shopPage, "checkout-waiting");
     const [walletPage] = await Promise.all([context.waitForEvent("page"), shopPage.getByRole("link", { name: "Open in your web wallet" }).click()]);
     await screenshot(walletPage, "wallet-review-request");
@@ -179,7 +182,7 @@ describe("Web pages in a real browser: checkout, wallet, notary console", functi
     // (the browser that opened a checkout need not be the one of the person who answered).
     await shopPage.getByRole("heading", { name: "Answer received" }).waitFor({ timeout: 15_000 });
     const answered = await visibleText(shopPage);
-    expect(answered).to.contain("The wallet answered: Verified only");
+    expect(answered).to.contain("Your wallet answered: Verified only").and.contain("What we checked");
     expect(answered).to.not.match(/Real-name verified\s+yes/);
     await screenshot(shopPage, "checkout-answered-verified");
     // The wallet sends the person back with its one-time response code: that page shows what arrived.
@@ -188,36 +191,43 @@ describe("Web pages in a real browser: checkout, wallet, notary console", functi
     const received = await visibleText(walletPage);
     expect(received).to.match(/Real-name verified\s+yes/);
     expect(received).to.match(/Over 18\s+yes/);
+    // What the shop checked, in words, before accepting.
+    expect(received).to.contain("What we checked").and.contain("has not been revoked").and.contain("Your consent was signed");
     expect(received).to.not.contain("张三");
     await screenshot(walletPage, "checkout-received-verified");
     await Promise.all([shopPage.close(), walletPage.close()]);
   });
 
-  it("pseudonymous: a new member, remembered, then welcomed back with an automatic answer", async () => {
+  it("pseudonymous: a new member, remembered, then welcomed back: the choice pre-selected, still confirmed with the PIN", async () => {
     let { shopPage, walletPage } = await checkout(/Join the readers' club/);
     expect(await visibleText(walletPage)).to.match(/A pseudonym for 星河书店 Galaxy Books only: did:key:/);
     // The issuer-signed member number leaves the wallet too, so the person sees it before sharing.
     expect(await visibleText(walletPage)).to.match(/Your member number there, from the platform: \S+/);
     await walletPage.getByLabel("Confirm with your wallet PIN").fill(PIN);
-    await walletPage.getByLabel(/automatically next time/).check();
+    await walletPage.getByLabel(/Remember this choice/).check();
     await walletPage.getByRole("button", { name: "Share exactly this" }).click();
     await walletPage.getByRole("heading", { name: /Shared with/ }).waitFor();
     await shopPage.getByRole("heading", { name: "Answer received" }).waitFor({ timeout: 15_000 });
     expect(await visibleText(shopPage)).to.not.match(/member account|did:key/);
     await walletPage.getByRole("link", { name: /^Back to / }).click();
     await walletPage.getByRole("heading", { name: "Thank you" }).waitFor();
-    expect(await visibleText(walletPage)).to.contain("New member account opened");
+    expect(await visibleText(walletPage)).to.match(/Your member account at .+ is open/);
     await screenshot(walletPage, "checkout-new-member");
     await Promise.all([shopPage.close(), walletPage.close()]);
 
     ({ shopPage, walletPage } = await checkout(/Join the readers' club/));
-    // The remembered choice answers without the PIN (the page submits itself).
+    // The remembered choice is pre-selected; a pseudonymous answer still needs the PIN (one tap is for "verified" only).
+    expect(await visibleText(walletPage)).to.contain("Pre-selected from the choice you remembered for this merchant.");
+    expect(await walletPage.getByLabel(/Remember this choice/).isChecked()).to.equal(true);
+    await walletPage.getByLabel("Confirm with your wallet PIN").fill(PIN);
+    await walletPage.getByRole("button", { name: "Share exactly this" }).click();
     await walletPage.getByRole("heading", { name: /Shared with/ }).waitFor();
-    expect(await visibleText(walletPage)).to.contain("Answered automatically, as you chose.");
     await shopPage.getByRole("heading", { name: "Answer received" }).waitFor({ timeout: 15_000 });
     await walletPage.getByRole("link", { name: /^Back to / }).click();
     await walletPage.getByRole("heading", { name: "Welcome back" }).waitFor();
-    expect(await visibleText(walletPage)).to.match(/Signed in as member .*visit 2/);
+    // Greeted as a member, never by a DID.
+    expect(await visibleText(walletPage)).to.match(/Welcome back, member[\s\S]*this is visit 2/);
+    expect(await visibleText(walletPage)).to.not.contain("did:key");
     await screenshot(walletPage, "checkout-welcome-back");
     await Promise.all([shopPage.close(), walletPage.close()]);
   });
@@ -237,8 +247,9 @@ describe("Web pages in a real browser: checkout, wallet, notary console", functi
     await walletPage.getByRole("button", { name: "Log in" }).click();
     await walletPage.getByRole("heading", { name: "Logged in" }).waitFor();
     await shopPage.getByRole("heading", { name: "Welcome back" }).waitFor({ timeout: 15_000 });
-    // The member is the issuer-signed pseudonym the account is keyed by (not the wallet's login key).
-    expect(await visibleText(shopPage)).to.match(/Signed in as member [A-Za-z0-9_-]{3,}.*visit 3/);
+    // The member's account (keyed by the issuer-signed pseudonym, not the wallet's login key) on its third visit, greeted as a member.
+    expect(await visibleText(shopPage)).to.match(/signed in as a member: visit 3/);
+    expect(await visibleText(shopPage)).to.not.contain("did:key");
     await screenshot(shopPage, "checkout-member-login");
     await Promise.all([shopPage.close(), walletPage.close()]);
   });
@@ -428,11 +439,11 @@ describe("Web pages in a real browser: checkout, wallet, notary console", functi
     expect(created.status).to.equal(303);
     const foreign = await fetch(new URL(created.headers.get("location")!, shop.url));
     expect(foreign.status).to.equal(403);
-    expect(await foreign.text()).to.contain("This checkout page belongs to another browser.");
+    expect(await foreign.text()).to.contain('data-error-code="ERR_FORBIDDEN"');
     // Bad input: an unknown offer, a malformed checkout id, a missing request link, an overlong PIN.
     const unknownOffer = await fetch(`${shop.url}/checkout`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", origin: shop.url }, body: "offer=everything" });
     expect(unknownOffer.status).to.equal(400);
-    expect(await unknownOffer.text()).to.contain("Choose what you need to do");
+    expect(await unknownOffer.text()).to.contain('data-error-code="ERR_INVALID_INPUT"');
     expect((await fetch(`${shop.url}/checkout/not-an-id`)).status).to.equal(400);
     expect((await fetch(`${walletWeb.url}/authorize`)).status).to.equal(400);
     const longPin = await fetch(`${walletWeb.url}/unlock`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", origin: walletWeb.url }, body: `pin=${"1".repeat(200)}` });
@@ -481,6 +492,170 @@ describe("Web pages in a real browser: checkout, wallet, notary console", functi
     await phone.close();
     const outside = requested.filter((u) => !u.startsWith("http://127.0.0.1:") && !u.startsWith("data:"));
     expect(outside).to.deep.equal([]);
+  });
+
+  describe("the person chooses (issue 15)", () => {
+    /** A request from the shop's own API (what its front end would open), and a way to read its result. */
+    async function shopRequest(body: Record<string, unknown>) {
+      const created = await fetchJson<{ authorizationRequest: string; requestId: string; transactionSecret: string }>(`${shop.url}/requests`, { body });
+      const result = async () => (await (await fetch(`${shop.url}/requests/${created.requestId}/result`, { headers: { "x-transaction-secret": created.transactionSecret } })).json()) as { status: string; level?: string };
+      return { link: `${walletWeb.url}/authorize?${new URL(created.authorizationRequest.replace("openid4vp://?", "https://x/?")).searchParams}`, result };
+    }
+    // The wallet holds one unlocked session (the phone test above took it): this browser unlocks again.
+    before(async () => {
+      const page = await context.newPage();
+      await page.goto(walletWeb.url);
+      await page.getByLabel("Wallet PIN").fill(PIN);
+      await page.getByRole("button", { name: "Unlock" }).click();
+      await page.waitForLoadState();
+      await page.close();
+    });
+    const invoiceWithChoice = { level: "full", purpose: "web invoice", claims: ["full_name", "birth_date"], optionalClaims: ["birth_date"], acceptLevels: ["verified"] };
+
+    it("an optional claim switched off is not sent; the merchant records the full level with the claims it got", async () => {
+      const page = await context.newPage();
+      const req = await shopRequest(invoiceWithChoice);
+      await page.goto(req.link);
+      await reviewRequest(page);
+      await page.locator("input[name=share_claim][value=birth_date]").uncheck();
+      await page.getByLabel("Confirm with your wallet PIN").fill(PIN);
+      await page.getByRole("button", { name: "Share exactly this" }).click();
+      await page.getByRole("heading", { name: /Shared with/ }).waitFor();
+      const shared = await visibleText(page);
+      expect(shared).to.match(/Shared\s+Real-name verified, Full name/);
+      expect(shared).to.not.contain("Date of birth");
+      expect(await req.result()).to.deep.equal({ status: "accepted", level: "full" });
+      await page.close();
+    });
+
+    it("Decline reaches the merchant: its result says declined", async () => {
+      const page = await context.newPage();
+      const req = await shopRequest(invoiceWithChoice);
+      await page.goto(req.link);
+      await reviewRequest(page);
+      await page.getByRole("button", { name: "Decline" }).click();
+      await page.getByRole("heading", { name: "Declined" }).waitFor();
+      expect(await req.result()).to.deep.equal({ status: "declined" });
+      await page.close();
+    });
+
+    it("one tap for verified only when turned on; full always asks for the PIN; withdrawing offers to forget the choice", async () => {
+      const page = await context.newPage();
+      const adult = { level: "verified", purpose: "web verified adult", ageOver18: true };
+      // Remembered without one tap: pre-selected, PIN still asked.
+      let req = await shopRequest(adult);
+      await page.goto(req.link);
+      await reviewRequest(page);
+      await page.getByLabel("Confirm with your wallet PIN").fill(PIN);
+      await page.getByLabel(/Remember this choice/).check();
+      await page.getByRole("button", { name: "Share exactly this" }).click();
+      await page.getByRole("heading", { name: /Shared with/ }).waitFor();
+      req = await shopRequest(adult);
+      await page.goto(req.link);
+      await reviewRequest(page);
+      expect(await visibleText(page)).to.contain("Pre-selected from the choice you remembered for this merchant.");
+      expect(await page.getByLabel("Confirm with your wallet PIN").count()).to.equal(1);
+      // Now with one tap turned on.
+      await page.getByLabel("Confirm with your wallet PIN").fill(PIN);
+      await page.getByLabel(/one tap next time/).check();
+      await page.getByRole("button", { name: "Share exactly this" }).click();
+      await page.getByRole("heading", { name: /Shared with/ }).waitFor();
+      req = await shopRequest(adult);
+      await page.goto(req.link);
+      await reviewRequest(page);
+      // The page answers by itself (one tap): no PIN.
+      await page.getByRole("heading", { name: /Shared with/ }).waitFor();
+      expect(await visibleText(page)).to.contain("Answered automatically, as you chose.");
+      expect(await req.result()).to.deep.equal({ status: "accepted", level: "verified" });
+      // A full request from the same merchant: the PIN is asked, nothing answers by itself.
+      const full = await shopRequest({ level: "full", purpose: "web invoice", claims: ["full_name"] });
+      await page.goto(full.link);
+      await reviewRequest(page);
+      await page.getByLabel("Confirm with your wallet PIN").waitFor();
+      expect(await full.result()).to.deep.equal({ status: "pending" });
+      // Posting that form without the PIN is refused (ERR_PIN_REQUIRED) and nothing is sent.
+      await page.evaluate(() => {
+        const pin = document.querySelector<HTMLInputElement>("input[name=pin]")!;
+        pin.removeAttribute("required");
+        pin.remove();
+      });
+      await page.getByRole("button", { name: "Share exactly this" }).click();
+      await page.waitForLoadState();
+      expect(await page.locator("main").getAttribute("data-error-code")).to.equal("ERR_PIN_REQUIRED");
+      expect(await full.result()).to.deep.equal({ status: "pending" });
+      // Withdraw the last verified grant: the page asks whether to forget the choice too.
+      await page.goto(`${walletWeb.url}/grants`);
+      const latest = page.getByRole("article").filter({ hasText: "Verified only" }).filter({ hasNotText: "Withdrawn" }).last();
+      await latest.getByRole("link", { name: "Withdraw…" }).click();
+      await page.getByLabel(/Also forget the choice you remembered/).check();
+      await page.getByRole("button", { name: "Withdraw this grant" }).click();
+      await page.getByRole("heading", { name: "Grants" }).waitFor();
+      await page.goto(`${walletWeb.url}/choices`);
+      expect(await visibleText(page)).to.contain("No remembered choices.");
+      await page.close();
+    });
+    it("user-initiated: the person picks a registered merchant and opens a pseudonymous account there", async () => {
+      const page = await context.newPage();
+      await page.goto(`${walletWeb.url}/merchants`);
+      await page.getByRole("heading", { name: "Start a grant yourself" }).waitFor();
+      await screenshot(page, "wallet-start-grant");
+      await page.getByRole("button", { name: "Open a pseudonymous account at 星河书店 Galaxy Books" }).click();
+      // The merchant's fresh request, reviewed like any other: the values before the PIN.
+      await page.getByRole("heading", { name: /星河书店 Galaxy Books asks for: Pseudonymous account/ }).waitFor();
+      expect(await visibleText(page)).to.match(/A pseudonym for 星河书店 Galaxy Books only: did:key:/);
+      await page.getByLabel("Confirm with your wallet PIN").fill(PIN);
+      await page.getByRole("button", { name: "Share exactly this" }).click();
+      await page.getByRole("heading", { name: /Shared with 星河书店 Galaxy Books/ }).waitFor();
+      expect(await visibleText(page)).to.match(/Level\s+Pseudonymous account/);
+      // The merchant's result (the wallet's redirect with its response code; JSON, no checkout page) names the account.
+      await page.getByRole("link", { name: /^Back to / }).click();
+      await page.waitForLoadState();
+      const result = JSON.parse((await page.textContent("body"))!);
+      expect(result).to.include({ status: "accepted", level: "pseudonymous" });
+      expect(result.account.pseudonym).to.be.a("string");
+      await page.close();
+    });
+
+    it("review before the PIN: locked, the PIN only unlocks the review; the values and every acceptable level are shown, then a wrong PIN says how many tries remain and keeps the request", async () => {
+      const fresh = await browser.newContext();
+      const page = await fresh.newPage();
+      const req = await shopRequest(invoiceWithChoice);
+      await page.goto(req.link);
+      await reviewRequest(page);
+      // Locked: names only, and no way to share before the review.
+      expect(await visibleText(page)).to.contain("Unlock to review the values");
+      expect(await visibleText(page)).to.not.contain("张三");
+      expect(await page.getByRole("button", { name: "Share exactly this" }).count()).to.equal(0);
+      await page.getByLabel("Wallet PIN").fill(PIN);
+      await page.getByRole("button", { name: "Unlock and review" }).click();
+      await page.getByRole("heading", { name: /asks for: Full identity/ }).waitFor();
+      const review = await visibleText(page);
+      // The exact values of every choice, before the PIN for sharing is asked.
+      expect(review).to.contain("Full name: 张三");
+      expect(review).to.match(/Date of birth: \S+/);
+      expect(await page.getByRole("radio").count()).to.equal(2);
+      expect(await page.getByRole("radio", { checked: true }).getAttribute("value")).to.equal("full");
+      // Share and Decline side by side, in one row.
+      const share = await page.getByRole("button", { name: "Share exactly this" }).boundingBox();
+      const decline = await page.getByRole("button", { name: "Decline" }).boundingBox();
+      expect(Math.abs(share!.y - decline!.y)).to.be.lessThan(5);
+      await screenshot(page, "wallet-review-choices");
+      // A wrong PIN: nothing shared, the request still open, the tries left said.
+      await page.getByLabel("Confirm with your wallet PIN").fill("000000");
+      await page.getByRole("button", { name: "Share exactly this" }).click();
+      await page.locator("[data-tries-left]").waitFor();
+      expect(await page.locator("[data-tries-left]").getAttribute("data-tries-left")).to.equal("2");
+      expect(await visibleText(page)).to.contain("The PIN is wrong. Nothing was shared; the request is still open. 2 tries remain");
+      expect(await req.result()).to.deep.equal({ status: "pending" });
+      // Then a lower acceptable level: verified.
+      await page.getByRole("radio", { name: /Verified only/ }).check();
+      await page.getByLabel("Confirm with your wallet PIN").fill(PIN);
+      await page.getByRole("button", { name: "Share exactly this" }).click();
+      await page.getByRole("heading", { name: /Shared with/ }).waitFor();
+      expect(await visibleText(page)).to.match(/Level\s+Verified only/);
+      expect(await req.result()).to.deep.equal({ status: "accepted", level: "verified" });
+      await fresh.close();
+    });
   });
 
   async function walletGrantCount(): Promise<number> {

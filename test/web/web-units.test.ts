@@ -58,6 +58,10 @@ describe("Web pages: the parts on their own", () => {
         expect(() => classifyLink(bad), bad).to.throw(AgentError).with.property("code", "ERR_LINK_UNRECOGNISED");
       }
     });
+    it("recognises a request object passed by value (request=, RFC 9101 §5); refuses a link carrying both request and request_uri", () => {
+      expect(classifyLink("openid4vp://?client_id=decentralized_identifier%3Adid%3Akey%3Az6Mk&request=eyJh.eyJi.c2ln")).to.deep.equal({ kind: "request", query: "client_id=decentralized_identifier%3Adid%3Akey%3Az6Mk&request=eyJh.eyJi.c2ln" });
+      expect(() => classifyLink("openid4vp://?client_id=a&request=eyJh.eyJi.c2ln&request_uri=https%3A%2F%2Fm.example%2Fr")).to.throw(AgentError).with.property("code", "ERR_REQUEST_MALFORMED");
+    });
   });
 
   describe("the wallet page's unlock sessions (real LevelDB wallet)", function () {

@@ -4,9 +4,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { Wallet } from "ethers";
 import { sweepRetention } from "./retention.js";
 import { sweepExpired } from "./sweep.js";
-import { AgentError, DEFAULT_STATUS_MAX_AGE_SECONDS, NotaryGate, StatusListResolver, TrustRegistryResolver, connectAnchoringFromEnv, createRoleAgent, DEFAULT_RPC_URL, ensureIdentifier, fetchJson, identifierKeyObjectSigner, identityVct, isLoopbackHttpUrl, isUrlIssuer, IssuerMetadataResolver, didKeyFromJwk, LevelDatabase, privateUmask, publicJwkFrom, REPO_ROOT, type TrustedIssuerKey } from "@realname/agent";
+import { AgentError, DEFAULT_STATUS_MAX_AGE_SECONDS, NotaryGate, StatusListResolver, TrustRegistryResolver, connectAnchoringFromEnv, createRoleAgent, DEFAULT_RPC_URL, ensureIdentifier, fetchJson, identifierKeyObjectSigner, identityVct, isLoopbackHttpUrl, jwkFromDidKey, merchantX5c, isUrlIssuer, IssuerMetadataResolver, didKeyFromJwk, openRoleDatabase, privateUmask, publicJwkFrom, REPO_ROOT, RESPONSE_MODE_ENCRYPTED, RESPONSE_MODES, type ResponseMode, type TrustedIssuerKey } from "@realname/agent";
 import { createApp } from "./app.js";
-import { checkoutOffersSchema, DEFAULT_CHECKOUT_OFFERS, type CheckoutConfig } from "./checkout.js";
+import { checkoutOffersSchema, DEFAULT_CHECKOUT_OFFERS, EXAMPLE_ORDER, type CheckoutConfig } from "./checkout.js";
 
 const HELP = `verifier-service: a merchant's verifier. Creates signed presentation requests, verifies answers,
 opens pseudonymous accounts, counter-signs grant receipts and anchors receipts on chain.
@@ -16,6 +16,8 @@ Environment:
   HOST                   address to bind (default 127.0.0.1)
   PUBLIC_URL             base URL wallets reach this service at (default http://HOST:PORT)
   DATA_DIR               LevelDB folder (default .data/verifier)
+  DATABASE_URL           PostgreSQL instead of LevelDB (postgres://…): replicas share its schema DATABASE_SCHEMA
+                         (default verifier); one replica at a time anchors (advisory lock), another takes over
   CHAIN_RPC_URL          chain endpoint (default ${DEFAULT_RPC_URL})
   DEPLOYMENT_FILE        deployment written by \`npm run deploy\` (default deployments/localhost.json)
   ANCHOR_REGISTRY_ADDRESS overrides the deployment file's address
@@ -31,6 +33,11 @@ Environment:
                          URL's, else ISSUER_URL's, /vct/realname-identity/v1)
   ISSUER_METADATA_CACHE_SECONDS how long an https issuer's keys are reused (default 300)
   MERCHANT_ALG           EdDSA (default) or ES256: the merchant's DID is then a P-256 did:key (ES256 request objects, receipts)
+  MERCHANT_X509_CHAIN_FILE PEM of the merchant's certificate from the platform CA (POST /admin/merchants/:did/certificate
+                         at the issuer; needs MERCHANT_ALG=ES256): the merchant is then the OpenID4VP client
+                         x509_san_dns:<its dNSName>, and PUBLIC_URL must be on that name. Default: decentralized_identifier
+  MERCHANT_X509_DNS      which of the certificate's dNSNames to use (default the first)
+  MERCHANT_X509_PREFIX   x509_san_dns (default) or x509_hash (HAIP 1.0: the client id is the leaf's SHA-256)
   ISSUER_URL             the issuer (its registry of notaries; and if TRUSTED_ISSUERS is unset, whom to trust)
                          (development only; default http://127.0.0.1:3001)
   RATE_LIMIT_PER_MINUTE  requests per client address per minute (default 1200)
@@ -40,12 +47,18 @@ Environment:
   RETENTION_SWEEP_MS     how often identity data past its retention is deleted (default 60000)
   EXPIRY_SWEEP_MS        how often expired requests, nonces, login challenges and response codes are removed,
                          10 minutes after they expire (default 30000; at most EXPIRY_SWEEP_LIMIT per run, default 500)
+  RESPONSE_MODE          direct_post.jwt (default: answers encrypted to a key made for each request, ECDH-ES P-256
+                         with A128GCM/A256GCM, as HAIP requires) or direct_post (plain answers)
   REQUEST_VALIDITY_SECONDS how long a presentation request stays answerable (default 300)
   RESPONSE_CODE_SECONDS  how long the wallet's one-time response code shows the result with its values (default 120)
   ANCHOR_BATCH_SIZE      receipts per batch (default 256); ANCHOR_BATCH_AGE_MS: oldest receipt's wait (default 2000)
   CHECKOUT               the demo checkout page at /checkout: on unless set to 0
   CHECKOUT_OFFERS        JSON list of what the checkout asks for: [{id,title,level,purpose,retentionDays,claims,ageOver18}]
                          (default: an age check, membership and an invoice; the issuer must register the purposes)
+  POS                    the in-person payment page at /pos: on unless set to 0
+  PAYMENT_PLATFORM_URL   where the POS reports (default ISSUER_URL): the issuer's /payments endpoints
+  CHECKOUT_LOGO_URL      the shop's logo on the checkout (default: a monogram of its name)
+  CHECKOUT_EXAMPLE_ORDER 0: no example order on the checkout (shown by default: this is a demo page)
   WALLET_WEB_URL         a web wallet's address: the checkout offers "open in your web wallet"
   ANCHOR_CONFIRMATIONS   blocks before a receipt counts as anchored (default 1); ANCHOR_AUDIT_MS: re-check of anchored roots (default 60000)
 `;
@@ -87,7 +100,8 @@ function checkoutConfig(): CheckoutConfig | undefined {
     if (!parsed.success) throw new AgentError("ERR_CONFIG", `CHECKOUT_OFFERS: ${parsed.error.issues.slice(0, 3).map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
     offers = parsed.data;
   }
-  return { offers, walletUrl: env.WALLET_WEB_URL || undefined };
+  // The demo checkout shows an example order (CHECKOUT_EXAMPLE_ORDER=0: none); CHECKOUT_LOGO_URL: the shop's logo.
+  return { offers, walletUrl: env.WALLET_WEB_URL || undefined, logoUrl: env.CHECKOUT_LOGO_URL || undefined, order: env.CHECKOUT_EXAMPLE_ORDER === "0" ? undefined : EXAMPLE_ORDER };
 }
 
 function parseTrustedIssuerKeys(raw: string | undefined): TrustedIssuerKey[] {
@@ -114,9 +128,10 @@ async function registrySignerOf(resolver: IssuerMetadataResolver, iss: string): 
 
 async function main() {
   const checkout = checkoutConfig();
+  const responseMode = responseModeFrom(env.RESPONSE_MODE);
   const log = (line: string) => process.stdout.write(line + "\n");
-  const db = await LevelDatabase.open(dataDir);
-  const { registry, queue, anchorKey } = await connectAnchoringFromEnv(env, { devAccount: 1, store: db.store("anchor-queue"), log });
+  const { db, lease } = await openRoleDatabase(env, { role: "verifier", dataDir });
+  const { registry, queue, anchorKey } = await connectAnchoringFromEnv(env, { devAccount: 1, store: db.store("anchor-queue"), lease: lease("anchoring"), log });
 
   let trustedIssuers = (env.TRUSTED_ISSUERS ?? "").split(",").map((s) => s.trim()).filter(Boolean);
   // Further issuer keys, e.g. an issuer's ES256 key: TRUSTED_ISSUER_KEYS='[{"iss":"did:key:…","jwk":{…}}]'.
@@ -147,9 +162,14 @@ async function main() {
   if (merchantAlg !== "EdDSA" && merchantAlg !== "ES256") throw new AgentError("ERR_CONFIG", "MERCHANT_ALG is EdDSA or ES256");
   const identifier = merchantAlg === "ES256" ? await ensureIdentifier(agent, "merchant-es256", "ES256") : await ensureIdentifier(agent, "merchant");
 
+  // x509_san_dns (OpenID4VP §5.9.3): the certificate must certify this very merchant key; checked here, at start.
+  const x509Prefix = env.MERCHANT_X509_PREFIX ?? "x509_san_dns";
+  if (x509Prefix !== "x509_san_dns" && x509Prefix !== "x509_hash") throw new AgentError("ERR_CONFIG", "MERCHANT_X509_PREFIX is x509_san_dns or x509_hash");
+  const x509 = env.MERCHANT_X509_CHAIN_FILE ? merchantX5c([readFileSync(env.MERCHANT_X509_CHAIN_FILE, "utf8")], jwkFromDidKey(identifier.did) as unknown as Record<string, unknown>, env.MERCHANT_X509_DNS || undefined, x509Prefix) : undefined;
+
   let publicUrl = env.PUBLIC_URL ?? "";
   const app = createApp({
-    merchant: { did: identifier.did, name: env.MERCHANT_NAME ?? "Demo Merchant", signer: await identifierKeyObjectSigner(db, box, identifier) },
+    merchant: { did: identifier.did, name: env.MERCHANT_NAME ?? "Demo Merchant", signer: await identifierKeyObjectSigner(db, box, identifier), ...(x509 ? { x509 } : {}) },
     trustedIssuers,
     trustedIssuerKeys,
     issuerKeys,
@@ -168,14 +188,19 @@ async function main() {
     status: new StatusListResolver({ maxCacheSeconds: Number(env.STATUS_CACHE_SECONDS ?? DEFAULT_STATUS_MAX_AGE_SECONDS), allowLoopbackHttp: isLoopbackHttpUrl(issuerUrl) }),
     trustRegistry: new TrustRegistryResolver({ issuerUrl, issuerDid: registryIssuerDid, cacheSeconds: Number(env.TRUST_REGISTRY_CACHE_SECONDS ?? 60) }),
     requestValiditySeconds: Number(env.REQUEST_VALIDITY_SECONDS ?? 300),
+    responseMode,
     responseCodeSeconds: Number(env.RESPONSE_CODE_SECONDS ?? 120),
     log,
     checkout,
+    // The in-person payment page (/pos) reports to the payment platform, the issuer (POS=0: no page).
+    ...(env.POS === "0" ? {} : { pos: { platformUrl: () => env.PAYMENT_PLATFORM_URL ?? issuerUrl } }),
   });
   const server = app.listen(port, host);
   await new Promise<void>((resolve, reject) => server.once("listening", resolve).once("error", reject));
   const actualPort = (server.address() as { port: number }).port;
   publicUrl ||= `http://${host}:${actualPort}`;
+  // Wallets send the answer only to the certified name (§5.9.3): a PUBLIC_URL elsewhere could never be answered.
+  if (x509 && x509.prefix !== "x509_hash" && new URL(publicUrl).hostname !== x509.dnsName) throw new AgentError("ERR_CONFIG", `PUBLIC_URL must be on ${x509.dnsName}, the name the merchant certificate certifies`);
   log(JSON.stringify({ event: "listening", role: "verifier", url: publicUrl, did: identifier.did, anchorer: new Wallet(anchorKey).address }));
 
   // Identity data past its retention is deleted by a periodic sweep.
@@ -219,3 +244,10 @@ main().catch((error) => {
   process.stderr.write(`verifier-service cannot start: ${error instanceof AgentError ? `${error.code}: ${error.message}` : String(error)}\n`);
   process.exit(1);
 });
+
+/** RESPONSE_MODE: one of the two OpenID4VP response modes; anything else stops the service at start. */
+function responseModeFrom(value: string | undefined): ResponseMode {
+  if (value === undefined || value === "") return RESPONSE_MODE_ENCRYPTED;
+  if ((RESPONSE_MODES as readonly string[]).includes(value)) return value as ResponseMode;
+  throw new AgentError("ERR_CONFIG", `RESPONSE_MODE must be one of ${RESPONSE_MODES.join(", ")}`);
+}

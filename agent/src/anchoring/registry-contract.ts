@@ -1,7 +1,9 @@
 import { Contract, ContractFactory, HDNodeWallet, JsonRpcProvider, Mnemonic, NonceManager, Wallet, type Signer } from "ethers";
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { REPO_ROOT } from "../repo-root.js";
+import { DEFAULT_DEPLOYMENT_FILE } from "./chain-defaults.js";
 import { AgentError, UpstreamError } from "../errors.js";
 
 /** The AnchorRegistry ABI (contracts/IAnchorRegistry.sol); a test checks it against the compiled artifact. */
@@ -28,10 +30,8 @@ export const ANCHOR_REGISTRY_ABI = [
   "error AccessControlUnauthorizedAccount(address account, bytes32 neededRole)",
 ] as const;
 
-export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
-export const DEFAULT_DEPLOYMENT_FILE = join(REPO_ROOT, "deployments", "localhost.json");
-export const DEFAULT_RPC_URL = "http://127.0.0.1:8545";
-export const HARDHAT_CHAIN_ID = 31337n;
+export { REPO_ROOT } from "../repo-root.js";
+export { DEFAULT_DEPLOYMENT_FILE, DEFAULT_RPC_URL, HARDHAT_CHAIN_ID } from "./chain-defaults.js";
 /** Hardhat's public development mnemonic. Its keys are only ever used on chain id 31337. */
 const HARDHAT_DEV_MNEMONIC = "test test test test test test test test test test test junk";
 
@@ -63,22 +63,32 @@ export function writeDeployment(deployment: Deployment, file = DEFAULT_DEPLOYMEN
 }
 
 export function providerFor(rpcUrl: string): JsonRpcProvider {
-  // Chain-id detection stays on (a restarted node must be noticed); polling is fast because the dev chain
-  // mines instantly; no response caching, so every read sees the chain as it is now.
-  const provider = new JsonRpcProvider(rpcUrl, undefined, { staticNetwork: false, cacheTimeout: -1 });
+  // The chain id is asked once per provider (`staticNetwork`), not before every call as ethers does by
+  // default: a restarted dev chain keeps its id anyway, and a lost registry is noticed by `isLive` (code at
+  // the address). No batch stall: calls made in the same tick still go out as one JSON-RPC batch, without
+  // ethers' default 10 ms wait before each. No response caching, so every read sees the chain as it is now.
+  const provider = new JsonRpcProvider(rpcUrl, undefined, { staticNetwork: true, batchStallTime: 0, cacheTimeout: -1 });
   provider.pollingInterval = 250;
   return provider;
 }
 
 /** Is the deployment live on this chain (same chain id, contract code at the address)? */
 export async function isDeploymentLive(provider: JsonRpcProvider, deployment: Deployment): Promise<boolean> {
-  const network = await provider.getNetwork();
-  if (network.chainId.toString() !== deployment.chainId) return false;
-  return (await provider.getCode(deployment.address)) !== "0x";
+  const [network, code] = await Promise.all([provider.getNetwork(), provider.getCode(deployment.address)]);
+  return network.chainId.toString() === deployment.chainId && code !== "0x";
 }
 
 function readArtifact(): { abi: unknown[]; bytecode: string } {
   const file = join(REPO_ROOT, "artifacts", "contracts", "AnchorRegistry.sol", "AnchorRegistry.json");
+  // Compiled once (at `npm install`, else here on first use), never on every start: Hardhat needs ~1 s
+  // even to find that nothing changed.
+  if (!existsSync(file)) {
+    try {
+      execFileSync(process.execPath, [join(REPO_ROOT, "node_modules", "hardhat", "internal", "cli", "bootstrap.js"), "compile", "--quiet"], { cwd: REPO_ROOT, stdio: ["ignore", "ignore", "inherit"] });
+    } catch {
+      /* reported just below */
+    }
+  }
   if (!existsSync(file)) throw new AgentError("ERR_NOT_COMPILED", "contracts are not compiled: run `npx hardhat compile`");
   return JSON.parse(readFileSync(file, "utf8"));
 }
@@ -133,6 +143,8 @@ export class AnchorRegistryClient {
   static async connect(args: { rpcUrl: string; address: string; privateKey?: string }): Promise<AnchorRegistryClient> {
     const provider = providerFor(args.rpcUrl);
     try {
+      // The chain id first, alone: it fails fast when nothing answers (a call before it would make ethers
+      // retry its start-up every second, printing to stdout).
       const network = await provider.getNetwork();
       if ((await provider.getCode(args.address)) === "0x") {
         throw new AgentError("ERR_REGISTRY_NOT_DEPLOYED", `no AnchorRegistry at ${args.address} on chain ${network.chainId}`);
@@ -144,6 +156,11 @@ export class AnchorRegistryClient {
       if (error instanceof AgentError) throw error;
       throw new UpstreamError("ERR_CHAIN_UNAVAILABLE", `the chain at ${args.rpcUrl} cannot be reached`, undefined, { cause: error });
     }
+  }
+
+  /** The same registry on the same connection, sending as `privateKey` (no second connection to open). */
+  withSigner(privateKey: string): AnchorRegistryClient {
+    return new AnchorRegistryClient(this.provider, this.address, this.chainId, new NonceManager(new Wallet(privateKey, this.provider)));
   }
 
   /** Sends `anchor(root, leafCount)` and waits for `confirmations`; returns where it landed. */
@@ -188,9 +205,12 @@ export class AnchorRegistryClient {
   async findAnchor(root: string): Promise<ChainAnchor | undefined> {
     const [blockNumber] = (await this.contract.anchoredAt(root)) as [bigint, bigint];
     if (blockNumber === 0n) return undefined;
-    const events = await this.contract.queryFilter(this.contract.filters.RootAnchored(root), Number(blockNumber), Number(blockNumber));
+    // The event and the block are independent reads: asked together, they go out as one batch.
+    const [events, block] = await Promise.all([
+      this.contract.queryFilter(this.contract.filters.RootAnchored(root), Number(blockNumber), Number(blockNumber)),
+      this.provider.getBlock(Number(blockNumber)),
+    ]);
     const event = events[0];
-    const block = await this.provider.getBlock(Number(blockNumber));
     if (!event || !block) return undefined;
     return {
       chainId: this.chainId.toString(),
@@ -200,6 +220,31 @@ export class AnchorRegistryClient {
       blockHash: block.hash!,
       timestamp: block.timestamp,
     };
+  }
+
+  /**
+   * What the chain says about an anchor someone claims (an evidence bundle's): the block the registry records
+   * for `root`, the RootAnchored event and the block at the claimed height, and the claimed transaction's
+   * receipt, all asked at once (one JSON-RPC batch, one round trip) instead of one after another.
+   */
+  async readClaimedAnchor(root: string, claimed: { blockNumber: number; txHash: string }): Promise<{ anchoredAtBlock: number; found?: ChainAnchor; receiptLogs?: ReadonlyArray<{ address: string; topics: readonly string[]; data: string }> }> {
+    // Only the registry's own answer must succeed; a claimed block or transaction that is not there (or not
+    // even well-formed) just leaves its part empty, and the caller reports the mismatch.
+    const [anchoredAt, events, block, receipt] = await Promise.allSettled([
+      this.contract.anchoredAt(root) as Promise<[bigint, bigint]>,
+      this.contract.queryFilter(this.contract.filters.RootAnchored(root), claimed.blockNumber, claimed.blockNumber),
+      this.provider.getBlock(claimed.blockNumber),
+      this.provider.getTransactionReceipt(claimed.txHash),
+    ]);
+    if (anchoredAt.status === "rejected") throw anchoredAt.reason;
+    const anchoredAtBlock = Number(anchoredAt.value[0]);
+    const event = events.status === "fulfilled" ? events.value[0] : undefined;
+    const header = block.status === "fulfilled" ? block.value : undefined;
+    const found =
+      anchoredAtBlock === claimed.blockNumber && event && header
+        ? { chainId: this.chainId.toString(), contract: this.address, txHash: event.transactionHash, blockNumber: anchoredAtBlock, blockHash: header.hash!, timestamp: header.timestamp }
+        : undefined;
+    return { anchoredAtBlock, found, receiptLogs: receipt.status === "fulfilled" ? receipt.value?.logs : undefined };
   }
 
   close(): void {

@@ -1,12 +1,9 @@
 import { Command } from "commander";
 import { readFileSync } from "node:fs";
 import { AgentError } from "../errors.js";
-import { StatusListResolver } from "../sdjwt/status.js";
-import { verifyPresentation } from "../sdjwt/verify-presentation.js";
-import { IssuerMetadataResolver } from "../sdjwt/issuer-metadata.js";
-import { c, EXIT, fail, out, table } from "./common.js";
+import { c, claimLabel, commandLine, EXIT, fail, out, t, table } from "./common.js";
 
-const program = new Command("verify")
+const program = commandLine(new Command("verify"))
   .description("Verify an SD-JWT VC presentation exactly as the merchant's service does, without running it.")
   .requiredOption("--presentation <file>", "file holding the presentation (- for standard input)")
   .requiredOption("--trusted-issuer <did-or-url...>", "issuer(s) to trust: DIDs, or https issuer URLs (keys from their /.well-known/jwt-vc-issuer)")
@@ -29,6 +26,8 @@ const program = new Command("verify")
       }
       const now = o.now ? new Date(o.now) : new Date();
       if (Number.isNaN(now.getTime())) throw new AgentError("ERR_INVALID_INPUT", "--now must be an ISO date");
+      // The verifier loads only when a presentation is to be checked, never for --help.
+      const [{ StatusListResolver }, { verifyPresentation }, { IssuerMetadataResolver }] = await Promise.all([import("../sdjwt/status.js"), import("../sdjwt/verify-presentation.js"), import("../sdjwt/issuer-metadata.js")]);
       const list = (s?: string) => (s ? s.split(",").map((x) => x.trim()).filter(Boolean) : undefined);
       const r = await verifyPresentation({
         presentation: text,
@@ -41,8 +40,8 @@ const program = new Command("verify")
         status: o.status ? new StatusListResolver({ allowLoopbackHttp: o.allowLoopbackHttp === true }) : undefined,
       });
       if (o.json) out(JSON.stringify(r));
-      else if (r.verified) out(`${c.green("VERIFIED")} issuer ${r.issuer}\n${table([["claim", "value"], ...Object.entries(r.claims!).map(([k, v]) => [k, JSON.stringify(v)])])}`);
-      else out(`${c.red("REFUSED")}\n${table([["code", "reason"], ...r.errors.map((e) => [e.code, e.message])])}`);
+      else if (r.verified) out(`${c.green(t("cli.verified"))} ${t("cli.issuerLine", { issuer: r.issuer })}\n${table([[t("cli.verifyHeader.claim"), t("cli.verifyHeader.value")], ...Object.entries(r.claims!).map(([k, v]) => [claimLabel(k), typeof v === "boolean" ? t(v ? "values.yes" : "values.no") : typeof v === "string" ? v : JSON.stringify(v)])])}`);
+      else out(`${c.red(t("cli.refused"))}\n${table([[t("cli.verifyHeader.code"), t("cli.verifyHeader.reason")], ...r.errors.map((e) => [e.code, e.message])])}`);
       process.exit(r.verified ? EXIT.ok : EXIT.failed);
     } catch (error) {
       fail(error, o.json);

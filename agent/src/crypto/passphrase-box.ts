@@ -76,7 +76,7 @@ export class PassphraseBox {
       const failures = lock.failures + 1;
       await meta.put("lock", { failures, lockedUntil: now + lockDuration(failures) });
       const wait = lockDuration(failures);
-      throw new AgentError("ERR_WRONG_PASSPHRASE", wait ? `the PIN is wrong; the wallet is locked for ${Math.ceil(wait / 1000)} s` : "the PIN is wrong", { failures });
+      throw new AgentError("ERR_WRONG_PASSPHRASE", wait ? `the PIN is wrong; the wallet is locked for ${Math.ceil(wait / 1000)} s` : "the PIN is wrong", { failures, triesLeft: Math.max(0, LOCK_POLICY.freeAttempts - failures) });
     }
     if (lock.failures) await meta.del("lock");
     return box;

@@ -15,15 +15,19 @@ import { jwkThumbprint } from "../crypto/algorithms.js";
 import { allowHttpIfLoopback, oid4vcCallbacks } from "../oid4vc/callbacks.js";
 import { boundedFetch } from "../http/bounded-fetch.js";
 import { sha256B64url } from "../encoding.js";
+import { termsAreCoherent } from "./choice.js";
 import { claimsForLevel, FULL_LEVEL_CLAIMS, IDENTITY_VCT_PATH, type GrantLevel } from "../sdjwt/identity-credential.js";
 import { merchantPseudonymClaim } from "../sdjwt/merchant-pseudonym.js";
 import { grantTermsSchema, presentationRequestSchema, type PresentationRequest } from "./request.js";
+import { createX509AuthorizationRequest, isX509ClientId, verifyX509Client, x509ClientIdFor, type X509ClientConfig } from "./x509-client.js";
 import { decodeTransactionData, encodeTransactionData, grantTransactionDataSchema, REALNAME_GRANT_TRANSACTION_TYPE, TRANSACTION_DATA_HASH_ALG, type GrantTransactionData } from "./transaction-data.js";
+import { encryptAuthorizationResponse, RESPONSE_MODE_ENCRYPTED, RESPONSE_MODES, responseEncryptionTarget } from "./response-encryption.js";
 
 /**
  * OpenID4VP 1.0 for graded grants, built on @openid4vc/openid4vp: a request object signed by the merchant's
  * DID (client_id `decentralized_identifier:<did>`), passed by reference, `aud` https://self-issued.me/v2
- * (§5.8, static discovery); a DCQL query for exactly the level's claims; `response_mode=direct_post`. The
+ * (§5.8, static discovery); a DCQL query for exactly the level's claims; `response_mode=direct_post`, or
+ * `direct_post.jwt` with the answer encrypted to a key of the request's own (response-encryption.ts). The
  * grant's terms (level, purpose, retention, merchant, request) travel as one `transaction_data` object of type
  * `realname_grant` (see transaction-data.ts), whose hash the wallet binds into the key-binding JWT.
  */
@@ -65,7 +69,8 @@ export function requestedClaimNames(terms: { level: GrantLevel; claims?: readonl
 }
 
 export async function createAuthorizationRequest(args: {
-  merchant: { did: string; name: string; signer: JwsSigner };
+  /** `x509`: act as an `x509_san_dns` (or `x509_hash`) client (§5.9.3) with this chain; else `decentralized_identifier`. */
+  merchant: { did: string; name: string; signer: JwsSigner; x509?: X509ClientConfig };
   terms: z.input<typeof grantTermsSchema>;
   requestUri: string;
   responseUri: string;
@@ -73,6 +78,11 @@ export async function createAuthorizationRequest(args: {
   vct: string;
   now: Date;
   validForSeconds: number;
+  /**
+   * For an encrypted answer (`direct_post.jwt`, §8.3): the client metadata publishing this request's own
+   * encryption key (newResponseEncryptionKey). Without it the answer is plain `direct_post`.
+   */
+  responseEncryption?: { jwks: { keys: unknown[] }; encrypted_response_enc_values_supported: string[] };
 }): Promise<{ authorizationRequest: string; requestObject: string; request: PresentationRequest }> {
   const terms = grantTermsSchema.parse(args.terms);
   return allowHttpIfLoopback(args.responseUri, async () => {
@@ -88,22 +98,30 @@ export async function createAuthorizationRequest(args: {
     merchant: { id: args.merchant.did, name: terms.merchant_name },
     ...(terms.claims.length ? { claims: terms.claims } : {}),
     ...(terms.age_over_18 ? { age_over_18: true } : {}),
+    ...(terms.accepted_levels?.length ? { accepted_levels: terms.accepted_levels } : {}),
+    ...(terms.optional_claims?.length ? { optional_claims: terms.optional_claims } : {}),
   });
   // The request object is signed by the merchant DID's own key: EdDSA for Ed25519, ES256 for a P-256 did:key.
   const merchantThumbprint = jwkThumbprint(jwkFromDidKey(args.merchant.did));
   const callbacks = oid4vcCallbacks({ signerFor: (jwk) => (jwkThumbprint(jwk) === merchantThumbprint ? args.merchant.signer : undefined) });
-  const created = await createOpenid4vpAuthorizationRequest({
-    authorizationRequestPayload: {
-      response_type: "vp_token",
-      client_id: clientIdOf(args.merchant.did),
-      response_mode: "direct_post",
-      response_uri: args.responseUri,
-      nonce,
-      state: terms.request_id,
-      dcql_query: dcqlFor(requestedClaimNames(terms, args.merchant.did), args.vct),
-      transaction_data: [transactionData],
-      client_metadata: { client_name: terms.merchant_name, vp_formats_supported: VP_FORMATS_SUPPORTED },
-    } as never,
+  const clientId = args.merchant.x509 ? x509ClientIdFor(args.merchant.x509) : clientIdOf(args.merchant.did);
+  const authorizationRequestPayload = {
+    response_type: "vp_token",
+    client_id: clientId,
+    response_mode: args.responseEncryption ? RESPONSE_MODE_ENCRYPTED : "direct_post",
+    response_uri: args.responseUri,
+    nonce,
+    state: terms.request_id,
+    dcql_query: dcqlFor(requestedClaimNames(terms, args.merchant.did), args.vct),
+    transaction_data: [transactionData],
+    client_metadata: { client_name: terms.merchant_name, vp_formats_supported: VP_FORMATS_SUPPORTED, ...(args.responseEncryption ?? {}) },
+  };
+  // An x509 client signs with its certificate's key and sends the chain in `x5c` (x509-client.ts); our
+  // callbacks for the library sign for DID and JWK signers only.
+  const created = args.merchant.x509
+    ? await createX509AuthorizationRequest({ payload: authorizationRequestPayload, config: args.merchant.x509, signer: args.merchant.signer, alg: algForDidKey(args.merchant.did) as "ES256" | "EdDSA", aud: SELF_ISSUED_AUDIENCE, requestUri: args.requestUri, now: args.now, validForSeconds: args.validForSeconds })
+    : await createOpenid4vpAuthorizationRequest({
+    authorizationRequestPayload: authorizationRequestPayload as never,
     jar: { requestUri: args.requestUri, jwtSigner: { method: "did", didUrl: kid, alg: algForDidKey(args.merchant.did) } as never, expiresInSeconds: args.validForSeconds, additionalJwtPayload: { aud: SELF_ISSUED_AUDIENCE } } as never,
     callbacks: callbacks as never,
     now: args.now,
@@ -114,7 +132,7 @@ export async function createAuthorizationRequest(args: {
   const request = presentationRequestSchema.parse({
     ...terms,
     iss: args.merchant.did,
-    client_id: clientIdOf(args.merchant.did),
+    client_id: clientId,
     credential_id: DCQL_CREDENTIAL_ID,
     transaction_data: transactionData,
     nonce,
@@ -139,6 +157,8 @@ export interface ResolvedRequest {
   credentialQuery: { id: string; claimNames: string[] };
   /** The `realname_grant` transaction data, when the merchant sent one: the exact string and what it says. */
   transactionData?: { encoded: string; data: GrantTransactionData };
+  /** For an x509 client: its certificate (valid, from a pinned CA) and, for `x509_san_dns`, the name it vouches for. */
+  x509?: { dnsName?: string; notAfter: string };
 }
 
 /**
@@ -161,12 +181,16 @@ function isIdentityVct(value: unknown, vct: string | undefined): boolean {
   }
 }
 
-/** `options.vct`: the identity credential type the wallet holds; a request asking for another type is refused. */
-export async function resolveAuthorizationRequest(link: string, now: Date, options: { vct?: string } = {}): Promise<ResolvedRequest> {
+/**
+ * `options.vct`: the identity credential type the wallet holds; a request asking for another type is refused.
+ * `options.x509TrustAnchors`: the CA certificates (PEM or base64 DER) an `x509_san_dns`/`x509_hash` client's chain must lead
+ * to (the platform's CA); without them such a client is refused (ERR_X509_UNKNOWN_CA).
+ */
+export async function resolveAuthorizationRequest(link: string, now: Date, options: { vct?: string; x509TrustAnchors?: readonly string[] } = {}): Promise<ResolvedRequest> {
   let clientId: string | undefined;
   let requestUri: string | undefined;
   let byValue: string | undefined;
-  if (/^[a-z0-9+.-]+:\/\/\?/i.test(link) || link.includes("request_uri=")) {
+  if (/^[a-z0-9+.-]+:\/\/\?/i.test(link) || link.includes("request_uri=") || /[?&]request=/.test(link)) {
     const params = new URL(link.replace(/^[a-z0-9+.-]+:\/\/\?/i, "https://wallet.invalid/?")).searchParams;
     clientId = params.get("client_id") ?? undefined;
     requestUri = params.get("request_uri") ?? undefined;
@@ -189,7 +213,10 @@ export async function resolveAuthorizationRequest(link: string, now: Date, optio
       const res = await boundedFetch(requestUri, { headers: { accept: "application/oauth-authz-req+jwt" } }, { timeoutMs: 10_000, maxBytes: 256_000 });
       status = res.status;
       jwt = (await res.text()).trim();
-    } catch {
+    } catch (error) {
+      // A merchant that cannot be reached is said as such (the person can retry), not as a request it forgot.
+      const code = (error as AgentError).code;
+      if (code === "ERR_UPSTREAM" || code === "ERR_FETCH_TIMEOUT") throw error;
       fail("ERR_REQUEST_NOT_FOUND", "the merchant's request could not be fetched");
     }
   }
@@ -201,17 +228,26 @@ export async function resolveAuthorizationRequest(link: string, now: Date, optio
   const id = typeof payload.client_id === "string" ? payload.client_id : "";
   // RFC 9101 §5: the client_id outside must be the one inside; §5.10.2 of OpenID4VP: signed by the DID's key.
   if (clientId !== undefined && clientId !== id) fail("ERR_REQUEST_SIGNATURE", "the request object names another client than the link");
-  if (!id.startsWith(CLIENT_ID_PREFIX) || !id.slice(CLIENT_ID_PREFIX.length).startsWith("did:key:")) fail("ERR_REQUEST_SIGNATURE", "the request is not signed by a merchant DID");
-  const iss = id.slice(CLIENT_ID_PREFIX.length);
-  let key: ReturnType<typeof keyObjectFromJwk>;
-  try {
-    key = keyObjectFromJwk(publicJwkFromDidKey(iss));
-  } catch {
-    key = undefined;
-  }
-  const kid = jws.header.kid;
-  if (!key || (kid !== undefined && (typeof kid !== "string" || kid.split("#")[0] !== iss)) || !verifyWithAlg(jws.header.alg, jws.signingInput, jws.signature, key)) {
-    fail("ERR_REQUEST_SIGNATURE", "the merchant's signature on the request is invalid");
+  let iss: string;
+  let x509: ResolvedRequest["x509"];
+  if (isX509ClientId(id)) {
+    // §5.9.3: the chain in x5c leads to a pinned CA, names the DNS name (or is the hashed leaf), its leaf signed the request.
+    const client = await verifyX509Client({ header: jws.header, signingInput: jws.signingInput, signature: jws.signature, clientId: id, responseUri: payload.response_uri, trustAnchors: options.x509TrustAnchors ?? [], now });
+    iss = client.merchantDid;
+    x509 = { ...(client.dnsName ? { dnsName: client.dnsName } : {}), notAfter: client.notAfter };
+  } else {
+    if (!id.startsWith(CLIENT_ID_PREFIX) || !id.slice(CLIENT_ID_PREFIX.length).startsWith("did:key:")) fail("ERR_REQUEST_SIGNATURE", "the request is not signed by a merchant DID");
+    iss = id.slice(CLIENT_ID_PREFIX.length);
+    let key: ReturnType<typeof keyObjectFromJwk>;
+    try {
+      key = keyObjectFromJwk(publicJwkFromDidKey(iss));
+    } catch {
+      key = undefined;
+    }
+    const kid = jws.header.kid;
+    if (!key || (kid !== undefined && (typeof kid !== "string" || kid.split("#")[0] !== iss)) || !verifyWithAlg(jws.header.alg, jws.signingInput, jws.signature, key)) {
+      fail("ERR_REQUEST_SIGNATURE", "the merchant's signature on the request is invalid");
+    }
   }
   if (jws.header.typ !== undefined && jws.header.typ !== "oauth-authz-req+jwt") fail("ERR_REQUEST_MALFORMED", "the request object's typ is not oauth-authz-req+jwt");
   if (Array.isArray(jws.header.crit) || jws.header.crit !== undefined) fail("ERR_REQUEST_MALFORMED", "the request object has critical header parameters this wallet does not know");
@@ -223,7 +259,9 @@ export async function resolveAuthorizationRequest(link: string, now: Date, optio
   if (exp <= nowSeconds) fail("ERR_REQUEST_EXPIRED", "the merchant's request has expired");
   if (payload.response_type !== "vp_token") fail("ERR_REQUEST_UNSUPPORTED", "only vp_token requests are supported");
   if (typeof payload.nonce !== "string" || payload.nonce.length === 0) fail("ERR_REQUEST_MALFORMED", "the request has no nonce");
-  if (payload.response_mode !== "direct_post" || typeof payload.response_uri !== "string") fail("ERR_REQUEST_UNSUPPORTED", "only direct_post answers are supported");
+  if (!(RESPONSE_MODES as readonly unknown[]).includes(payload.response_mode) || typeof payload.response_uri !== "string") fail("ERR_REQUEST_UNSUPPORTED", "only direct_post and direct_post.jwt answers are supported");
+  // An encrypted answer needs a usable key of the merchant's: checked now, before the person is asked anything.
+  if (payload.response_mode === RESPONSE_MODE_ENCRYPTED) responseEncryptionTarget(payload.client_metadata);
   // Exactly one credential query, for our identity credential, naming top-level claims only.
   const dcql = payload.dcql_query as { credentials?: Array<{ id?: unknown; format?: unknown; meta?: { vct_values?: unknown }; claims?: Array<{ path?: unknown }> }>; credential_sets?: unknown } | undefined;
   const query = dcql?.credentials?.length === 1 ? dcql.credentials[0]! : fail("ERR_REQUEST_MALFORMED", "the request must ask for exactly one identity credential (DCQL)");
@@ -249,7 +287,7 @@ export async function resolveAuthorizationRequest(link: string, now: Date, optio
       transactionData = { encoded: encoded as string, data: data.data };
     }
   }
-  return { requestObject: jwt, payload, clientId: id, iss, iat, exp, credentialQuery: { id: query.id as string, claimNames }, transactionData };
+  return { requestObject: jwt, payload, clientId: id, iss, iat, exp, credentialQuery: { id: query.id as string, claimNames }, transactionData, ...(x509 ? { x509 } : {}) };
   });
 }
 
@@ -268,7 +306,7 @@ export function grantTermsFor(resolved: ResolvedRequest, merchant: { name: strin
   const td = resolved.transactionData?.data;
   let terms: z.input<typeof grantTermsSchema>;
   if (td) {
-    terms = { request_id: td.request_id, merchant_name: td.merchant.name, level: td.level, purpose: td.purpose, retention_days: td.retention_days, claims: td.claims ?? [], age_over_18: td.age_over_18 ?? false };
+    terms = { request_id: td.request_id, merchant_name: td.merchant.name, level: td.level, purpose: td.purpose, retention_days: td.retention_days, claims: td.claims ?? [], age_over_18: td.age_over_18 ?? false, ...(td.accepted_levels?.length ? { accepted_levels: td.accepted_levels } : {}), ...(td.optional_claims?.length ? { optional_claims: td.optional_claims } : {}) };
   } else {
     const pseudonymClaim = merchantPseudonymClaim(resolved.iss);
     const level: GrantLevel = asked.includes(pseudonymClaim) ? "pseudonymous" : asked.some((n) => n !== "age_over_18" && (FULL_LEVEL_CLAIMS as readonly string[]).includes(n)) ? "full" : "verified";
@@ -278,6 +316,7 @@ export function grantTermsFor(resolved: ResolvedRequest, merchant: { name: strin
   }
   const parsedTerms = grantTermsSchema.safeParse(terms);
   if (!parsedTerms.success) return fail("ERR_REQUEST_MALFORMED", "the merchant's request is incomplete");
+  if (!termsAreCoherent({ ...parsedTerms.data, iss: resolved.iss })) fail("ERR_REQUEST_MALFORMED", "the levels and optional claims the merchant accepts do not fit its request");
   const expected = requestedClaimNames(parsedTerms.data, resolved.iss);
   if ([...asked].sort().join() !== [...expected].sort().join()) fail("ERR_REQUEST_MALFORMED", "the request's DCQL query does not match the grant level it states");
   const request = presentationRequestSchema.safeParse({
@@ -309,6 +348,7 @@ export interface SubmitResult {
  * The wallet answers by direct_post: `vp_token` per OpenID4VP 1.0 (keyed by the DCQL credential query id),
  * `state` when the request had one, plus (optionally, ignored by a standard verifier) our consent receipt and
  * pseudonym proof. Any 2xx is success (the data has left): `{}` or `{redirect_uri}` are standard replies.
+ * A `direct_post.jwt` request gets the same parameters encrypted to the merchant's key (§8.3.1, `response`).
  */
 export async function submitAuthorizationResponse(args: {
   payload: Record<string, unknown>;
@@ -318,20 +358,38 @@ export async function submitAuthorizationResponse(args: {
   pairwiseProof?: string;
 }): Promise<SubmitResult> {
   return allowHttpIfLoopback(String(args.payload.response_uri ?? ""), async () => {
-  const { authorizationResponsePayload } = await createOpenid4vpAuthorizationResponse({
-    authorizationRequestPayload: args.payload as never,
-    authorizationResponsePayload: {
-      vp_token: { [args.credentialId]: [args.presentation] },
-      ...(args.consentReceipt ? { consent_receipt: args.consentReceipt } : {}),
-      ...(args.pairwiseProof ? { pairwise_proof: args.pairwiseProof } : {}),
-    } as never,
-    callbacks: oid4vcCallbacks({}) as never,
+  const parameters = {
+    vp_token: { [args.credentialId]: [args.presentation] },
+    ...(args.consentReceipt ? { consent_receipt: args.consentReceipt } : {}),
+    ...(args.pairwiseProof ? { pairwise_proof: args.pairwiseProof } : {}),
+  };
+  let response: Response;
+  if (args.payload.response_mode === RESPONSE_MODE_ENCRYPTED) {
+    response = await postEncrypted(args.payload, { ...parameters, ...(typeof args.payload.state === "string" ? { state: args.payload.state } : {}) });
+  } else {
+    const { authorizationResponsePayload } = await createOpenid4vpAuthorizationResponse({
+      authorizationRequestPayload: args.payload as never,
+      authorizationResponsePayload: parameters as never,
+      callbacks: oid4vcCallbacks({}) as never,
+    });
+    ({ response } = await submitOpenid4vpAuthorizationResponse({
+      authorizationRequestPayload: args.payload as never,
+      authorizationResponsePayload: authorizationResponsePayload as never,
+      callbacks: oid4vcCallbacks({}) as never,
+    }));
+  }
+  return readSubmitReply(response);
   });
-  const { response } = await submitOpenid4vpAuthorizationResponse({
-    authorizationRequestPayload: args.payload as never,
-    authorizationResponsePayload: authorizationResponsePayload as never,
-    callbacks: oid4vcCallbacks({}) as never,
-  });
+}
+
+/** §8.3.1: the response parameters as a JWE to the merchant's key from the request, posted as `response`. */
+async function postEncrypted(payload: Record<string, unknown>, parameters: Record<string, unknown>): Promise<Response> {
+  const jwe = await encryptAuthorizationResponse(parameters, responseEncryptionTarget(payload.client_metadata));
+  return boundedFetch(String(payload.response_uri), { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" }, body: new URLSearchParams({ response: jwe }).toString() }, { timeoutMs: 10_000, maxBytes: 256_000 });
+}
+
+/** What the merchant's response endpoint said (§8.2): a 2xx with any JSON object (or none) is success. */
+async function readSubmitReply(response: Response): Promise<SubmitResult> {
   const text = await response.text();
   let body: Record<string, unknown> = {};
   try {
@@ -352,19 +410,21 @@ export async function submitAuthorizationResponse(args: {
   if (str(body.grantId)) result.grantId = str(body.grantId);
   if (str(body.grant_receipt_uri)) result.grantReceiptUri = str(body.grant_receipt_uri);
   return result;
-  });
 }
 
 /**
- * A wallet's decline (§8.5 error response by direct_post): `error=access_denied` with the request's `state`.
- * Returns the merchant's `redirect_uri`, if it gave one.
+ * A wallet's decline (§8.5 error response by direct_post): `error=access_denied` with the request's `state`,
+ * encrypted like an answer when the request asked for `direct_post.jwt`. Returns the merchant's
+ * `redirect_uri`, if it gave one.
  */
 export async function submitDecline(args: { payload: Record<string, unknown> }): Promise<{ redirectUri?: string }> {
   const responseUri = String(args.payload.response_uri ?? "");
   return allowHttpIfLoopback(responseUri, async () => {
-  const form = new URLSearchParams({ error: "access_denied", error_description: "the person declined" });
-  if (typeof args.payload.state === "string") form.set("state", args.payload.state);
-  const response = await boundedFetch(responseUri, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: form.toString() }, { timeoutMs: 10_000, maxBytes: 64_000 });
+  const parameters: Record<string, string> = { error: "access_denied", error_description: "the person declined" };
+  if (typeof args.payload.state === "string") parameters.state = args.payload.state;
+  const response = args.payload.response_mode === RESPONSE_MODE_ENCRYPTED
+    ? await postEncrypted(args.payload, parameters)
+    : await boundedFetch(responseUri, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams(parameters).toString() }, { timeoutMs: 10_000, maxBytes: 64_000 });
   const body = (await response.json().catch(() => ({}))) as { redirect_uri?: unknown };
   if (!response.ok) throw new AgentError("ERR_UPSTREAM", `the merchant answered HTTP ${response.status} to the decline`);
   return typeof body.redirect_uri === "string" ? { redirectUri: body.redirect_uri } : {};
@@ -406,7 +466,8 @@ export function presentationRequestOf(requestObject: string): PresentationReques
       requestObject,
       payload,
       clientId,
-      iss: clientId.slice(CLIENT_ID_PREFIX.length),
+      // An x509 client's merchant is the one its grant terms name (this side signed or built them).
+      iss: isX509ClientId(clientId) ? String(data?.merchant.id ?? "") : clientId.slice(CLIENT_ID_PREFIX.length),
       iat: Number(payload.iat),
       exp: Number(payload.exp),
       credentialQuery: { id: String(query?.id ?? ""), claimNames: (query?.claims ?? []).map((c) => String(c.path[0])) },

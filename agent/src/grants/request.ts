@@ -11,6 +11,10 @@ export const grantTermsSchema = z.object({
   retention_days: z.number().int().min(0).max(3650),
   claims: z.array(z.enum(FULL_LEVEL_CLAIMS as [string, ...string[]])).max(FULL_LEVEL_CLAIMS.length).default([]),
   age_over_18: z.boolean().default(false),
+  /** Further levels the merchant accepts besides `level` (its preference); see grants/choice.ts. */
+  accepted_levels: z.array(z.enum(GRANT_LEVELS)).max(GRANT_LEVELS.length).optional(),
+  /** Claims of a `full` grant the person may switch off (a subset of `claims`). */
+  optional_claims: z.array(z.enum(FULL_LEVEL_CLAIMS as [string, ...string[]])).max(FULL_LEVEL_CLAIMS.length).optional(),
 });
 
 /** The terms plus who asks, the nonce, where to answer, and the validity: what wallet and verifier work with. */

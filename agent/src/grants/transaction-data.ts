@@ -27,6 +27,10 @@ export const grantTransactionDataSchema = z
     merchant: z.object({ id: z.string().startsWith("did:key:").max(300), name: z.string().min(1).max(128) }),
     claims: z.array(z.enum(FULL_LEVEL_CLAIMS as [string, ...string[]])).max(FULL_LEVEL_CLAIMS.length).optional(),
     age_over_18: z.boolean().optional(),
+    /** Levels the merchant accepts besides `level` (its preference): the person may answer any of them. */
+    accepted_levels: z.array(z.enum(GRANT_LEVELS)).max(GRANT_LEVELS.length).optional(),
+    /** Claims of a `full` answer the person may switch off. */
+    optional_claims: z.array(z.enum(FULL_LEVEL_CLAIMS as [string, ...string[]])).max(FULL_LEVEL_CLAIMS.length).optional(),
   })
   // Other members are allowed by the spec (a newer merchant may add some); the wallet ignores them.
   .passthrough();

@@ -6,6 +6,7 @@ import { claimsForLevel, type GrantLevel } from "../sdjwt/identity-credential.js
 import { verifySdJwtPresentation, type TrustedIssuerKey } from "../sdjwt/verify.js";
 import { merchantPseudonymClaim } from "../sdjwt/merchant-pseudonym.js";
 import { verifyPairwiseProof } from "./pairwise.js";
+import { allChoosableClaimNames, choiceClaimNames, choiceErrors, choiceFromDisclosed, offersChoice } from "./choice.js";
 import { TRANSACTION_DATA_HASH_ALG, transactionDataHash } from "./transaction-data.js";
 import type { StatusListResolver } from "../sdjwt/status.js";
 import type { PresentationRequest } from "./request.js";
@@ -72,11 +73,19 @@ export async function verifyGrantResponse(args: {
   /** How far the consent time may be from `now` (default CONSENT_TIME_SKEW_SECONDS). */
   consentSkewSeconds?: number;
 }): Promise<{ verified: boolean; errors: VerificationIssue[]; grant?: VerifiedGrant }> {
-  const { request, response, now } = args;
-  const expectedClaims = claimsForLevel(request.level, { requestedClaims: request.claims, ageOver18: request.age_over_18 });
+  const { response, now } = args;
+  const stated = args.request;
   const fail = (errors: VerificationIssue[]) => ({ verified: false, errors });
+  // A request that offers a choice (choice.ts) takes any acceptable answer: disclosure is checked against the
+  // union here, then the exact choice the disclosures state is checked against what the merchant stated.
+  const choosing = offersChoice(stated);
+  // This merchant's pseudonym claim passes the disclosure filter so that a level outside the statement is
+  // refused as such (ERR_LEVEL_NOT_ACCEPTED) below, not as a stray claim.
+  const choosable = choosing ? [...new Set([...allChoosableClaimNames(stated), merchantPseudonymClaim(stated.iss)])] : undefined;
+  let request = stated;
+  let expectedClaims: string[] = claimsForLevel(request.level, { requestedClaims: request.claims, ageOver18: request.age_over_18 });
   // `pseudonymous` also discloses the issuer's pseudonym for this merchant; any other merchant's is refused.
-  const pseudonymClaim = request.level === "pseudonymous" ? merchantPseudonymClaim(request.iss) : undefined;
+  let pseudonymClaim = request.level === "pseudonymous" ? merchantPseudonymClaim(request.iss) : undefined;
 
   if (Math.floor(now.getTime() / 1000) >= request.exp) return fail([{ code: "ERR_REQUEST_EXPIRED", message: "the request has expired" }]);
 
@@ -89,10 +98,23 @@ export async function verifyGrantResponse(args: {
     now: () => now,
     requireKeyBinding: true,
     expectedVct: args.expectedVct,
-    allowedClaims: pseudonymClaim ? [...expectedClaims, pseudonymClaim] : expectedClaims,
-    requiredClaims: pseudonymClaim ? [...expectedClaims, pseudonymClaim] : expectedClaims,
+    allowedClaims: choosable ?? (pseudonymClaim ? [...expectedClaims, pseudonymClaim] : expectedClaims),
+    ...(choosable ? {} : { requiredClaims: pseudonymClaim ? [...expectedClaims, pseudonymClaim] : expectedClaims }),
   });
   if (!pres.verified) return fail(pres.errors);
+  if (choosing) {
+    const choice = choiceFromDisclosed(stated, pres.disclosed!);
+    const refused = choiceErrors(stated, choice);
+    if (refused.length) return fail(refused);
+    // From here on the grant is checked as a request at the chosen level (consent terms, pseudonym, status).
+    request = { ...stated, level: choice.level, claims: choice.claims };
+    expectedClaims = choiceClaimNames(stated, choice);
+    pseudonymClaim = choice.level === "pseudonymous" ? merchantPseudonymClaim(stated.iss) : undefined;
+    const disclosed = pres.disclosed!.filter((n) => n !== pseudonymClaim);
+    if ([...disclosed].sort().join() !== [...expectedClaims].sort().join() || (pseudonymClaim && !pres.disclosed!.includes(pseudonymClaim))) {
+      return fail([{ code: "ERR_CLAIMS_MISSING", message: "the disclosures are not exactly one of the answers the merchant accepts" }]);
+    }
+  }
   if (args.status) {
     // A `full` grant hands over identity values: its credential's status is checked fresh, never from a cache.
     const statusErrors = await args.status.check(pres.claims?.status, pres.issuer!, now, { fresh: request.level === "full", issuerJwk: pres.issuerJwk, issuerJwks: pres.issuerJwks });

@@ -2,6 +2,7 @@ import { signJws, type JwsSigner } from "../crypto/jws.js";
 import { sha256Hex } from "../encoding.js";
 import { fetchJson } from "../http/json-client.js";
 import { DEVICE_PROOF_TYP } from "../issuer/devices.js";
+import { framesDigest, type LivenessChallenge } from "../issuer/face/liveness.js";
 
 /** A registered capture device (a kiosk, or the wallet app's installation) submitting materials. */
 export interface CaptureDevice {
@@ -14,6 +15,13 @@ export interface CaptureMaterials {
   idNumber: string;
   portrait: Uint8Array;
   fingerprintDigest?: string;
+  /** The frames filmed while the person performed `challenge` (from `requestLivenessChallenge`), in order. */
+  liveness?: { challenge: LivenessChallenge; frames: Uint8Array[] };
+}
+
+/** Asks the issuer for an active liveness challenge (actions to perform, single use, short expiry). */
+export async function requestLivenessChallenge(issuerUrl: string): Promise<LivenessChallenge> {
+  return fetchJson(new URL("/registrations/liveness-challenge", issuerUrl).href, { method: "POST", body: {} });
 }
 
 /**
@@ -28,7 +36,22 @@ export async function submitRegistration(issuerUrl: string, device: CaptureDevic
     { aud: issuerDid, nonce, portrait_sha256: sha256Hex(materials.portrait), iat: Math.floor(Date.now() / 1000) },
     device.signer,
   );
+  // The frames get their own device signature: nonce = the challenge id, portrait_sha256 = framesDigest(frames).
+  const liveness = materials.liveness
+    ? {
+        challengeId: materials.liveness.challenge.challengeId,
+        frames: materials.liveness.frames.map((f) => Buffer.from(f).toString("base64")),
+        deviceProof: await signJws(
+          { typ: DEVICE_PROOF_TYP, alg: "EdDSA", kid: device.deviceId },
+          { aud: issuerDid, nonce: materials.liveness.challenge.challengeId, portrait_sha256: framesDigest(materials.liveness.frames), iat: Math.floor(Date.now() / 1000) },
+          device.signer,
+        ),
+      }
+    : undefined;
   return fetchJson(new URL("/registrations", issuerUrl).href, {
+    // The issuer runs a face model over the portrait, the registry photo and any liveness frames, one image
+    // at a time per process: a busy issuer answers in tens of seconds, not the 15 s of a plain JSON call.
+    timeoutMs: 90_000,
     body: {
       fullName: materials.fullName,
       idNumber: materials.idNumber,
@@ -36,6 +59,7 @@ export async function submitRegistration(issuerUrl: string, device: CaptureDevic
       ...(materials.fingerprintDigest ? { fingerprintDigest: materials.fingerprintDigest } : {}),
       nonce,
       deviceProof,
+      ...(liveness ? { liveness } : {}),
     },
   });
 }

@@ -5,6 +5,13 @@
 const MESSAGES: Record<string, string> = {
   ERR_MERCHANT_UNREGISTERED: "This merchant is not registered with the identity platform, so your wallet will not answer it. Nothing was shared.",
   ERR_REQUEST_SIGNATURE: "This request is not really signed by the merchant it names. It may be a forgery. Nothing was shared.",
+  ERR_X509_UNKNOWN_CA: "This merchant's certificate was not issued by the identity platform. It may be a forgery. Nothing was shared.",
+  ERR_X509_CERT_EXPIRED: "This merchant's certificate has expired (or is not valid yet), so your wallet will not answer it. Nothing was shared.",
+  ERR_X509_CERT_NOT_YET_VALID: "This merchant's certificate is not valid yet, so your wallet will not answer it. Nothing was shared.",
+  ERR_X509_SAN_MISMATCH: "This merchant's certificate is for another website than the one the request names. It may be an imitation. Nothing was shared.",
+  ERR_X509_RESPONSE_URI_MISMATCH: "The answer would go to another website than the one the merchant's certificate names. It may be an imitation. Nothing was shared.",
+  ERR_X509_DNS_NOT_REGISTERED: "This merchant's certificate names a website the identity platform no longer registers for it. Nothing was shared.",
+  ERR_X509_CHAIN_MISSING: "This request names a certified merchant but carries no certificate. Nothing was shared.",
   ERR_REQUEST_MALFORMED: "This request is damaged or not a merchant request at all. Nothing was shared.",
   ERR_REQUEST_EXPIRED: "This request has expired. Ask the merchant for a new one. Nothing was shared.",
   ERR_LEVEL_NOT_ALLOWED: "This merchant asks for more than it is registered to receive. Nothing was shared.",
@@ -36,11 +43,15 @@ const MESSAGES: Record<string, string> = {
   ERR_FORBIDDEN_HOST: "This page was reached under an unexpected address, so it was refused.",
   ERR_CHAIN_UNAVAILABLE: "The chain cannot be reached right now, so the receipts cannot be checked. Try again later.",
   ERR_INVALID_INPUT: "Some of what was entered is missing or not valid.",
+  ERR_PIN_REQUIRED: "Enter your PIN to share: only one-tap answers you turned on for \"Verified only\" go without it.",
+  ERR_LEVEL_NOT_ACCEPTED: "The merchant does not accept that level. Nothing was shared.",
   ERR_NOT_FOUND: "There is no such page.",
   ERR_STORE_IN_USE: "The wallet is open in another program (the wallet's web page or a command). Lock or close it there first.",
   ERR_TRANSACTION_DATA_UNSUPPORTED: "This request asks your wallet to sign a kind of transaction it does not know. Nothing was shared.",
   ERR_REQUEST_UNSUPPORTED: "This request asks for an answer your wallet cannot give (only a direct answer to the merchant is supported). Nothing was shared.",
   ERR_RATE_LIMITED: "Too many attempts in a short time. Wait a minute and try again.",
+  ERR_REQUEST_ENCRYPTION_KEY_INVALID: "This merchant's key for encrypting your answer is damaged or unsafe, so your wallet will not answer. Nothing was shared.",
+  ERR_REQUEST_ENCRYPTION_UNSUPPORTED: "This merchant asks for an encrypted answer in a way your wallet does not support (it uses ECDH-ES on P-256 with AES-GCM). Nothing was shared.",
 };
 
 export function messageFor(code: string, fallback: string): string {

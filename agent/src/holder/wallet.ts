@@ -10,6 +10,7 @@ import type { TrustedIssuerKey } from "../sdjwt/verify.js";
 import { jwkFromDidKey, type Ed25519PublicJwk } from "../identity/did-key.js";
 import { PassphraseBox, type BoxHeader } from "../crypto/passphrase-box.js";
 import { LevelDatabase } from "../stores/level-store.js";
+import { acceptableLevels, allChoosableClaimNames, assertChoice, choiceClaimNames, choiceOf, offersChoice, preferredChoice } from "../grants/choice.js";
 import type { DocumentStore } from "../stores/document-store.js";
 import {
   createConsentReceipt,
@@ -36,9 +37,12 @@ import { transactionDataHash } from "../grants/transaction-data.js";
 import { buildEvidenceBundle, type EvidenceBundle, type InclusionProof } from "../notary/evidence.js";
 import { AnchorRegistryClient } from "../anchoring/registry-contract.js";
 import { redeemCredentialOffer } from "./oid4vci-client.js";
-import { confirmRegistration, submitRegistration } from "./capture.js";
+import { confirmRegistration, submitRegistration, type CaptureMaterials } from "./capture.js";
+import { fetchPlatformCa } from "./platform-ca-pin.js";
 import { checkLoginChallenge, checkMerchantRequest, type CheckedLogin, type CheckedRequest } from "./request-check.js";
 import { messageFor } from "./messages.js";
+import { fetchOwnTrace, reportGrantToPlatform } from "./platform-trace-client.js";
+import type { TraceView } from "../issuer/trace-service.js";
 
 export interface StoredCredential {
   id: string;
@@ -80,13 +84,19 @@ export interface GrantEntry {
   withdrawal?: { receipt: string; acknowledgement: string; withdrawnAt: string };
   /** Where the merchant asked the person to be sent back after answering (OpenID4VP redirect_uri; same origin as its response URI). */
   returnTo?: string;
+  /** What the platform's trace last acknowledged of this grant (see reportToPlatform), or why it could not. */
+  platformTrace?: { reportedAt: string; anchored: boolean; withdrawn: boolean } | { problem: string };
 }
 
-/** A remembered choice: answer this merchant at this level without asking. */
+/** A remembered choice at a merchant: pre-selected next time; one-tap (no PIN) only when turned on, `verified` only. */
 export interface AnswerPolicy {
   merchantDid: string;
   merchantName: string;
   level: GrantLevel;
+  /** Optional claims of a `full` answer the person switched off. */
+  without?: string[];
+  /** Answer `verified` requests from this merchant without the PIN. */
+  oneTap?: boolean;
   createdAt: string;
 }
 
@@ -95,6 +105,11 @@ export interface WalletSettings {
   issuerDid?: string;
   /** The holder keys of new batches: EdDSA (Ed25519, the default) or ES256 (P-256, with ES256 credentials). */
   holderKeyAlg?: JwsAlg;
+  /**
+   * The platform's merchant CA certificate(s), PEM, pinned when the credential is first received from the issuer
+   * (like `issuerDid`): the trust anchor for `x509_san_dns` merchants. Without it such merchants are refused.
+   */
+  platformCa?: string[];
 }
 
 /** How an answer reaches the merchant (HTTP POST by default; injectable for tests and other transports). */
@@ -115,8 +130,10 @@ export interface ConsentPreview extends CheckedRequest {
   pseudonym?: string;
   /** For `pseudonymous`: the issuer-signed member pseudonym for this merchant, which leaves the wallet too. */
   memberPseudonym?: string;
-  /** A remembered choice covers this request: the wallet may answer without asking. */
+  /** The person turned on one-tap `verified` answers at this merchant: the wallet may answer without the PIN. */
   automatic: boolean;
+  /** The choice remembered for this merchant (pre-selected), when the request accepts its level. */
+  remembered?: AnswerPolicy;
   /** Unused credentials left; the wallet says so when it runs low. */
   credentialsLeft: number;
 }
@@ -230,6 +247,25 @@ export class HolderWallet {
   }
 
   /**
+   * The web wallet's registration, in two steps because the person answers on a page in between: submit
+   * the device-signed materials (the same path as `register`), then confirm the masked identity and redeem
+   * the offer.
+   */
+  async submitRegistration(issuerUrl: string, materials: CaptureMaterials, deviceId: string): Promise<{ registrationId: string; masked: { name: string; idNumber: string } }> {
+    await this.init();
+    const device = await ensureIdentifier(this.agent, "capture-device");
+    const submitted = await submitRegistration(issuerUrl, { deviceId, signer: identifierSigner(this.agent, device) }, materials);
+    return { registrationId: submitted.registrationId, masked: submitted.masked };
+  }
+
+  /** The second step: the person's yes (or no) to the masked identity; on yes the offer is redeemed into this wallet. */
+  async confirmRegistration(issuerUrl: string, registrationId: string, yes: boolean, batchSize = 10): Promise<{ received: number; issuer: string }> {
+    const confirmed = await confirmRegistration(issuerUrl, registrationId, yes);
+    if (!yes || !confirmed.credentialOffer) throw new AgentError("ERR_DECLINED", "the identity was not confirmed; nothing was issued");
+    return this.receive(confirmed.credentialOffer, batchSize);
+  }
+
+  /**
    * Redeems a credential offer (OpenID4VCI, pre-authorized code): one fresh holder key per credential.
    * Each credential is checked before it is kept: the issuer's signature, every disclosure hashing into
    * a digest, bound to the key it was requested for, no key binding attached.
@@ -256,7 +292,9 @@ export class HolderWallet {
       await this.credentialStore.put(`cred:${key.did}`, { id: key.did, holderDid: key.did, issuer: issuerDid, receivedAt: this.clock().toISOString(), usedWith: [], sealed: this.box.encrypt(credential) });
     }
     const before = await this.getSettings();
-    await this.settings.put("settings", { ...(before.holderKeyAlg ? { holderKeyAlg: before.holderKeyAlg } : {}), issuerUrl: result.issuer, issuerDid });
+    // Pinned once from the issuer the credential came from, then kept (a later issuer answer cannot swap it).
+    const platformCa = before.issuerDid === issuerDid && before.platformCa ? before.platformCa : await fetchPlatformCa(result.issuer);
+    await this.settings.put("settings", { ...(before.holderKeyAlg ? { holderKeyAlg: before.holderKeyAlg } : {}), issuerUrl: result.issuer, issuerDid, ...(platformCa ? { platformCa } : {}) });
     return { received: result.credentials.length, issuer: result.issuer };
   }
 
@@ -317,18 +355,24 @@ export class HolderWallet {
     const checked = typeof source === "string" ? await this.fetchRequest(source) : source;
     const credential = await this.pickCredential(checked.request.iss, checked.request.level, { refreshIfMissing: true });
     const all = await readCredentialClaims(this.box.decrypt(credential.sealed));
-    const values = Object.fromEntries(checked.claimNames.map((n) => [n, all[n]]));
-    const pseudonym = checked.request.level === "pseudonymous" ? derivePairwiseKey(await this.pairwiseSeed(), checked.request.iss).did : undefined;
-    const memberPseudonym = checked.request.level === "pseudonymous" ? String(all[merchantPseudonymClaim(checked.request.iss)]) : undefined;
-    const automatic = (await this.policies.get(`${checked.request.iss}|${checked.request.level}`)) !== undefined;
-    return { ...checked, values, pseudonym, ...(memberPseudonym ? { memberPseudonym } : {}), automatic, credentialsLeft: await this.credentialsLeft() };
+    // Every value any acceptable answer could disclose, so the review shows exactly what each choice sends.
+    const shown = offersChoice(checked.request) ? allChoosableClaimNames(checked.request).filter((n) => n !== merchantPseudonymClaim(checked.request.iss)) : checked.claimNames;
+    const values = Object.fromEntries(shown.map((n) => [n, all[n]]));
+    const canBePseudonymous = acceptableLevels(checked.request).includes("pseudonymous");
+    const pseudonym = canBePseudonymous ? derivePairwiseKey(await this.pairwiseSeed(), checked.request.iss).did : undefined;
+    const memberValue = all[merchantPseudonymClaim(checked.request.iss)];
+    const memberPseudonym = canBePseudonymous && memberValue !== undefined ? String(memberValue) : undefined;
+    const remembered = await this.rememberedFor(checked.request);
+    // One tap (no PIN) only where the person turned it on, and only for `verified`.
+    const automatic = remembered?.oneTap === true && remembered.level === "verified";
+    return { ...checked, values, pseudonym, ...(memberPseudonym ? { memberPseudonym } : {}), automatic, ...(remembered ? { remembered } : {}), credentialsLeft: await this.credentialsLeft() };
   }
 
   /** The one fetch of a merchant's request: read and checked against the issuer's registry (no PIN-protected data is touched). */
   async fetchRequest(link: string): Promise<CheckedRequest> {
     const settings = await this.getSettings();
     if (!settings.issuerUrl || !settings.issuerDid) throw new AgentError("ERR_NO_CREDENTIAL", messageFor("ERR_NO_CREDENTIAL", "register first"));
-    return checkMerchantRequest({ requestUri: link, issuerUrl: settings.issuerUrl, issuerDid: settings.issuerDid, now: this.clock() });
+    return checkMerchantRequest({ requestUri: link, issuerUrl: settings.issuerUrl, issuerDid: settings.issuerDid, now: this.clock(), x509TrustAnchors: settings.platformCa ?? [] });
   }
 
   /**
@@ -338,7 +382,7 @@ export class HolderWallet {
    * The answer is built from the preview's pinned request object alone (nothing is fetched again); with
    * `requestHash` (what the form or prompt the person confirmed names), a different request is refused.
    */
-  async answer(preview: ConsentPreview, options: { transport?: Transport; remember?: boolean; requestHash?: string } = {}): Promise<GrantEntry> {
+  async answer(preview: ConsentPreview, options: { transport?: Transport; remember?: boolean; oneTap?: boolean; requestHash?: string; choice?: { level?: GrantLevel; without?: readonly string[] } } = {}): Promise<GrantEntry> {
     if (preview.requestHash !== requestHash(preview.requestJwt) || (options.requestHash !== undefined && options.requestHash !== preview.requestHash)) {
       throw new AgentError("ERR_REQUEST_CHANGED", messageFor("ERR_REQUEST_CHANGED", "the request changed; review it again"));
     }
@@ -347,7 +391,15 @@ export class HolderWallet {
     const post: Transport =
       options.transport ??
       ((_url, body) => submitAuthorizationResponse({ payload: preview.payload, credentialId: preview.request.credential_id, ...body }));
-    const { request, requestJwt, claimNames } = preview;
+    // The person's choice within what the merchant accepts (choice.ts); refused here before anything leaves.
+    // Without an explicit choice: the remembered one (when the request accepts it), else the merchant's preference.
+    const remembered = preview.remembered ? { level: preview.remembered.level, without: (preview.remembered.without ?? []).filter((c) => preview.request.optional_claims?.includes(c)) } : undefined;
+    const asked = options.choice ?? remembered;
+    const choice = asked ? choiceOf(preview.request, asked.level ?? preview.request.level, asked.without ?? []) : preferredChoice(preview.request);
+    assertChoice(preview.request, choice);
+    const request = { ...preview.request, level: choice.level, claims: choice.claims };
+    const claimNames = asked ? choiceClaimNames(preview.request, choice) : preview.claimNames;
+    const { requestJwt } = preview;
     // The merchant's name as the issuer's registry has it (the request's own text was checked equal to it).
     const merchantName = preview.merchant.name;
     const now = this.clock();
@@ -427,9 +479,51 @@ export class HolderWallet {
       automatic: preview.automatic || undefined,
     };
     await this.grantStore.put(`grant:${now.toISOString()}:${grantId}`, entry);
-    if (options.remember) await this.remember({ ...request, merchant_name: merchantName });
+    const reported = await this.reportToPlatform(`grant:${now.toISOString()}:${grantId}`, entry);
+    if (options.remember || options.oneTap) await this.remember({ ...request, merchant_name: merchantName }, { without: preview.request.claims.filter((c) => !choice.claims.includes(c)), oneTap: options.oneTap });
     if ((await this.credentialsLeft()) < LOW_BATCH_THRESHOLD) this.refreshInBackground();
-    return entry;
+    return reported;
+  }
+
+  /**
+   * Tells the platform's trace about a grant (after the answer, again when anchors or a withdrawal are known).
+   * Never fails the grant: the data has left already; the entry records what the platform acknowledged.
+   */
+  private async reportToPlatform(key: string, entry: GrantEntry): Promise<GrantEntry> {
+    const { issuerUrl } = await this.getSettings();
+    if (!issuerUrl) return entry;
+    let platformTrace: GrantEntry["platformTrace"];
+    try {
+      await reportGrantToPlatform(issuerUrl, entry);
+      platformTrace = { reportedAt: this.clock().toISOString(), anchored: entry.anchors?.consent?.status === "anchored", withdrawn: Boolean(entry.withdrawal) };
+    } catch (error) {
+      platformTrace = { problem: (error as AgentError).code ?? "ERR_UPSTREAM" };
+    }
+    const updated = { ...entry, platformTrace };
+    await this.grantStore.put(key, updated);
+    return updated;
+  }
+
+  /** Sends every grant the platform has not acknowledged in its latest state (e.g. the issuer was down). */
+  async reportPendingToPlatform(): Promise<number> {
+    let sent = 0;
+    for (const [key, g] of await this.grantStore.list()) {
+      const t = g.platformTrace;
+      const current = t && "reportedAt" in t && t.anchored === (g.anchors?.consent?.status === "anchored") && t.withdrawn === Boolean(g.withdrawal);
+      if (current) continue;
+      const after = await this.reportToPlatform(key, g);
+      if (after.platformTrace && "reportedAt" in after.platformTrace) sent++;
+    }
+    return sent;
+  }
+
+  /** The person's trace as the platform keeps it: every grant reported, and every legal access to it. */
+  async platformTrace(): Promise<TraceView> {
+    const settings = await this.getSettings();
+    const any = (await this.credentialStore.list())[0]?.[1];
+    if (!settings.issuerUrl || !settings.issuerDid || !any) throw new AgentError("ERR_NO_CREDENTIAL", messageFor("ERR_NO_CREDENTIAL", "register first"));
+    const holder = await this.agent.didManagerGet({ did: any.holderDid });
+    return fetchOwnTrace(settings.issuerUrl, settings.issuerDid, { did: holder.did, signer: identifierSigner(this.agent, holder) }, this.clock());
   }
 
   /** A grant receipt is the merchant's counter-signature of exactly this consent. */
@@ -448,8 +542,26 @@ export class HolderWallet {
   }
 
   // ---- remembered choices ------------------------------------------------------------------------------
-  async remember(request: Pick<PresentationRequest, "iss" | "merchant_name" | "level">): Promise<void> {
-    await this.policies.put(`${request.iss}|${request.level}`, { merchantDid: request.iss, merchantName: request.merchant_name, level: request.level, createdAt: this.clock().toISOString() });
+  /**
+   * Remembers the person's choice at a merchant (seed 000 S5): one per merchant, the level and the optional
+   * claims switched off, pre-selected next time. `oneTap` (answer without the PIN) is kept for `verified` only;
+   * `full` and `pseudonymous` always need the PIN (seed 004).
+   */
+  async remember(request: Pick<PresentationRequest, "iss" | "merchant_name" | "level">, options: { without?: readonly string[]; oneTap?: boolean } = {}): Promise<void> {
+    for (const [key, p] of await this.policies.list()) if (p.merchantDid === request.iss) await this.policies.del(key);
+    await this.policies.put(`${request.iss}|${request.level}`, {
+      merchantDid: request.iss,
+      merchantName: request.merchant_name,
+      level: request.level,
+      ...(request.level === "full" && options.without?.length ? { without: [...options.without] } : {}),
+      ...(request.level === "verified" && options.oneTap ? { oneTap: true } : {}),
+      createdAt: this.clock().toISOString(),
+    });
+  }
+  /** The remembered choice at this merchant that its request accepts, if any. */
+  async rememberedFor(request: PresentationRequest): Promise<AnswerPolicy | undefined> {
+    const levels = acceptableLevels(request);
+    return (await this.policies.list()).map(([, p]) => p).find((p) => p.merchantDid === request.iss && levels.includes(p.level));
   }
   async rememberedChoices(): Promise<AnswerPolicy[]> {
     return (await this.policies.list()).map(([, p]) => p);
@@ -496,6 +608,8 @@ export class HolderWallet {
     }
     const updated = { ...entry, anchors };
     await this.grantStore.put(key, updated);
+    // Once anchored, the platform's trace learns where (a second report of the same consent updates it).
+    if (anchors.consent?.status === "anchored" && !(entry.platformTrace && "anchored" in entry.platformTrace && entry.platformTrace.anchored)) return this.reportToPlatform(key, updated);
     return updated;
   }
 
@@ -548,7 +662,7 @@ export class HolderWallet {
     }
     const updated = { ...entry, withdrawal: { receipt: receipt.jwt, acknowledgement: answer.acknowledgement, withdrawnAt: now.toISOString() } };
     await this.grantStore.put(key, updated);
-    return updated;
+    return this.reportToPlatform(key, updated);
   }
 
   /**

@@ -9,7 +9,13 @@ import { PAGE_CSP } from "../web/security.js";
  * validation that lists every problem, one error middleware mapping codes to statuses, and an access log
  * that records method, path template, status and time only, never bodies (no personal data in logs).
  */
-export function createServiceApp(options: { log?: (line: string) => void; bodyLimit?: string; rateLimit?: { max: number; windowMs: number } } = {}): Express {
+export function createServiceApp(options: {
+  log?: (line: string) => void;
+  bodyLimit?: string;
+  rateLimit?: { max: number; windowMs: number };
+  /** Exact paths whose route parses its own (larger) JSON body, e.g. a page posting camera frames. */
+  ownJsonBody?: readonly string[];
+} = {}): Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("trust proxy", false);
@@ -26,7 +32,9 @@ export function createServiceApp(options: { log?: (line: string) => void; bodyLi
     });
     next();
   });
-  app.use(express.json({ limit: options.bodyLimit ?? "100kb", type: ["application/json"] }));
+  const json = express.json({ limit: options.bodyLimit ?? "100kb", type: ["application/json"] });
+  const own = new Set(options.ownJsonBody ?? []);
+  app.use((req, res, next) => (own.has(req.path) ? next() : json(req, res, next)));
   return app;
 }
 

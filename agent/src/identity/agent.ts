@@ -6,7 +6,7 @@ import { KeyDIDProvider, getDidKeyResolver } from "@veramo/did-provider-key";
 import { DIDResolverPlugin } from "@veramo/did-resolver";
 import { PassphraseBox } from "../crypto/passphrase-box.js";
 import { DocumentDIDStore, DocumentKeyStore, SealedPrivateKeyStore } from "../stores/veramo-stores.js";
-import type { LevelDatabase } from "../stores/level-store.js";
+import type { StoreDatabase } from "../stores/document-store.js";
 import { keyObjectSigner, type JwsSigner } from "../crypto/jws.js";
 import { createECDH, createPrivateKey, createPublicKey } from "node:crypto";
 import { b64url } from "../encoding.js";
@@ -20,7 +20,7 @@ export type RoleAgent = TAgent<IKeyManager & IDIDManager & IResolver>;
  * The Veramo agent of one role (holder, issuer, merchant, notary): did:key identifiers with Ed25519 keys,
  * key metadata and DIDs in the role's LevelDB, private keys sealed under the role's passphrase.
  */
-export async function createRoleAgent(database: LevelDatabase, passphrase: string, clock?: () => Date): Promise<{ agent: RoleAgent; box: PassphraseBox }> {
+export async function createRoleAgent(database: StoreDatabase, passphrase: string, clock?: () => Date): Promise<{ agent: RoleAgent; box: PassphraseBox }> {
   const box = await PassphraseBox.open(database.store("box"), passphrase, clock);
   const agent = createAgent<IKeyManager & IDIDManager & IResolver>({
     plugins: [
@@ -95,7 +95,7 @@ export const identifierKid = (identifier: IIdentifier): string => didKeyKid(iden
  * each signature costs microseconds instead of a store read, a decryption and a pure-JS curve operation.
  * Wallets keep signing through Veramo: their keys stay sealed under the PIN between uses.
  */
-export async function identifierKeyObjectSigner(database: LevelDatabase, box: PassphraseBox, identifier: IIdentifier): Promise<JwsSigner> {
+export async function identifierKeyObjectSigner(database: StoreDatabase, box: PassphraseBox, identifier: IIdentifier): Promise<JwsSigner> {
   const key = signingKeyOf(identifier);
   const { privateKeyHex } = await new SealedPrivateKeyStore(database.store("veramo-private-keys"), box).getKey({ alias: key.kid });
   if (key.alg === "ES256") {
@@ -117,7 +117,7 @@ export async function identifierKeyObjectSigner(database: LevelDatabase, box: Pa
  * request objects): a Veramo identifier under `alias`, created on first use, its key sealed like the others,
  * unsealed once into an in-memory signer.
  */
-export async function ensureKeyObjectSigner(agent: RoleAgent, database: LevelDatabase, box: PassphraseBox, alias: string, alg: JwsAlg): Promise<{ identifier: IIdentifier; alg: JwsAlg; signer: JwsSigner }> {
+export async function ensureKeyObjectSigner(agent: RoleAgent, database: StoreDatabase, box: PassphraseBox, alias: string, alg: JwsAlg): Promise<{ identifier: IIdentifier; alg: JwsAlg; signer: JwsSigner }> {
   const identifier = await ensureIdentifier(agent, alias, alg);
   if (identifierAlg(identifier) !== alg) throw new TypeError(`identifier ${alias} does not sign ${alg}`);
   return { identifier, alg, signer: await identifierKeyObjectSigner(database, box, identifier) };

@@ -13,6 +13,8 @@ export interface DeviceRecord {
   registeredAt: string;
   changedAt?: string;
   reason?: string;
+  /** How the device came in: enrolled by the admin (kiosks) or by itself with WebAuthn attestation. */
+  enrolment?: { method: "admin" } | { method: "webauthn"; fmt: string; aaguid: string; credentialId: string };
 }
 
 export const DEVICE_PROOF_TYP = "device-proof+jwt";
@@ -22,9 +24,9 @@ export const deviceIdSchema = z.string().regex(/^[A-Za-z0-9._-]{3,64}$/, "3-64 l
 export class DeviceRegistry {
   constructor(private readonly store: DocumentStore<DeviceRecord>) {}
 
-  async register(args: { deviceId: string; label: string; publicJwk: Ed25519PublicJwk }, now: Date): Promise<DeviceRecord> {
+  async register(args: { deviceId: string; label: string; publicJwk: Ed25519PublicJwk; enrolment?: DeviceRecord["enrolment"] }, now: Date): Promise<DeviceRecord> {
     publicKeyFromJwk(args.publicJwk);
-    const record: DeviceRecord = { ...args, status: "active", registeredAt: now.toISOString() };
+    const record: DeviceRecord = { enrolment: { method: "admin" }, ...args, status: "active", registeredAt: now.toISOString() };
     if (!(await this.store.putIfAbsent(args.deviceId, record))) throw new AgentError("ERR_CONFLICT", "a device with this id is already registered");
     return record;
   }

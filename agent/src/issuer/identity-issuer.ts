@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { AgentError } from "../errors.js";
 import { sha256B64url } from "../encoding.js";
 import type { JwsSigner } from "../crypto/jws.js";
-import type { PublicJwk } from "../identity/did-key.js";
+import { didKeyFromJwk, type PublicJwk } from "../identity/did-key.js";
 import type { JwsAlg } from "../crypto/algorithms.js";
 import { issueIdentityCredential } from "../sdjwt/issue.js";
 import { batchCredentialTimes } from "../sdjwt/credential-times.js";
@@ -10,6 +10,7 @@ import { merchantPseudonymClaim } from "../sdjwt/merchant-pseudonym.js";
 import type { IdentityVault, VerificationEvidence } from "./identity-vault.js";
 import { identityClaimsFor } from "./registration.js";
 import type { StatusListService } from "./status-list.js";
+import type { HolderKeyIndex } from "./holder-keys.js";
 
 /**
  * Issues the identity credentials of a verified identity: one per holder key, each with its own random
@@ -34,6 +35,10 @@ export class IdentityIssuer {
        * keyed hash of (person, merchant). Every credential carries one disclosable claim per merchant.
        */
       pseudonyms?: { merchants: () => Promise<string[]>; value: (identityRef: string, merchantDid: string) => string };
+      /** Seed 001: told of every issuance (the person's keyed ref, the registry record's keyed ref, how many). */
+      onIssued?: (args: { personRef: string; registryRecordRef?: string; credentials: number }, now: Date) => Promise<void>;
+      /** Where the platform remembers whose holder keys it bound (its trace and escrow find the person by them). */
+      holderKeys?: HolderKeyIndex;
     },
   ) {}
 
@@ -61,7 +66,9 @@ export class IdentityIssuer {
       const key = alg === "ES256" ? { signAlg: "ES256" as const, signer: this.deps.es256!.signer, kid: this.deps.es256!.kid } : { signer: this.deps.issuer.signer };
       credentials.push(await issueIdentityCredential({ issuerDid: this.deps.issuer.did, iss: this.deps.issuer.iss?.(), vct: this.deps.vct(), ...key, holderJwk, claims, now, validForSeconds: this.deps.validForSeconds, times: times[i], pseudonyms, status }));
     }
+    await this.deps.holderKeys?.bind(holderJwks.map((jwk) => didKeyFromJwk(jwk)), identityRef);
     await this.deps.vault.update(identityRef, (current) => ({ ...current, evidence: { ...current.evidence, commitmentSalt: salt } as VerificationEvidence, statusIndexes: [...current.statusIndexes, ...indexes] }));
+    await this.deps.onIssued?.({ personRef: identityRef, ...(identity.evidence.registryRecordRef ? { registryRecordRef: identity.evidence.registryRecordRef } : {}), credentials: credentials.length }, now);
     return credentials;
   }
 

@@ -9,6 +9,10 @@ export interface VerificationEvidence {
   assurance: "substantial" | "high";
   attestedBy?: string;
   faceScore?: number;
+  /** Keyed hash of the registry record the identity was checked against (seed 001). */
+  registryRecordRef?: string;
+  /** How liveness was established: the active challenge, or only the replay check on a single portrait. */
+  liveness?: "active-challenge" | "replay-check-only";
   /** The capture device's fingerprint-template digest, if one was taken (sealed with the rest). */
   fingerprintDigest?: string;
 }

@@ -5,9 +5,11 @@ import { ageOn, sameName, type IdentityRegistry, type RegistryPerson } from "../
 import type { DocumentStore } from "../stores/document-store.js";
 import type { DataKey } from "./data-key.js";
 import type { DeviceRegistry } from "./devices.js";
-import { inspectPortrait, perceptualHash, type FaceMatcher } from "./face-matcher.js";
-import type { IdentityVault, VerificationEvidence, VerifiedIdentity } from "./identity-vault.js";
-import type { RiskContext, RiskEngine } from "./risk.js";
+import { inspectPortrait, type FaceMatcher } from "./face-matcher.js";
+import type { LivenessCheck, LivenessEvidence } from "./face/liveness.js";
+import type { IdentityVault, VerificationEvidence } from "./identity-vault.js";
+import type { RiskAssessment, RiskContext, RiskEngine } from "./risk.js";
+import { decodeJws } from "../crypto/jws.js";
 
 export interface RegistrationMaterials {
   fullName: string;
@@ -16,6 +18,8 @@ export interface RegistrationMaterials {
   fingerprintDigest?: string;
   nonce: string;
   deviceProof: string;
+  /** The active liveness challenge's frames (see LivenessEvidence); required when the service requires liveness. */
+  liveness?: LivenessEvidence;
 }
 
 interface PendingDoc {
@@ -45,6 +49,9 @@ export class RegistrationService {
       audience: string;
       registry: IdentityRegistry;
       faces: FaceMatcher;
+      /** Active + passive liveness; with `requireLiveness` a submission without frames is refused. */
+      liveness?: LivenessCheck;
+      requireLiveness?: boolean;
       devices: DeviceRegistry;
       risk: RiskEngine;
       vault: IdentityVault;
@@ -88,23 +95,56 @@ export class RegistrationService {
     return { nonces: await expired(this.deps.nonces), pending: await expired(this.deps.pending) };
   }
 
-  async submit(materials: RegistrationMaterials, clientAddress: string): Promise<{ registrationId: string; masked: { name: string; idNumber: string }; confirmBy: string }> {
+  /** A liveness challenge for the capture page (random actions, single use, short expiry). */
+  async issueLivenessChallenge() {
+    if (!this.deps.liveness) throw new AgentError("ERR_LIVENESS_UNAVAILABLE", "this issuer has no liveness check configured");
+    return this.deps.liveness.issueChallenge(this.now());
+  }
+
+  async submit(materials: RegistrationMaterials, clientAddress: string): Promise<{ registrationId: string; masked: { name: string; idNumber: string }; confirmBy: string; trust: RiskAssessment["trust"] }> {
     const now = this.now();
     const nonce = await this.deps.nonces.take(materials.nonce);
     if (!nonce || nonce.expiresAt <= Math.floor(now.getTime() / 1000)) throw new AgentError("ERR_NONCE_INVALID", "the registration nonce is unknown, used or expired: ask for a new one");
     await inspectPortrait(materials.portrait);
     const portraitSha256 = sha256Hex(materials.portrait);
-    const device = await this.deps.devices.verifySubmission(materials.deviceProof, { audience: this.deps.audience, nonce: materials.nonce, portraitSha256, now });
+    const addressRef = this.deps.key.index("address", clientAddress);
+    // Seed 001: a refused device is a risk event, logged like any other refusal (the device id as claimed).
+    const logDeviceRefusal = async (error: unknown, deviceId: string | undefined) => {
+      if (error instanceof AgentError) await this.deps.risk.recordDeviceRefusal({ deviceId, addressRef, code: error.code, reason: error.message }, now);
+      throw error;
+    };
+    const device = await this.deps.devices
+      .verifySubmission(materials.deviceProof, { audience: this.deps.audience, nonce: materials.nonce, portraitSha256, now })
+      .catch((error: unknown) => logDeviceRefusal(error, claimedDeviceId(materials.deviceProof)));
+    // Bad input (no face, two faces, a failed liveness challenge) is refused here, before anything is
+    // counted or stored about the person.
+    const faceEmbedding = await this.deps.faces.embed(materials.portrait);
+    if (materials.liveness) {
+      if (!this.deps.liveness) throw new AgentError("ERR_LIVENESS_UNAVAILABLE", "this issuer has no liveness check configured");
+      // The frames' device signature is checked by the liveness check: its device refusals are logged too.
+      const live = await this.deps.liveness
+        .verify(materials.liveness, { audience: this.deps.audience, now })
+        .catch((error: unknown) => (error instanceof AgentError && error.code.startsWith("ERR_DEVICE_") ? logDeviceRefusal(error, claimedDeviceId(materials.liveness!.deviceProof)) : Promise.reject(error)));
+      if (live.device.deviceId !== device.deviceId) {
+        await logDeviceRefusal(new AgentError("ERR_DEVICE_PROOF_INVALID", "the frames and the portrait were signed by different devices"), device.deviceId);
+      }
+      // The portrait is the person who performed the challenge.
+      if (this.deps.faces.similarity(live.best.embedding, faceEmbedding) < this.deps.faces.threshold) throw new AgentError("ERR_LIVENESS_DISCONTINUOUS", "the portrait is not the face that performed the challenge");
+    } else if (this.deps.requireLiveness) {
+      throw new AgentError("ERR_LIVENESS_REQUIRED", "this issuer requires the liveness challenge's frames with the portrait");
+    }
 
     const idNumber = materials.idNumber.toUpperCase();
     const ctx: RiskContext = {
       deviceId: device.deviceId,
-      addressRef: this.deps.key.index("address", clientAddress),
+      addressRef,
       personRef: this.deps.key.index("id-number", idNumber),
-      portraitHash: await perceptualHash(materials.portrait),
+      // The administrative division code (first six digits): "many requests from one region" (seed 002).
+      regionRef: this.deps.key.index("region", idNumber.slice(0, 6)),
+      faceEmbedding,
       now,
     };
-    await this.deps.risk.assess(ctx);
+    const assessment = await this.deps.risk.assess(ctx);
 
     // One answer for every way the identity fails (unknown number, name that does not match, no registry
     // photo, another person's face): the submitter learns neither who exists in the registry nor whether
@@ -115,23 +155,34 @@ export class RegistrationService {
     const nameConfirmed = !!person && sameName(person.fullName, materials.fullName);
     const reference = person ? await this.deps.registry.photo(idNumber) : undefined;
     const face = await this.deps.faces.compare(materials.portrait, reference ?? materials.portrait);
+    // The registry's own photo (or a near copy) sent as the live capture: refused as a replay, and logged.
+    if (reference && nameConfirmed && face.replay) {
+      await this.deps.risk.recordFailure(ctx, "replay of the registry photo as the live capture");
+      throw new AgentError("ERR_LIVENESS_REPLAY", "the live capture is a copy of a stored photo, not a new capture");
+    }
     const failure = !person || !nameConfirmed ? "identity not confirmed by the registry" : !reference ? "no registry photo" : !face.match ? `face mismatch (${face.method})` : undefined;
     if (failure || !person) {
       await this.deps.risk.recordFailure(ctx, failure ?? "identity not confirmed by the registry");
       throw new AgentError("ERR_IDENTITY_NOT_CONFIRMED", "the identity could not be confirmed: the name, ID number and portrait together do not match the identity registry");
     }
 
+    // Seed 001: the verified identity keeps (a keyed hash of) the registry record it was checked against.
+    // recordSuccess also remembers the face for the duplicate-face rule, only now that it passed for this number.
+    const registryRecordRef = person.recordId ? this.deps.key.index("registry-record", person.recordId) : undefined;
+    await this.deps.risk.recordSuccess(ctx, registryRecordRef);
     const registrationId = randomUUID();
     const evidence: VerificationEvidence = {
       method: "registry+face",
       verifiedAt: now.toISOString(),
       assurance: materials.fingerprintDigest ? "high" : "substantial",
       faceScore: face.score,
+      ...(registryRecordRef ? { registryRecordRef } : {}),
+      liveness: materials.liveness ? "active-challenge" : "replay-check-only",
       ...(materials.fingerprintDigest ? { fingerprintDigest: materials.fingerprintDigest } : {}),
     };
     const expiresAt = Math.floor(now.getTime() / 1000) + (this.deps.confirmWithinSeconds ?? 600);
     await this.deps.pending.put(registrationId, { registrationId, sealed: this.deps.key.seal(JSON.stringify({ person, evidence }), registrationId), expiresAt });
-    return { registrationId, masked: { name: maskName(person.fullName), idNumber: maskIdNumber(person.idNumber) }, confirmBy: new Date(expiresAt * 1000).toISOString() };
+    return { registrationId, masked: { name: maskName(person.fullName), idNumber: maskIdNumber(person.idNumber) }, confirmBy: new Date(expiresAt * 1000).toISOString(), trust: assessment.trust };
   }
 
   /** The person saw the masked identity: on yes the identity is stored (sealed) and its ref returned; on no, forgotten. */
@@ -156,14 +207,12 @@ export class RegistrationService {
     const latest = await this.deps.registry.lookup(current.person.idNumber);
     if (latest) await this.deps.vault.update(identityRef, (identity) => ({ ...identity, person: latest }));
   }
+}
 
-  /** A notary's in-person verification: stored with who attested it and when. */
-  async storeAttested(person: RegistryPerson, notaryDid: string): Promise<{ identityRef: string }> {
-    const existing = await this.deps.vault.get(this.deps.vault.refFor(person.idNumber));
-    const evidence: VerificationEvidence = { method: "notary-in-person", verifiedAt: this.now().toISOString(), assurance: "high", attestedBy: notaryDid };
-    const identityRef = await this.deps.vault.put({ person, evidence, statusIndexes: existing?.statusIndexes ?? [] } satisfies VerifiedIdentity);
-    return { identityRef };
-  }
+/** The device id a proof claims (its kid), for the risk log of a refusal; undefined when unreadable or odd. */
+function claimedDeviceId(proof: string): string | undefined {
+  const kid = decodeJws(proof)?.header.kid;
+  return typeof kid === "string" && /^[A-Za-z0-9._-]{3,64}$/.test(kid) ? kid : undefined;
 }
 
 /** The identity claims for a credential, computed at issuance (age changes with time). */

@@ -12,6 +12,9 @@ import { LEVEL_LABELS, claimLabel } from "../web/labels.js";
 import { allowHosts, pageErrorHandler, sameOriginPost } from "../web/security.js";
 import { evidenceBundleSchema, verifyEvidenceBundle, type EvidenceBundle, type EvidenceCheck, type EvidenceReport } from "./evidence.js";
 import { renderEvidenceReport } from "./report.js";
+import type { JwsSigner } from "../crypto/jws.js";
+import { attestedPersonSchema, uploadIdentityAttestation } from "./identity-attestation.js";
+import { MAX_PORTRAIT_BYTES } from "../issuer/portrait-input.js";
 
 export interface NotaryConsoleDeps {
   /** The chain endpoint every bundle's roots are compared with. */
@@ -24,6 +27,8 @@ export interface NotaryConsoleDeps {
   log?: (line: string) => void;
   /** How many verified reports stay available (in memory only, never written to disk). */
   keepReports?: number;
+  /** In-person identity uploads to this issuer, signed as this notary (the /attest page); absent: no such page. */
+  attest?: { issuerUrl: string; notaryDid: string; signer: JwsSigner };
 }
 
 const BRAND = "Notary console";
@@ -84,8 +89,9 @@ export function createNotaryConsoleApp(deps: NotaryConsoleDeps) {
   app.use("/assets", assets());
   app.use(sameOriginPost);
   const upload = multer({ storage: multer.memoryStorage(), limits: { fileSize: MAX_BUNDLE_BYTES, files: 1, fields: 4, parts: 6 } }).single("bundle");
+  const nav = [{ href: "/", label: "Verify a bundle" }, ...(deps.attest ? [{ href: "/attest", label: "Upload an identity" }] : [])];
   const send = (res: Response, title: string, main: SafeHtml, status = 200) =>
-    res.status(status).type("html").send(renderPage({ title, brand: BRAND, nav: [{ href: "/", label: "Verify a bundle" }], main }));
+    res.status(status).type("html").send(renderPage({ title, brand: BRAND, nav, main }));
 
   app.get("/", (_req, res) => {
     send(res, "Verify an evidence bundle", html`<h1>Verify an evidence bundle</h1>
@@ -133,6 +139,36 @@ ${trustView(deps.trust)}
     res.redirect(303, `/reports/${id}`);
   }));
 
+  if (deps.attest) {
+    const attest = deps.attest;
+    const portraitUpload = multer({ storage: multer.memoryStorage(), limits: { fileSize: MAX_PORTRAIT_BYTES, files: 1, fields: 6, parts: 8 } }).single("portrait");
+    app.get("/attest", (_req, res) => {
+      send(res, "Upload an identity verified in person", html`<h1>Upload an identity verified in person</h1>
+<p>You checked the person's ID document and saw them. The issuer at <code>${attest.issuerUrl}</code> cross-checks the details and your portrait with its identity registry; an identity already verified by registry and face is never replaced (the upload goes to review instead).</p>
+<form method="post" action="/attest" enctype="multipart/form-data" class="card">
+<label for="idNumber">ID number</label><input id="idNumber" name="idNumber" required maxlength="18" autocomplete="off">
+<label for="fullName">Full name</label><input id="fullName" name="fullName" required maxlength="64" autocomplete="off">
+<label for="familyName">Family name</label><input id="familyName" name="familyName" required maxlength="32" autocomplete="off">
+<label for="givenName">Given name</label><input id="givenName" name="givenName" required maxlength="32" autocomplete="off">
+<label for="birthDate">Birth date</label><input id="birthDate" name="birthDate" type="date" required>
+<label for="portrait">Portrait you took (PNG or JPEG)</label><input type="file" id="portrait" name="portrait" accept="image/png,image/jpeg" required>
+<button type="submit">Sign and upload</button>
+</form>`);
+    });
+    app.post("/attest", (req, res, next) => portraitUpload(req, res, (error: unknown) => next(error ? uploadError(error) : undefined)), handle(async (req, res) => {
+      const file = (req as Request & { file?: { buffer: Buffer } }).file;
+      if (!file || file.buffer.length === 0) throw new AgentError("ERR_NO_FILE", "no portrait was uploaded");
+      const person = parseInput(attestedPersonSchema, req.body);
+      const result = await uploadIdentityAttestation({ issuerUrl: attest.issuerUrl, notaryDid: attest.notaryDid, signer: attest.signer, person, portrait: file.buffer });
+      deps.log?.(JSON.stringify({ t: clock().toISOString(), event: "identity-attested" }));
+      send(res, "Identity uploaded", html`<h1>Identity uploaded</h1>
+${notice("ok", "The issuer accepted the identity. Give the person this credential offer (their wallet scans it or opens the link).")}
+<p><a href="${result.credentialOffer}" data-credential-offer>Open the credential offer</a> (valid until ${result.expiresAt})</p>
+<pre class="qr" aria-label="Credential offer QR code">${result.qrText}</pre>
+<p><a class="button secondary" href="/attest">Upload another identity</a></p>`, 201);
+    }));
+  }
+
   const reportOf = (req: Request): StoredReport => {
     const id = parseInput(z.string().regex(/^[A-Za-z0-9_-]{22}$/), req.params.id);
     const stored = reports.get(id);
@@ -170,8 +206,11 @@ function consoleWords(error: AgentError): string | undefined {
     ERR_NOT_A_BUNDLE: "This file is not an evidence bundle (format realname-evidence-bundle, version 1). Ask for the bundle the wallet or the notary command line wrote.",
     ERR_BODY_TOO_LARGE: `This file is larger than an evidence bundle can be (${MAX_BUNDLE_BYTES / 1024 / 1024} MB).`,
     ERR_REPORT_NOT_FOUND: "This report is no longer kept by the console (reports live in memory only). Upload the bundle again.",
-    ERR_INVALID_INPUT: "The upload could not be read. Send one bundle file.",
+    ERR_INVALID_INPUT: "The upload could not be read, or a field is missing or malformed (for an identity: the ID number, names and birth date as on the document).",
     ERR_BAD_REQUEST: "The upload could not be read. Send one bundle file.",
+    ERR_IDENTITY_CONFLICT: "This person's identity was already verified by the registry and a face check. Your upload does not replace it; it was sent to the issuer's review.",
+    ERR_ATTESTATION_REGISTRY_MISMATCH: "The details or the portrait do not agree with the identity registry. Nothing was stored; the upload was sent to the issuer's review.",
+    ERR_IMAGE_UNREADABLE: "The portrait cannot be read as an image. Upload a PNG or JPEG photo.",
   }[error.code];
 }
 

@@ -424,6 +424,18 @@ export async function verifyEvidenceBundle(input: unknown, options: { trust?: Tr
   leafAndPath("grant", bundle.receipts.grant, bundle.anchors.grant);
 
   const clients = options.registry ? (Array.isArray(options.registry) ? options.registry : [options.registry]) : [];
+  const reads = new Map<string, ReturnType<AnchorRegistryClient["readClaimedAnchor"]>>();
+  /** One chain read per claimed anchor, shared by every check that names it. */
+  const readAnchor = (r: AnchorRegistryClient, a: AnchorProof) => {
+    const key = `${r.address}|${a.root}|${a.blockNumber}|${a.txHash}`;
+    let read = reads.get(key);
+    if (!read) {
+      read = r.readClaimedAnchor(a.root, a);
+      read.catch(() => undefined); // awaited (and reported) by the check that uses it
+      reads.set(key, read);
+    }
+    return read;
+  };
   /** A root on a registry the notary trusts, at the block, time and transaction the bundle states. */
   const onChain = async (name: string, a: AnchorProof, what: string) => {
     if (!trust) return add(name, "cannot-check", "no trust anchors configured");
@@ -433,15 +445,18 @@ export async function verifyEvidenceBundle(input: unknown, options: { trust?: Tr
     if (!r) return add(name, "cannot-check", "no chain endpoint given");
     if (trust.chainId !== undefined && r.chainId.toString() !== trust.chainId) return add(name, "fail", `the endpoint ${trust.rpcUrl} serves chain ${r.chainId}, not the trusted chain ${trust.chainId}`, "ERR_EVIDENCE_UNTRUSTED_CHAIN");
     try {
-      const found = await r.findAnchor(a.root);
-      if (!found) return add(name, "fail", "the trusted registry does not show this root (never anchored there, or the chain was reset since)", "ERR_EVIDENCE_NOT_ANCHORED");
+      const read = await readAnchor(r, a);
+      if (read.anchoredAtBlock === 0) return add(name, "fail", "the trusted registry does not show this root (never anchored there, or the chain was reset since)", "ERR_EVIDENCE_NOT_ANCHORED");
       const problems: string[] = [];
-      if (found.blockNumber !== a.blockNumber) problems.push(`block ${found.blockNumber} on chain, ${a.blockNumber} in bundle`);
-      if (found.blockHash !== a.blockHash) problems.push("block hash differs");
-      if (found.timestamp !== a.timestamp) problems.push(`time ${found.timestamp} on chain, ${a.timestamp} in bundle`);
-      if (found.txHash !== a.txHash) problems.push("transaction differs");
-      const receipt = await r.provider.getTransactionReceipt(a.txHash);
-      const emitted = receipt?.logs.some((log) => {
+      const found = read.found;
+      if (read.anchoredAtBlock !== a.blockNumber) problems.push(`block ${read.anchoredAtBlock} on chain, ${a.blockNumber} in bundle`);
+      else if (!found) return add(name, "fail", "the trusted registry does not show this root (never anchored there, or the chain was reset since)", "ERR_EVIDENCE_NOT_ANCHORED");
+      else {
+        if (found.blockHash !== a.blockHash) problems.push("block hash differs");
+        if (found.timestamp !== a.timestamp) problems.push(`time ${found.timestamp} on chain, ${a.timestamp} in bundle`);
+        if (found.txHash !== a.txHash) problems.push("transaction differs");
+      }
+      const emitted = read.receiptLogs?.some((log) => {
         if (log.address.toLowerCase() !== r.address.toLowerCase()) return false;
         const ev = registryInterface.parseLog(log);
         return ev?.name === "RootAnchored" && ev.args.root === a.root;
@@ -453,6 +468,12 @@ export async function verifyEvidenceBundle(input: unknown, options: { trust?: Tr
       add(name, "cannot-check", `the chain could not be asked: ${(error as Error).message?.slice(0, 160)}`);
     }
   };
+  // Every anchor the bundle names is read from the chain at once, before the checks that use them: the
+  // reads go out as one JSON-RPC batch (one round trip) instead of ~4 sequential requests per root.
+  for (const a of [bundle.anchors.consent, bundle.anchors.grant, bundle.registrySnapshot?.anchor, bundle.statusSnapshot?.anchor, bundle.withdrawal?.anchors.receipt, bundle.withdrawal?.anchors.acknowledgement]) {
+    const r = a && typeof a.contract === "string" ? clients.find((cl) => cl.address.toLowerCase() === a.contract.toLowerCase()) : undefined;
+    if (a && r && trust?.contracts.includes(a.contract.toLowerCase())) readAnchor(r, a);
+  }
   if (bundle.anchors.consent) await onChain("consent-root-on-chain", bundle.anchors.consent, "the consent batch");
   await onChain("grant-root-on-chain", bundle.anchors.grant, "the grant batch");
 

@@ -1,5 +1,5 @@
-import { createVerifiableCredentialJwt, validateJwtCredentialPayload } from "did-jwt-vc";
-import { decodeJws } from "../crypto/jws.js";
+import { validateJwtCredentialPayload } from "did-jwt-vc";
+import { decodeJws, signJws } from "../crypto/jws.js";
 import { verifyJwt } from "../crypto/algorithms.js";
 import { algForDidKey } from "../identity/did-key.js";
 import { randomUUID } from "node:crypto";
@@ -98,21 +98,25 @@ export const newReceiptId = (): string => `urn:uuid:${randomUUID()}`;
 /** sha-256 over the exact JWT bytes: the identity of a receipt everywhere (queue, proofs, bundles). */
 export const receiptHash = (jwt: string): string => sha256Hex(jwt);
 
-async function signReceipt(type: string, subjectId: string, subject: object, by: ReceiptSigner, now: Date, expiresAt?: Date): Promise<string> {
+/**
+ * Signs a receipt as a W3C VC-JWT: the header, payload layout and signing input are exactly what did-jwt-vc's
+ * `createVerifiableCredentialJwt` makes for this payload (a test compares the bytes), signed directly instead
+ * of through did-jwt, which took about twice the time of the signature itself per receipt.
+ */
+async function signReceipt(type: string, subjectId: string, subject: object, by: ReceiptSigner, now: Date): Promise<string> {
   const payload = {
-    sub: subjectId,
-    nbf: Math.floor(now.getTime() / 1000),
-    ...(expiresAt ? { exp: Math.floor(expiresAt.getTime() / 1000) } : {}),
-    jti: (subject as { receiptId: string }).receiptId,
     vc: {
       "@context": [RECEIPT_CONTEXT],
       type: ["VerifiableCredential", type],
       credentialSubject: subject,
     },
+    sub: subjectId,
+    nbf: Math.floor(now.getTime() / 1000),
+    jti: (subject as { receiptId: string }).receiptId,
+    iss: by.did,
   };
-  const signer = (data: string | Uint8Array) => by.signer(typeof data === "string" ? data : Buffer.from(data).toString("utf8"));
   // The algorithm follows the signer's did:key: EdDSA for Ed25519, ES256 (r||s) for P-256.
-  return createVerifiableCredentialJwt(payload, { did: by.did, signer, alg: algForDidKey(by.did) });
+  return signJws({ alg: algForDidKey(by.did), typ: "JWT" }, payload, by.signer);
 }
 
 /** Any receipt of this family, signed: the record gets an id and the schema version. */

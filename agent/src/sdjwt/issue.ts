@@ -45,21 +45,40 @@ export interface IssueIdentityCredentialArgs {
  */
 export const SD_DIGEST_BUCKET = 16;
 
-/** 128-bit salts, base64url (RFC 9901 §9.3 recommends at least 128 bits). */
-const saltGenerator = async () => randomBytes(16).toString("base64url");
+/**
+ * 128-bit salts, base64url (RFC 9901 §9.3 recommends at least 128 bits). Cut from a pool drawn from the
+ * CSPRNG 4 KiB at a time: one `randomBytes` call per 256 salts instead of one per salt (a credential takes
+ * 16), which was a fifth of the time of an issuance. Every byte is used once.
+ */
+const SALT_BYTES = 16;
+let saltPool = Buffer.alloc(0);
+let saltOffset = 0;
+const saltGenerator = async (): Promise<string> => {
+  if (saltOffset + SALT_BYTES > saltPool.length) {
+    saltPool = randomBytes(SALT_BYTES * 256);
+    saltOffset = 0;
+  }
+  const salt = saltPool.subarray(saltOffset, saltOffset + SALT_BYTES).toString("base64url");
+  saltOffset += SALT_BYTES;
+  return salt;
+};
+
+/** One SD-JWT VC instance per signer and algorithm (it holds no per-credential state): not rebuilt per credential. */
+const instances = new WeakMap<JwsSigner, Map<string, SDJwtVcInstance>>();
+function instanceFor(signer: JwsSigner, signAlg: string): SDJwtVcInstance {
+  let bySigner = instances.get(signer);
+  if (!bySigner) instances.set(signer, (bySigner = new Map()));
+  let instance = bySigner.get(signAlg);
+  if (!instance) bySigner.set(signAlg, (instance = new SDJwtVcInstance({ signer, signAlg, hasher: digest, hashAlg: "sha-256", saltGenerator })));
+  return instance;
+}
 
 /**
  * Issues an SD-JWT VC: EdDSA by the issuer's did:key (or ES256 by its P-256 key), `typ: dc+sd-jwt`, every identity claim selectively
  * disclosable, decoys, holder binding through `cnf.jwk`. `iss`, `iat`, `exp`, `vct`, `cnf` stay plain.
  */
 export async function issueIdentityCredential(args: IssueIdentityCredentialArgs): Promise<string> {
-  const sdjwt = new SDJwtVcInstance({
-    signer: args.signer,
-    signAlg: args.signAlg ?? "EdDSA",
-    hasher: digest,
-    hashAlg: "sha-256",
-    saltGenerator,
-  });
+  const sdjwt = instanceFor(args.signer, args.signAlg ?? "EdDSA");
   const iat = args.times?.iat ?? Math.floor(args.now.getTime() / 1000);
   const exp = args.times?.exp ?? iat + args.validForSeconds;
   const pseudonyms = args.pseudonyms ?? {};

@@ -29,6 +29,8 @@ export const DEFAULT_STATUS_MAX_AGE_SECONDS = 60;
  */
 export class StatusListResolver {
   private readonly cache = new Map<string, CachedList>();
+  /** Fetches under way (single flight): answers that find the list due at the same moment share one fetch. */
+  private readonly loading = new Map<string, Promise<CachedList>>();
 
   constructor(
     private readonly options: {
@@ -75,6 +77,19 @@ export class StatusListResolver {
     const t = Math.floor(now.getTime() / 1000);
     const cached = this.cache.get(uri);
     if (!fresh && cached && cached.issuer === issuer && cached.validUntil > t) return cached;
+    // A `fresh` check fetches for itself; the others join a fetch of the same list by the same keys already
+    // under way, so a list falling due under load is fetched and decoded once, not once per waiting answer.
+    if (fresh) return this.fetchList(uri, issuer, t, issuerJwks);
+    const key = JSON.stringify([uri, issuer, issuerJwks ?? null]);
+    let pending = this.loading.get(key);
+    if (!pending) {
+      pending = this.fetchList(uri, issuer, t, issuerJwks).finally(() => this.loading.delete(key));
+      this.loading.set(key, pending);
+    }
+    return pending;
+  }
+
+  private async fetchList(uri: string, issuer: string, t: number, issuerJwks?: readonly PublicJwk[]): Promise<CachedList> {
     const policy = { allowLoopbackHttp: this.options.allowLoopbackHttp ?? false, timeoutMs: this.options.timeoutMs ?? 3000, maxBytes: this.options.maxBytes ?? 1_000_000 };
     checkFetchUrl(new URL(uri), policy);
     const init = { headers: { accept: "application/statuslist+jwt" } };

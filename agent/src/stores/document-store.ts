@@ -17,10 +17,37 @@ export interface DocumentStore<T> {
    * update is lost. Resolves to what is stored afterwards.
    */
   update(key: string, fn: (current: T | undefined) => T | undefined): Promise<T | undefined>;
-  /** Entries in key order, optionally only those whose key starts with `prefix`. */
-  list(options?: { prefix?: string; limit?: number }): Promise<Array<[string, T]>>;
+  /**
+   * Entries in key order, optionally only those whose key starts with `prefix`, and only keys after `after`
+   * (exclusive): pages of `limit` let a sweep walk a store of any size without holding it in memory.
+   */
+  list(options?: ListOptions): Promise<Array<[string, T]>>;
   /** Several puts and deletes applied all or nothing. */
   batch(ops: Array<{ type: "put"; key: string; value: T } | { type: "del"; key: string }>): Promise<void>;
+}
+
+export interface ListOptions {
+  prefix?: string;
+  limit?: number;
+  after?: string;
+}
+
+/** A role's database: named stores, all on one backend (LevelDB embedded, or PostgreSQL for replicas). */
+export interface StoreDatabase {
+  store<T>(name: string): DocumentStore<T>;
+  close(): Promise<void>;
+}
+
+/** Walks a store page by page (in key order), so memory stays one page whatever the store's size. */
+export async function* iterateStore<T>(store: DocumentStore<T>, options: { prefix?: string; pageSize?: number } = {}): AsyncGenerator<[string, T]> {
+  const limit = options.pageSize ?? 500;
+  let after: string | undefined;
+  for (;;) {
+    const page = await store.list({ prefix: options.prefix, limit, after });
+    yield* page;
+    if (page.length < limit) return;
+    after = page[page.length - 1]![0];
+  }
 }
 
 /** Serialises async critical sections per key, so get-then-write is atomic within the owning process. */

@@ -1,4 +1,4 @@
-import { KeyedMutex, type DocumentStore } from "./document-store.js";
+import { KeyedMutex, type DocumentStore, type ListOptions } from "./document-store.js";
 
 /** In-memory backend: for tests of code that needs a store but not persistence, and as the reference. */
 export class MemoryDocumentStore<T> implements DocumentStore<T> {
@@ -37,8 +37,8 @@ export class MemoryDocumentStore<T> implements DocumentStore<T> {
       return next;
     });
   }
-  async list(options: { prefix?: string; limit?: number } = {}): Promise<Array<[string, T]>> {
-    const keys = [...this.map.keys()].filter((k) => !options.prefix || k.startsWith(options.prefix)).sort();
+  async list(options: ListOptions = {}): Promise<Array<[string, T]>> {
+    const keys = [...this.map.keys()].filter((k) => (!options.prefix || k.startsWith(options.prefix)) && (options.after === undefined || k > options.after)).sort();
     return keys.slice(0, options.limit ?? Infinity).map((k) => [k, JSON.parse(this.map.get(k)!) as T]);
   }
   async batch(ops: Array<{ type: "put"; key: string; value: T } | { type: "del"; key: string }>): Promise<void> {

@@ -1,5 +1,5 @@
 import { AgentError } from "../errors.js";
-import type { DocumentStore } from "./document-store.js";
+import { iterateStore, type DocumentStore } from "./document-store.js";
 
 /**
  * Single-use identifiers (a JWT's `jti`) spent once, also under concurrency: `putIfAbsent` lets exactly one
@@ -19,7 +19,7 @@ export class SpentTokens {
   async sweep(now: Date): Promise<number> {
     const t = Math.floor(now.getTime() / 1000);
     let removed = 0;
-    for (const [key, value] of await this.store.list()) {
+    for await (const [key, value] of iterateStore(this.store)) {
       if (value.expiresAt <= t) {
         await this.store.del(key);
         removed++;

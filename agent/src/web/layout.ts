@@ -1,4 +1,5 @@
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { REPO_ROOT } from "../repo-root.js";
 import express, { type RequestHandler } from "express";
 import { html, raw, type SafeHtml } from "./html.js";
 
@@ -17,6 +18,8 @@ export interface PageOptions {
   /** Extra header content (a lock button, say). */
   headerEnd?: SafeHtml;
   main: SafeHtml;
+  /** The page's language (BCP 47), for the html element; English unless given. */
+  lang?: string;
   /** A refusal's stable code, kept out of sight for scripts and support (people read the words). */
   errorCode?: string;
 }
@@ -24,7 +27,7 @@ export interface PageOptions {
 /** The one page shell all three web faces share: skip link, landmarks, our own CSS and script, nothing external. */
 export function renderPage(p: PageOptions): string {
   return html`<!doctype html>
-<html lang="en">
+<html lang="${p.lang ?? "en"}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -48,7 +51,8 @@ ${p.main}
 `.value;
 }
 
-const ASSETS = fileURLToPath(new URL("./assets/", import.meta.url));
+// From the repository root, not this module's URL: bundled, this code runs from dist/.
+const ASSETS = join(REPO_ROOT, "agent", "src", "web", "assets");
 
 /** Serves the shared CSS and script under /assets (immutable within a release, so cached briefly). */
 export function assets(): RequestHandler {

@@ -61,7 +61,7 @@ export function allowHosts(hosts: () => readonly string[]): RequestHandler {
 }
 
 /** What a person reads for a refusal: a sentence (from `messageFor`, else the caller's own words). */
-export type Wording = (error: AgentError) => string | undefined;
+export type Wording = (error: AgentError, req: Parameters<ErrorRequestHandler>[1]) => string | undefined;
 
 /**
  * The pages' error middleware: a refusal becomes a page with a sentence a person understands and a way
@@ -72,7 +72,9 @@ export function pageErrorHandler(opts: {
   brand: string;
   log?: (line: string) => void;
   wording?: Wording;
-  back?: { href: string; label: string };
+  back?: { href: string; label: string } | ((req: Parameters<ErrorRequestHandler>[1]) => { href: string; label: string });
+  /** The page's title and heading in the page's language ("Not done" unless given). */
+  heading?: (req: Parameters<ErrorRequestHandler>[1]) => { title: string; lang: string };
   /** The page's usual header (navigation, a lock button) for this request, so an error page is not a dead end. */
   chrome?: (req: Parameters<ErrorRequestHandler>[1]) => Pick<PageOptions, "nav" | "headerEnd">;
 }): ErrorRequestHandler {
@@ -81,7 +83,7 @@ export function pageErrorHandler(opts: {
     let words = "Something went wrong on our side. Nothing was changed. Please try again.";
     if (error instanceof AgentError) {
       code = error.code;
-      words = opts.wording?.(error) ?? messageFor(code, "");
+      words = opts.wording?.(error, req) ?? messageFor(code, "");
       if (!words) words = fallbackWords(error);
     } else if (error?.type === "entity.too.large") {
       code = "ERR_BODY_TOO_LARGE";
@@ -93,17 +95,19 @@ export function pageErrorHandler(opts: {
       opts.log?.(JSON.stringify({ t: new Date().toISOString(), level: "error", route: req.route?.path ?? "(page)", error: String(error?.stack ?? error).slice(0, 2000) }));
     }
     const status = code === "ERR_INTERNAL" ? 500 : httpStatusFor(code);
-    const back = opts.back ?? { href: "/", label: "Back to the start" };
+    const back = (typeof opts.back === "function" ? opts.back(req) : opts.back) ?? { href: "/", label: "Back to the start" };
+    const heading = opts.heading?.(req) ?? { title: "Not done", lang: "en" };
     res
       .status(status)
       .type("html")
       .send(
         renderPage({
           ...opts.chrome?.(req),
-          title: "Not done",
+          title: heading.title,
+          lang: heading.lang,
           brand: opts.brand,
           errorCode: code,
-          main: html`<h1>Not done</h1><div class="notice error" role="alert"><p>${words}</p></div><p><a href="${back.href}">${back.label}</a></p>`,
+          main: html`<h1>${heading.title}</h1><div class="notice error" role="alert"><p>${words}</p></div><p><a href="${back.href}">${back.label}</a></p>`,
         }),
       );
   };

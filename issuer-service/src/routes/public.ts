@@ -1,6 +1,6 @@
 import express, { Router } from "express";
 import { z } from "zod";
-import { AgentError, handle, IDENTITY_VCT_PATH, identityTypeMetadata, identityVct, JWT_VC_ISSUER_WELL_KNOWN, jwtVcIssuerMetadata, parseInput } from "@realname/agent";
+import { AgentError, handle, IDENTITY_VCT_PATH, identityTypeMetadata, identityVct, JWT_VC_ISSUER_WELL_KNOWN, jwtVcIssuerMetadata, parseInput, PLATFORM_CA_PEM_PATH } from "@realname/agent";
 import type { IssuerDeps } from "../deps.js";
 
 /** Discovery: what a standard wallet or verifier fetches before talking to the issuer. */
@@ -42,6 +42,15 @@ export function publicRoutes(deps: IssuerDeps): Router {
     const jwt = await deps.status.snapshot(parseInput(z.string().regex(/^[0-9a-f]{64}$/), req.params.hash));
     if (!jwt) throw new AgentError("ERR_NOT_FOUND", "no such status-list snapshot");
     res.type("application/statuslist+jwt").set("cache-control", "public, max-age=31536000, immutable").send(jwt);
+  }));
+  // The platform's merchant CA root: what a wallet pins to trust x509_san_dns merchants (PEM, or DER).
+  r.get(PLATFORM_CA_PEM_PATH, handle(async (_req, res) => {
+    if (!deps.platformCa) throw new AgentError("ERR_NOT_FOUND", "this issuer runs no merchant CA");
+    res.type("application/x-pem-file").set("cache-control", "public, max-age=3600").send(deps.platformCa.rootPem);
+  }));
+  r.get("/platform-ca.cer", handle(async (_req, res) => {
+    if (!deps.platformCa) throw new AgentError("ERR_NOT_FOUND", "this issuer runs no merchant CA");
+    res.type("application/pkix-cert").set("cache-control", "public, max-age=3600").send(deps.platformCa.rootDer);
   }));
   r.get("/registry", handle(async (_req, res) => {
     res.set("cache-control", "public, max-age=300").type("application/jwt").send(await deps.trust.signed());

@@ -1,34 +1,31 @@
 import { Router } from "express";
 import { z } from "zod";
-import { CredentialIssuance, handle, parseInput, requireJson, validateResidentIdNumber } from "@realname/agent";
+import { CredentialIssuance, handle, imageBase64Schema, MAX_FRAME_BYTES, parseInput, portraitBase64Schema, requireJson, residentIdNumberSchema } from "@realname/agent";
 import type { IssuerDeps } from "../deps.js";
 
-const MAX_PORTRAIT_BYTES = 2 * 1024 * 1024;
+/**
+ * The active liveness challenge's answer (see LivenessEvidence in agent/src/issuer/face/liveness.ts):
+ * frames in capture order (the first neutral, facing the camera), and a device-proof+jwt whose `nonce` is
+ * the challenge id and whose `portrait_sha256` is framesDigest(frames).
+ */
+const livenessSchema = z
+  .object({
+    challengeId: z.string().min(16).max(64),
+    frames: z.array(imageBase64Schema(MAX_FRAME_BYTES)).min(1).max(12),
+    deviceProof: z.string().min(1).max(4096),
+  })
+  .strict();
 
 export const registrationSchema = z
   .object({
     fullName: z.string().trim().min(1, "required").max(64, "at most 64 characters"),
-    idNumber: z
-      .string()
-      .trim()
-      .toUpperCase()
-      .superRefine((v, ctx) => {
-        const r = validateResidentIdNumber(v);
-        if (!r.valid) ctx.addIssue({ code: "custom", message: `not a valid resident ID number: ${r.problem}` });
-      }),
-    portrait: z
-      .string()
-      .max(Math.ceil((MAX_PORTRAIT_BYTES * 4) / 3) + 4, "larger than 2 MiB")
-      .regex(/^[A-Za-z0-9+/]+={0,2}$/, "must be base64")
-      .superRefine((v, ctx) => {
-        const b = Buffer.from(v, "base64");
-        const png = b.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
-        const jpeg = b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff;
-        if (!png && !jpeg) ctx.addIssue({ code: "custom", message: "must be a PNG or JPEG image" });
-      }),
+    // A bad number is answered with its problem code first (ID_FORMAT, ID_REGION, ID_BIRTH_DATE, ID_CHECK_DIGIT).
+    idNumber: residentIdNumberSchema,
+    portrait: portraitBase64Schema,
     fingerprintDigest: z.string().regex(/^[0-9a-f]{64}$/, "must be a sha-256 hex digest").optional(),
     nonce: z.string().min(16).max(64),
     deviceProof: z.string().min(1).max(4096),
+    liveness: livenessSchema.optional(),
   })
   .strict();
 
@@ -40,10 +37,17 @@ export function registrationRoutes(deps: IssuerDeps): Router {
   const r = Router();
   r.post("/registrations/nonce", handle(async (_req, res) => void res.status(201).json(await deps.registration.issueNonce())));
 
+  // The capture page asks for a challenge first, films the person performing it, then posts /registrations.
+  r.post("/registrations/liveness-challenge", handle(async (_req, res) => void res.status(201).json(await deps.registration.issueLivenessChallenge())));
+
   r.post("/registrations", requireJson, handle(async (req, res) => {
-    const input = parseInput(registrationSchema, req.body);
+    const { liveness, ...input } = parseInput(registrationSchema, req.body);
     const result = await deps.registration.submit(
-      { ...input, portrait: Buffer.from(input.portrait, "base64") },
+      {
+        ...input,
+        portrait: Buffer.from(input.portrait, "base64"),
+        ...(liveness ? { liveness: { ...liveness, frames: liveness.frames.map((f) => Buffer.from(f, "base64")) } } : {}),
+      },
       req.socket.remoteAddress ?? "unknown",
     );
     res.status(202).json({ ...result, next: `${deps.baseUrl()}/registrations/${result.registrationId}/confirmation` });

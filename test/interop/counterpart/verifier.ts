@@ -1,6 +1,8 @@
 /**
  * A counterpart VERIFIER written from the specification texts only: OpenID4VP 1.0 (signed request object by
- * reference, `decentralized_identifier:` client id, DCQL, `transaction_data`, `direct_post`), RFC 9901 §7 +
+ * reference, `decentralized_identifier:` or `x509_san_dns:` client id (§5.9.3, `x5c` leaf first), DCQL,
+ * `transaction_data`, `direct_post` or `direct_post.jwt` with a fresh ECDH-ES P-256 key per request, §8.3 and
+ * HAIP), RFC 9901 §7 +
  * SD-JWT VC for what arrives, and the Token Status List for status. jose, @sd-jwt/jwt-status-list and node:crypto;
  * no code shared with our OpenID4VC layer. It serves its request objects and takes answers on a small loopback
  * HTTP server, like any merchant's verifier would.
@@ -8,7 +10,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createHash, randomBytes } from "node:crypto";
-import { compactVerify, decodeProtectedHeader, importJWK, SignJWT, type JWK } from "jose";
+import { compactDecrypt, compactVerify, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from "jose";
 import { getListFromStatusListJWT } from "@sd-jwt/jwt-status-list";
 import { algOfJwk, didKeyFromJwk, didKeyVerificationMethod, jwkFromDidKey, newKeyPair, type Alg, type KeyPair } from "./keys.js";
 import { SdJwtError, verifySdJwtVc, jwtPayload, splitSdJwt } from "./sdjwt.js";
@@ -30,6 +32,10 @@ export interface GrantAsk {
   claims?: string[];
   /** Tests only: reuse a nonce (to isolate an `aud` refusal from a nonce refusal). */
   nonce?: string;
+  /** `direct_post` (default) or `direct_post.jwt`: the answer encrypted to a key made for this request (§8.3). */
+  responseMode?: "direct_post" | "direct_post.jwt";
+  /** For direct_post.jwt: the `enc` values offered (default A128GCM and A256GCM, HAIP); `null` leaves the parameter out. */
+  encValues?: string[] | null;
 }
 
 export interface OpenRequest {
@@ -41,6 +47,8 @@ export interface OpenRequest {
   transactionData: string[];
   queryId: string;
   jwt: string;
+  /** For direct_post.jwt: this request's own decryption key (never published) and what it accepts. */
+  decryption?: { kid: string; privateKey: CryptoKey; encValues: string[] };
 }
 
 export interface Outcome {
@@ -49,6 +57,8 @@ export interface Outcome {
   claims?: Record<string, any>;
   declined?: boolean;
   presentation?: string;
+  /** The answer (or decline) arrived as a JWE (direct_post.jwt) and was opened with the request's key. */
+  encrypted?: boolean;
 }
 
 export interface CounterpartVerifierOptions {
@@ -60,6 +70,8 @@ export interface CounterpartVerifierOptions {
   clock?: () => Date;
   /** How old a KB-JWT may be, in seconds. */
   kbMaxAgeSeconds?: number;
+  /** The host name its URLs use (default 127.0.0.1); an x509_san_dns verifier needs a DNS name (`localhost`). */
+  host?: string;
 }
 
 const CREDENTIAL_QUERY_ID = "identity";
@@ -67,7 +79,9 @@ const CREDENTIAL_QUERY_ID = "identity";
 export class CounterpartVerifier {
   readonly key: KeyPair;
   readonly did: string;
-  readonly clientId: string;
+  clientId: string;
+  /** §5.9.3: its certificate chain (leaf first, base64 DER) when it acts as an x509_san_dns client. */
+  private x5c?: string[];
   url = "";
   private server?: Server;
   readonly requests = new Map<string, OpenRequest>();
@@ -110,12 +124,24 @@ export class CounterpartVerifier {
   async start(): Promise<this> {
     this.server = createServer((req, res) => void this.handle(req, res).catch((e) => send(res, 500, { error: "server_error", error_description: String(e) })));
     await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.url = `http://${this.opts.host ?? "127.0.0.1"}:${(this.server.address() as AddressInfo).port}`;
     return this;
   }
 
   async stop(): Promise<void> {
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  /**
+   * §5.9.3: act as the client `x509_san_dns:<dnsName>` (or `x509_hash:<leaf hash>`) with a certificate for this verifier's own key (the leaf
+   * first in `x5c`; the DNS name must be the host of its response_uri, i.e. of `url`).
+   */
+  useX509(x5c: string[], dnsName: string, prefix: "x509_san_dns" | "x509_hash" = "x509_san_dns"): this {
+    if (new URL(this.url).hostname !== dnsName) throw new Error("the response_uri host must be the certificate's DNS name");
+    this.x5c = x5c;
+    // x509_hash: base64url(SHA-256(DER of the leaf)).
+    this.clientId = prefix === "x509_hash" ? `x509_hash:${createHash("sha256").update(Buffer.from(x5c[0]!, "base64")).digest("base64url")}` : `x509_san_dns:${dnsName}`;
+    return this;
   }
 
   /** The DCQL claims of a level: the smallest disclosure that proves it. */
@@ -142,13 +168,24 @@ export class CounterpartVerifier {
       request_id: id,
     };
     const transactionData = [Buffer.from(JSON.stringify(td)).toString("base64url")];
+    // §8.3 + HAIP: an ephemeral ECDH-ES key on P-256 for this request only, its public JWK with kid, use, alg.
+    let decryption: OpenRequest["decryption"];
+    let encryptionMetadata: Record<string, unknown> = {};
+    if (ask.responseMode === "direct_post.jwt") {
+      const pair = await generateKeyPair("ECDH-ES", { crv: "P-256", extractable: true });
+      const kid = randomBytes(8).toString("base64url");
+      const { kty, crv, x, y } = await exportJWK(pair.publicKey);
+      const encValues = ask.encValues === null ? ["A128GCM"] : (ask.encValues ?? ["A128GCM", "A256GCM"]);
+      decryption = { kid, privateKey: pair.privateKey, encValues };
+      encryptionMetadata = { jwks: { keys: [{ kty, crv, x, y, kid, use: "enc", alg: "ECDH-ES" }] }, ...(ask.encValues === null ? {} : { encrypted_response_enc_values_supported: encValues }) };
+    }
     const payload = {
       // §5.8: without wallet metadata (static discovery) the request object's aud is this value.
       aud: "https://self-issued.me/v2",
       iss: this.clientId,
       client_id: this.clientId,
       response_type: "vp_token",
-      response_mode: "direct_post",
+      response_mode: ask.responseMode ?? "direct_post",
       response_uri: `${this.url}/responses/${id}`,
       nonce,
       state,
@@ -166,15 +203,16 @@ export class CounterpartVerifier {
       client_metadata: {
         client_name: this.name,
         vp_formats_supported: { "dc+sd-jwt": { "sd-jwt_alg_values": ["EdDSA", "ES256"], "kb-jwt_alg_values": ["EdDSA", "ES256"] } },
+        ...encryptionMetadata,
       },
     };
     const jwt = await new SignJWT(payload)
-      .setProtectedHeader({ alg: this.opts.alg, typ: "oauth-authz-req+jwt", kid: didKeyVerificationMethod(this.did) })
+      .setProtectedHeader(this.x5c ? { alg: this.opts.alg, typ: "oauth-authz-req+jwt", x5c: this.x5c } : { alg: this.opts.alg, typ: "oauth-authz-req+jwt", kid: didKeyVerificationMethod(this.did) })
       .setIssuedAt(this.now())
       .setExpirationTime(this.now() + 300)
       .sign(this.key.privateKey);
     const link = `openid4vp://?${new URLSearchParams({ client_id: this.clientId, request_uri: `${this.url}/requests/${id}` })}`;
-    const open = { id, link, nonce, state, ask, transactionData, queryId: CREDENTIAL_QUERY_ID, jwt };
+    const open = { id, link, nonce, state, ask, transactionData, queryId: CREDENTIAL_QUERY_ID, jwt, ...(decryption ? { decryption } : {}) };
     this.requests.set(id, open);
     return open;
   }
@@ -261,6 +299,18 @@ export class CounterpartVerifier {
     }
   }
 
+  /** §8.3: opens a response JWE: alg ECDH-ES only, an offered enc, this request's kid, a JSON object inside. */
+  private async decrypt(jwe: string, key: NonNullable<OpenRequest["decryption"]>): Promise<Record<string, any>> {
+    const header = decodeProtectedHeader(jwe);
+    if (header.alg !== "ECDH-ES") throw new Error(`alg ${header.alg} not accepted`);
+    if (typeof header.enc !== "string" || !key.encValues.includes(header.enc)) throw new Error(`enc ${header.enc} not offered`);
+    if (header.kid !== key.kid) throw new Error("the response is encrypted to another key");
+    const { plaintext } = await compactDecrypt(jwe, key.privateKey, { keyManagementAlgorithms: ["ECDH-ES"], contentEncryptionAlgorithms: key.encValues });
+    const payload = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(plaintext));
+    if (!payload || typeof payload !== "object" || Array.isArray(payload)) throw new Error("the decrypted response is not a JSON object");
+    return payload;
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", this.url);
     const [, kind, id] = url.pathname.split("/");
@@ -272,14 +322,30 @@ export class CounterpartVerifier {
     if (req.method === "GET" && kind === "done" && id) return send(res, 200, { ok: true });
     if (req.method !== "POST" || kind !== "responses" || !open) return send(res, 404, { error: "not_found" });
     const form = new URLSearchParams(await readBody(req));
-    if (form.get("state") !== open.state) return send(res, 400, { error: "invalid_request", error_description: "state does not match" });
-    if (form.get("error")) {
-      this.outcomes.set(id, { verified: false, declined: form.get("error") === "access_denied", errors: [{ code: form.get("error")!, message: form.get("error_description") ?? "" }] });
+    let params: Record<string, any>;
+    if (open.decryption) {
+      // §8.3.1: exactly one parameter, `response`; a plain answer to this request is refused (no downgrade).
+      const jwe = form.get("response");
+      if (!jwe || [...form.keys()].length !== 1) return send(res, 400, { error: "invalid_request", error_description: "an encrypted response (direct_post.jwt) is required" });
+      try {
+        params = await this.decrypt(jwe, open.decryption);
+      } catch (e) {
+        return send(res, 400, { error: "invalid_request", error_description: (e as Error).message });
+      }
+    } else {
+      if (form.has("response")) return send(res, 400, { error: "invalid_request", error_description: "this request asked for a plain direct_post response" });
+      params = Object.fromEntries(form);
+    }
+    if (params.state !== open.state) return send(res, 400, { error: "invalid_request", error_description: "state does not match" });
+    if (params.error) {
+      this.outcomes.set(id, { verified: false, declined: params.error === "access_denied", errors: [{ code: String(params.error), message: String(params.error_description ?? "") }], ...(open.decryption ? { encrypted: true } : {}) });
       return send(res, 200, {});
     }
     let vpToken: Record<string, unknown>;
     try {
-      vpToken = JSON.parse(form.get("vp_token") ?? "");
+      // Plain: vp_token is a form field holding JSON text; in an encrypted response it is the JSON object itself.
+      vpToken = typeof params.vp_token === "string" ? JSON.parse(params.vp_token) : params.vp_token;
+      if (!vpToken || typeof vpToken !== "object" || Array.isArray(vpToken)) throw new Error("not an object");
     } catch {
       return send(res, 400, { error: "invalid_request", error_description: "vp_token is not a JSON object" });
     }
@@ -290,7 +356,7 @@ export class CounterpartVerifier {
       this.outcomes.set(`${id}#replay`, { verified: false, errors: [{ code: "replay", message: "this request was already answered" }], presentation });
       return send(res, 400, { error: "invalid_request", error_description: "already answered" });
     }
-    const outcome = await this.check(presentation, open);
+    const outcome = { ...(await this.check(presentation, open)), ...(open.decryption ? { encrypted: true } : {}) };
     this.outcomes.set(id, outcome);
     if (!outcome.verified) return send(res, 400, { error: "invalid_request", error_description: outcome.errors[0].code });
     this.spent.add(open.nonce);

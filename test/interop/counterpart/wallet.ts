@@ -1,11 +1,12 @@
 /**
  * A counterpart WALLET written from the specification texts only (OpenID4VCI 1.0 pre-authorized code flow,
- * OpenID4VP 1.0 with request by reference, DCQL, direct_post and transaction_data, SD-JWT / SD-JWT VC), with
+ * OpenID4VP 1.0 with request by reference, DCQL, direct_post, direct_post.jwt and transaction_data, SD-JWT / SD-JWT VC), with
  * jose and node:crypto. It shares no code with our OpenID4VC layer: it stands in for "any standard wallet".
  *
  * Faults (`answerOptions`) let a test make it misbehave in exactly one way, to check a verifier's refusals.
  */
-import { compactVerify, decodeProtectedHeader, importJWK, SignJWT, type JWK } from "jose";
+import { createHash, X509Certificate } from "node:crypto";
+import { CompactEncrypt, compactVerify, decodeProtectedHeader, importJWK, SignJWT, type JWK } from "jose";
 import { algOfJwk, didKeyVerificationMethod, jwkFromDidKey, newKeyPair, sha256b64url, type Alg, type KeyPair } from "./keys.js";
 import { decodeDisclosure, jwtPayload, keyBindingJwt, selectDisclosures, splitSdJwt } from "./sdjwt.js";
 
@@ -37,6 +38,19 @@ export interface ResolvedRequest {
   dcql: { credentials: DcqlCredentialQuery[] };
   /** Each entry as sent (base64url) and decoded. */
   transactionData: { encoded: string; decoded: Record<string, any> }[];
+  /** For `direct_post.jwt` (§8.3): the verifier's key chosen from client_metadata.jwks and the `enc` to use. */
+  encryption?: { jwk: JWK; enc: string };
+}
+
+/** HAIP: the content encryption algorithms a wallet supports for encrypted responses (ECDH-ES on P-256). */
+const SUPPORTED_ENC = ["A128GCM", "A256GCM"];
+
+/** Ways to misbehave when posting (tests of a verifier's refusals). */
+export interface PostOptions {
+  /** Send the parameters as plain form fields even though the request asked for direct_post.jwt. */
+  plain?: boolean;
+  /** Encrypt (direct_post.jwt) even though the request asked for plain direct_post: to this key, or a fresh one. */
+  encryptTo?: { jwk: JWK; enc: string };
 }
 
 export interface AnswerOptions {
@@ -75,6 +89,8 @@ async function getJson(f: Fetch, url: string): Promise<any> {
 
 export class CounterpartWallet {
   readonly credentials: HeldCredential[] = [];
+  /** Trust anchors (PEM) for x509_san_dns clients, pinned by whoever set the wallet up. */
+  readonly x509Anchors: string[] = [];
 
   constructor(private readonly fetchImpl: Fetch = fetch, private readonly clock: () => Date = () => new Date()) {}
 
@@ -186,23 +202,35 @@ export class CounterpartWallet {
     const jwt = (await res.text()).trim();
     const header = decodeProtectedHeader(jwt) as Record<string, any>;
     if (header.typ !== "oauth-authz-req+jwt") throw new Error(`request object typ ${header.typ}`);
-    if (!clientId.startsWith("decentralized_identifier:")) throw new Error("this wallet trusts decentralized_identifier client ids only");
-    const did = clientId.slice("decentralized_identifier:".length);
-    if (typeof header.kid !== "string" || header.kid.split("#")[0] !== did) throw new Error("the request object's kid is not a key of the client's DID");
-    if (header.kid !== didKeyVerificationMethod(did)) throw new Error("kid names no verification method of this did:key");
-    const jwk = jwkFromDidKey(did);
+    let jwk: JWK;
+    if (clientId.startsWith("x509_san_dns:")) {
+      jwk = this.x509ClientKey(clientId.slice("x509_san_dns:".length), header);
+    } else if (clientId.startsWith("x509_hash:")) {
+      // §5.9.3 x509_hash: base64url of the SHA-256 of the leaf's DER; the chain is trusted as for x509_san_dns.
+      if (!Array.isArray(header.x5c) || createHash("sha256").update(Buffer.from(String(header.x5c[0]), "base64")).digest("base64url") !== clientId.slice("x509_hash:".length)) throw new Error("x509_hash does not match the leaf certificate");
+      jwk = this.x509ClientKey(undefined, header);
+    } else {
+      if (!clientId.startsWith("decentralized_identifier:")) throw new Error("this wallet trusts decentralized_identifier and x509_san_dns client ids only");
+      const did = clientId.slice("decentralized_identifier:".length);
+      if (typeof header.kid !== "string" || header.kid.split("#")[0] !== did) throw new Error("the request object's kid is not a key of the client's DID");
+      if (header.kid !== didKeyVerificationMethod(did)) throw new Error("kid names no verification method of this did:key");
+      jwk = jwkFromDidKey(did);
+    }
     const alg = algOfJwk(jwk);
-    if (header.alg !== alg) throw new Error(`request object alg ${header.alg} does not fit the DID's key`);
+    if (header.alg !== alg) throw new Error(`request object alg ${header.alg} does not fit the client's key`);
     try {
       await compactVerify(jwt, await importJWK(jwk, alg), { algorithms: [alg] });
     } catch {
       throw new Error("the request object signature does not verify");
     }
     const payload = jwtPayload(jwt);
+    // §5.9.3: the response_uri's host must be the DNS name (this wallet has no other way to trust its URIs).
+    if (clientId.startsWith("x509_san_dns:") && new URL(String(payload.response_uri)).hostname !== clientId.slice("x509_san_dns:".length)) throw new Error("response_uri is not on the client's DNS name");
     if (payload.client_id !== clientId) throw new Error("client_id in the request object differs from the link's");
     if (typeof payload.exp === "number" && payload.exp < this.now()) throw new Error("the request object expired");
     if (payload.response_type !== "vp_token") throw new Error(`response_type ${payload.response_type}`);
-    if (payload.response_mode !== "direct_post") throw new Error(`response_mode ${payload.response_mode} not supported by this wallet`);
+    if (payload.response_mode !== "direct_post" && payload.response_mode !== "direct_post.jwt") throw new Error(`response_mode ${payload.response_mode} not supported by this wallet`);
+    const encryption = payload.response_mode === "direct_post.jwt" ? encryptionKeyOf(payload.client_metadata) : undefined;
     if (typeof payload.response_uri !== "string" || typeof payload.nonce !== "string") throw new Error("response_uri and nonce are required");
     if (!payload.dcql_query?.credentials?.length) throw new Error("no DCQL query");
     const ids = new Set((payload.dcql_query.credentials as DcqlCredentialQuery[]).map((c) => c.id));
@@ -213,7 +241,32 @@ export class CounterpartWallet {
       if (decoded.transaction_data_hashes_alg && !decoded.transaction_data_hashes_alg.includes("sha-256")) throw new Error("no supported transaction_data_hashes_alg");
       return { encoded, decoded };
     });
-    return { jwt, header, payload, clientId, dcql: payload.dcql_query, transactionData };
+    return { jwt, header, payload, clientId, dcql: payload.dcql_query, transactionData, ...(encryption ? { encryption } : {}) };
+  }
+
+  /**
+   * §5.9.3 x509_san_dns, with RFC 7515 §4.1.6 `x5c` (leaf first) and RFC 5280 path rules, on node:crypto: every
+   * certificate valid now, each issued and signed by the next, every issuer a CA, the last issued by a pinned
+   * anchor, the leaf no CA with the DNS name in its subjectAltName. Returns the leaf's public key.
+   */
+  private x509ClientKey(dnsName: string | undefined, header: Record<string, any>): JWK {
+    if (!Array.isArray(header.x5c) || header.x5c.length === 0) throw new Error("x509_san_dns request object without x5c");
+    const chain = header.x5c.map((c: string) => new X509Certificate(Buffer.from(c, "base64")));
+    const anchors = this.x509Anchors.map((pem) => new X509Certificate(pem));
+    const now = this.clock().getTime();
+    const leaf = chain[0]!;
+    if (leaf.ca) throw new Error("the leaf certificate is a CA");
+    if (dnsName !== undefined && leaf.checkHost(dnsName, { subject: "never" }) !== dnsName) throw new Error("the leaf certificate's subjectAltName does not name the client's DNS name");
+    for (let i = 0; i + 1 < chain.length; i++) {
+      if (!chain[i + 1].ca || !chain[i].checkIssued(chain[i + 1]) || !chain[i].verify(chain[i + 1].publicKey)) throw new Error("x5c is not a chain of CA-issued certificates");
+    }
+    const last = chain[chain.length - 1]!;
+    const anchor = anchors.find((a) => a.raw.equals(last.raw)) ?? anchors.find((a) => a.ca && last.checkIssued(a) && last.verify(a.publicKey));
+    if (!anchor) throw new Error("x5c does not lead to a pinned trust anchor");
+    for (const c of [...chain, anchor]) {
+      if (now < Date.parse(c.validFrom) || now > Date.parse(c.validTo)) throw new Error("a certificate in the chain is not valid now");
+    }
+    return leaf.publicKey.export({ format: "jwk" }) as JWK;
   }
 
   /** A held credential that satisfies one DCQL credential query (format, vct_values, every claim path present). */
@@ -249,10 +302,22 @@ export class CounterpartWallet {
     return vpToken;
   }
 
-  /** §8.2: direct_post of `vp_token` (a JSON object keyed by credential query id) and `state`. */
-  async postVpToken(request: ResolvedRequest, vpToken: Record<string, string[]>): Promise<PostResult> {
-    const form = new URLSearchParams({ vp_token: JSON.stringify(vpToken) });
-    if (request.payload.state) form.set("state", request.payload.state);
+  /**
+   * §8.2: direct_post of `vp_token` (a JSON object keyed by credential query id) and `state`; for
+   * direct_post.jwt (§8.3.1) the same parameters as the JSON payload of a JWE in the form field `response`.
+   */
+  async postVpToken(request: ResolvedRequest, vpToken: Record<string, string[]>, opts: PostOptions = {}): Promise<PostResult> {
+    const parameters: Record<string, unknown> = { vp_token: vpToken };
+    if (request.payload.state) parameters.state = request.payload.state;
+    return this.postParameters(request, parameters, opts);
+  }
+
+  /** The response parameters, plain (form fields, objects as JSON text) or encrypted, as the request asked. */
+  async postParameters(request: ResolvedRequest, parameters: Record<string, unknown>, opts: PostOptions = {}): Promise<PostResult> {
+    const to = opts.encryptTo ?? (opts.plain ? undefined : request.encryption);
+    if (to) return this.post(request.payload.response_uri, new URLSearchParams({ response: await encryptResponse(parameters, to) }));
+    const form = new URLSearchParams();
+    for (const [k, v] of Object.entries(parameters)) form.set(k, typeof v === "string" ? v : JSON.stringify(v));
     return this.post(request.payload.response_uri, form);
   }
 
@@ -263,11 +328,11 @@ export class CounterpartWallet {
   }
 
   /** §8.5: the person declined; the error goes to the response_uri like a response. */
-  async decline(link: string): Promise<PostResult> {
+  async decline(link: string, opts: PostOptions = {}): Promise<PostResult> {
     const request = await this.resolveRequest(link);
-    const form = new URLSearchParams({ error: "access_denied", error_description: "the person declined" });
-    if (request.payload.state) form.set("state", request.payload.state);
-    return this.post(request.payload.response_uri, form);
+    const parameters: Record<string, unknown> = { error: "access_denied", error_description: "the person declined" };
+    if (request.payload.state) parameters.state = request.payload.state;
+    return this.postParameters(request, parameters, opts);
   }
 
   private async post(uri: string, form: URLSearchParams): Promise<PostResult> {
@@ -281,6 +346,30 @@ export class CounterpartWallet {
     }
     return { status: res.status, body };
   }
+}
+
+/**
+ * §8.3: the verifier's encryption key from client_metadata.jwks: this wallet takes an EC P-256 key whose `alg`
+ * (required) is ECDH-ES, `use` absent or "enc", with public members only; `enc` is the first of the verifier's
+ * encrypted_response_enc_values_supported this wallet supports, A128GCM when the verifier lists none.
+ */
+export function encryptionKeyOf(clientMetadata: any): { jwk: JWK; enc: string } {
+  const keys: any[] = Array.isArray(clientMetadata?.jwks?.keys) ? clientMetadata.jwks.keys : [];
+  if (keys.some((k) => k && typeof k === "object" && "d" in k)) throw new Error("the verifier's jwks holds a private key");
+  const jwk = keys.find((k) => k?.kty === "EC" && k.crv === "P-256" && k.alg === "ECDH-ES" && (k.use === undefined || k.use === "enc") && typeof k.x === "string" && typeof k.y === "string");
+  if (!jwk) throw new Error("no ECDH-ES P-256 key in client_metadata.jwks");
+  const offered = clientMetadata.encrypted_response_enc_values_supported;
+  const enc = offered === undefined ? "A128GCM" : (offered as string[]).find((e) => SUPPORTED_ENC.includes(e));
+  if (!enc) throw new Error("no supported enc value offered");
+  return { jwk, enc };
+}
+
+/** §8.3: an unsigned JWE, `alg` the key's, `kid` the key's when it has one, payload the response parameters. */
+export async function encryptResponse(parameters: Record<string, unknown>, to: { jwk: JWK; enc: string }, header: Record<string, unknown> = {}): Promise<string> {
+  const alg = to.jwk.alg ?? "ECDH-ES";
+  return new CompactEncrypt(new TextEncoder().encode(JSON.stringify(parameters)))
+    .setProtectedHeader({ alg, enc: to.enc, ...(to.jwk.kid ? { kid: to.jwk.kid } : {}), ...header } as never)
+    .encrypt(await importJWK(to.jwk, alg));
 }
 
 /** §8.2: a 200 with `{}` or `{redirect_uri}` is success; anything else is not. */

@@ -10,11 +10,15 @@ import { assets, notice, renderPage, type NavLink } from "../../web/layout.js";
 import { allowHosts, formBody, pageErrorHandler, sameOriginPost } from "../../web/security.js";
 import { messageFor } from "../messages.js";
 import { submitDecline } from "../../grants/openid4vp.js";
-import { checkLoginChallenge, checkMerchantRequest, type CheckedLogin, type CheckedRequest } from "../request-check.js";
+import { checkLoginChallenge, checkMerchantRequest, registeredMerchants, requestFromMerchant, type CheckedLogin, type CheckedRequest } from "../request-check.js";
 import type { HolderWallet } from "../wallet.js";
 import { PinnedReviews } from "./pinned.js";
+import { nearbyRouter } from "./nearby.js";
 import { WalletSessions, type UnlockedSession } from "./session.js";
-import { choicesPage, consentPage, grantedPage, grantsPage, homePage, isSettled, loginPage, openLinkForm, reviewLoginPage, reviewRequestPage, unlockForm, withdrawConfirmPage } from "./views.js";
+import { tracePage } from "./trace-view.js";
+import { GRANT_LEVELS } from "../../sdjwt/identity-credential.js";
+import { CONSENT_WORDS, choicesPage, consentPage, merchantsPage, grantedPage, grantsPage, homePage, isSettled, loginPage, openLinkForm, reviewLoginPage, reviewRequestPage, unlockForm, withdrawConfirmPage } from "./views.js";
+import { mountRegistration, REGISTER_SUBMIT_PATH, type WebRegistrationConfig } from "./register.js";
 
 export interface WalletWebDeps {
   /** The wallet folder (the same one the `wallet` command line uses). */
@@ -29,16 +33,34 @@ export interface WalletWebDeps {
   log?: (line: string) => void;
   /** Opens the wallet (injectable for tests; by default `HolderWallet.open`). */
   openWallet?: (dir: string, pin: string, clock: () => Date) => Promise<HolderWallet>;
+  /** In-person payments (seed 003): the payment platform this wallet's /nearby page reports to; absent: no page. */
+  payments?: { platformUrl: () => string };
+  /** Registration on the page (`/register`); absent: the person registers with `wallet register`. */
+  registration?: WebRegistrationConfig;
 }
 
 const SESSION_COOKIE = "wallet_session";
 const BRAND = "Identity wallet";
-const linkSchema = z.string().trim().min(1).max(4000);
+/** A link may carry the signed request object itself (`request=`), a few kilobytes with its encryption key. */
+const linkSchema = z.string().trim().min(1).max(16_000);
 const pinSchema = z.string().min(1).max(64);
 const grantIdSchema = z.string().regex(/^[0-9a-f-]{36}$/);
 /** How long a reviewed request or login stays answerable, and how many are kept at once. */
 const PIN_TTL_MS = 10 * 60_000;
 const PIN_MAX = 32;
+/** The consent form: the reviewed request's hash, the PIN, and the person's choice within what the merchant accepts. */
+const choiceFormSchema = z.object({
+  request: z.string().max(200).optional(),
+  pin: pinSchema.optional(),
+  remember: z.literal("1").optional(),
+  one_tap: z.literal("1").optional(),
+  choice: z.literal("1").optional(),
+  level: z.enum(GRANT_LEVELS).optional(),
+  share_claim: z.union([z.string().max(64), z.array(z.string().max(64)).max(16)]).optional(),
+  csrf: z.string().max(100).optional(),
+});
+/** A reviewed request, with the link it came from (to show it again after an unlock or a wrong PIN). */
+type PinnedRequest = CheckedRequest & { link: string };
 
 /**
  * The person's wallet as web pages, served on loopback by the person's own machine: credentials, a
@@ -49,7 +71,7 @@ const PIN_MAX = 32;
 export function createWalletWebApp(deps: WalletWebDeps) {
   const clock = deps.clock ?? (() => new Date());
   const sessions = new WalletSessions(deps.dir, { idleMs: deps.idleLockMs ?? 5 * 60_000, clock, open: deps.openWallet });
-  const app = createServiceApp({ log: deps.log, rateLimit: { max: 600, windowMs: 60_000 } });
+  const app = createServiceApp({ log: deps.log, rateLimit: { max: 600, windowMs: 60_000 }, ownJsonBody: deps.registration ? [REGISTER_SUBMIT_PATH] : [] });
   app.use(allowHosts(deps.allowedHosts));
   app.use("/assets", assets());
   app.use(cookieParser());
@@ -61,7 +83,7 @@ export function createWalletWebApp(deps: WalletWebDeps) {
   });
 
   // What the person reviewed, kept here until they decide: the answer is built from it, never fetched again.
-  const pinnedRequests = new PinnedReviews<CheckedRequest>({ max: PIN_MAX, ttlMs: PIN_TTL_MS, clock });
+  const pinnedRequests = new PinnedReviews<PinnedRequest>({ max: PIN_MAX, ttlMs: PIN_TTL_MS, clock });
   const pinnedLogins = new PinnedReviews<CheckedLogin>({ max: PIN_MAX, ttlMs: PIN_TTL_MS, clock });
   const changed = () => new AgentError("ERR_REQUEST_CHANGED", messageFor("ERR_REQUEST_CHANGED", "the request changed; review it again"));
 
@@ -72,6 +94,8 @@ export function createWalletWebApp(deps: WalletWebDeps) {
           { href: "/", label: "Wallet", current: path === "/" },
           { href: "/grants", label: "Grants", current: path === "/grants" },
           { href: "/choices", label: "Remembered choices", current: path === "/choices" },
+          { href: "/merchants", label: "Start a grant", current: path === "/merchants" },
+          { href: "/trace", label: "Trace", current: path === "/trace" },
         ]
       : [];
   const lockButton = (s?: UnlockedSession): SafeHtml | undefined =>
@@ -111,7 +135,7 @@ export function createWalletWebApp(deps: WalletWebDeps) {
     const s = sessionOf(req);
     if (!s) return send(req, res, "Wallet", html`<h1>Your identity wallet</h1>${openLinkForm()}${unlockForm("/")}`);
     const [credentials, settings] = await sessions.use(s, async (w) => [await w.credentials(), await w.getSettings()] as const);
-    send(req, res, "Wallet", homePage({ credentials, issuerUrl: settings.issuerUrl, csrf: s.csrf }));
+    send(req, res, "Wallet", homePage({ credentials, issuerUrl: settings.issuerUrl, csrf: s.csrf, canRegister: !!deps.registration }));
   }));
 
   app.post("/unlock", handle(async (req, res) => {
@@ -133,16 +157,35 @@ export function createWalletWebApp(deps: WalletWebDeps) {
    * The merchant's request, fetched once and checked (signature, expiry, the issuer's registry: name,
    * level, purpose, claims, origins), pinned under its hash, and shown. Only ever from a same-origin post.
    */
-  const reviewRequest = async (req: Request, res: Response, link: string) => {
+  const reviewRequest = async (req: Request, res: Response, link: string): Promise<void> => {
     const settings = await sessions.settings();
-    if (!settings.issuerUrl || !settings.issuerDid) throw new AgentError("ERR_NO_CREDENTIAL", "register first");
-    const checked = await checkMerchantRequest({ requestUri: link, issuerUrl: settings.issuerUrl, issuerDid: settings.issuerDid, now: clock() });
-    pinnedRequests.pin(checked.requestHash, checked, new Date(checked.request.exp * 1000));
-    const s = sessionOf(req);
-    const preview = s ? await sessions.use(s, (w) => w.preview(checked)) : undefined;
-    const qrSvg = await QRCode.toString(link, { type: "svg", errorCorrectionLevel: "M", margin: 2 });
-    send(req, res, `Request from ${checked.merchant.name}`, consentPage({ checked, preview, link, qrSvg, unlocked: !!s, csrf: s?.csrf }));
+    if (!settings.issuerUrl || !settings.issuerDid) {
+      // Seed 000, claim 3: no dead end; register here, then straight back to this request.
+      if (registration) return registration.deferToRegistration(req, res, link);
+      throw new AgentError("ERR_NO_CREDENTIAL", "register first");
+    }
+    const checked = await checkMerchantRequest({ requestUri: link, issuerUrl: settings.issuerUrl, issuerDid: settings.issuerDid, now: clock(), x509TrustAnchors: settings.platformCa ?? [] });
+    pinnedRequests.pin(checked.requestHash, { ...checked, link }, new Date(checked.request.exp * 1000));
+    await showConsent(req, res, { ...checked, link });
   };
+  /** The consent page for a pinned request: the review (values, choices) when unlocked, else names and an unlock. */
+  const showConsent = async (req: Request, res: Response, checked: PinnedRequest, flash?: SafeHtml, status = 200, session?: UnlockedSession) => {
+    const s = session ?? sessionOf(req);
+    const preview = s ? await sessions.use(s, (w) => w.preview(checked)) : undefined;
+    const r = preview?.remembered;
+    const defaults = r ? { level: r.level, without: r.without ?? [], oneTap: r.oneTap } : undefined;
+    // A request carried by value may be longer than a QR code holds: then the page shows the link alone.
+    const qrSvg = await QRCode.toString(checked.link, { type: "svg", errorCorrectionLevel: "M", margin: 2 }).catch(() => "");
+    send(req, res, `Request from ${checked.merchant.name}`, consentPage({ checked, preview, link: checked.link, qrSvg, unlocked: !!s, csrf: s?.csrf, flash, defaults }), status);
+  };
+  /** A wrong PIN on the consent page: the request stays open, and the page says how many tries remain. */
+  const wrongPin = (error: unknown): SafeHtml | undefined => {
+    if (!(error instanceof AgentError) || error.code !== "ERR_WRONG_PASSPHRASE") return undefined;
+    const left = (error.details as { triesLeft?: number } | undefined)?.triesLeft;
+    return notice("warn", html`<span data-error-code="ERR_WRONG_PASSPHRASE" data-tries-left="${String(left ?? "")}">${CONSENT_WORDS.wrongPin(left)}</span>`);
+  };
+  const registration = deps.registration ? mountRegistration(app, { config: deps.registration, sessions, clock, send, requireUnlocked, requirePostSession, reviewRequest }) : undefined;
+
   /** A login challenge, fetched once and checked (the registry's merchant, its registered origins), pinned, and shown. */
   const reviewLogin = async (req: Request, res: Response, challengeUri: string) => {
     const settings = await sessions.settings();
@@ -176,7 +219,8 @@ export function createWalletWebApp(deps: WalletWebDeps) {
   app.get("/authorize", handle(async (req, res) => {
     const link = requestLinkFrom(req.query);
     const s = sessionOf(req);
-    send(req, res, "Review a request", reviewRequestPage({ link, requestUri: String(req.query.request_uri), csrf: s?.csrf }));
+    // By value the link names no address: the page names the client identifier it claims (checked on review).
+    send(req, res, "Review a request", reviewRequestPage({ link, requestUri: typeof req.query.request_uri === "string" ? req.query.request_uri : String(req.query.client_id), csrf: s?.csrf }));
   }));
 
   app.post("/authorize/review", handle(async (req, res) => {
@@ -186,20 +230,69 @@ export function createWalletWebApp(deps: WalletWebDeps) {
     await reviewRequest(req, res, requestLinkFrom(Object.fromEntries(new URLSearchParams(target.query))));
   }));
 
+  /** Start a grant yourself (seed 000, user-initiated): the registered merchants, from the issuer's signed registry. */
+  app.get("/merchants", handle(async (req, res) => {
+    const s = requireUnlocked(req, res);
+    if (!s) return;
+    const settings = await sessions.settings();
+    if (!settings.issuerUrl || !settings.issuerDid) throw new AgentError("ERR_NO_CREDENTIAL", "register first");
+    const merchants = await registeredMerchants({ issuerUrl: settings.issuerUrl, issuerDid: settings.issuerDid, now: clock() });
+    send(req, res, "Start a grant", merchantsPage({ merchants, csrf: s.csrf }));
+  }));
+  /** The person's pick: the merchant is asked for a fresh request at that level, then it is reviewed like any other. */
+  app.post("/merchants/start", handle(async (req, res) => {
+    const body = parseInput(z.object({ merchant: z.string().startsWith("did:key:").max(300), level: z.enum(["verified", "pseudonymous"]), csrf: z.string().max(100).optional() }), req.body);
+    requirePostSession(req);
+    const settings = await sessions.settings();
+    if (!settings.issuerUrl || !settings.issuerDid) throw new AgentError("ERR_NO_CREDENTIAL", "register first");
+    const { link, checked } = await requestFromMerchant({ merchantDid: body.merchant, level: body.level, issuerUrl: settings.issuerUrl, issuerDid: settings.issuerDid, now: clock(), x509TrustAnchors: settings.platformCa ?? [] });
+    pinnedRequests.pin(checked.requestHash, { ...checked, link }, new Date(checked.request.exp * 1000));
+    await showConsent(req, res, { ...checked, link });
+  }));
+
+  /** The locked consent page's PIN: unlocks the wallet for the review (values, choices); it shares nothing. */
+  app.post("/authorize/unlock", handle(async (req, res) => {
+    const body = parseInput(z.object({ request: z.string().max(200), pin: pinSchema, csrf: z.string().max(100).optional() }), req.body);
+    const checked = pinnedRequests.get(body.request);
+    if (!checked || checked.requestHash !== body.request) throw changed();
+    let s: UnlockedSession;
+    try {
+      s = await sessions.unlock(body.pin);
+    } catch (error) {
+      const flash = wrongPin(error);
+      if (!flash) throw error;
+      return showConsent(req, res, checked, flash, 401);
+    }
+    startSession(res, s);
+    await showConsent(req, res, checked, undefined, 200, s);
+  }));
+
   /** Answers exactly the pinned request the form names (its hash); an unknown, expired or changed one is a new consent. */
   app.post("/authorize", handle(async (req, res) => {
-    const body = parseInput(z.object({ request: z.string().max(200).optional(), pin: pinSchema.optional(), remember: z.literal("1").optional(), csrf: z.string().max(100).optional() }), req.body);
+    const body = parseInput(choiceFormSchema, req.body);
     const checked = body.request ? pinnedRequests.get(body.request) : undefined;
     if (!checked || checked.requestHash !== body.request) throw changed();
-    // A remembered choice answers an unlocked wallet without the PIN; everything else needs it.
-    const s = sessionOf(req) && body.pin === undefined ? requirePostSession(req) : await confirmWithPin(req, res, body.pin ?? "");
+    // The person's choice from the form (level, optional claims kept); without the form's controls: the default.
+    const shared = body.share_claim === undefined ? [] : ([] as string[]).concat(body.share_claim);
+    const choice = body.choice === "1" ? { level: body.level ?? checked.request.level, without: (checked.request.optional_claims ?? []).filter((c) => !shared.includes(c)) } : undefined;
+    // One tap (no PIN) only for a `verified` answer where the person turned it on; everything else needs the PIN.
+    let s: UnlockedSession;
+    try {
+      s = sessionOf(req) && body.pin === undefined ? requirePostSession(req) : await confirmWithPin(req, res, body.pin ?? "");
+    } catch (error) {
+      const flash = wrongPin(error);
+      if (!flash) throw error;
+      return showConsent(req, res, checked, flash, 401);
+    }
     const { grant, automatic, left } = await sessions.use(s, async (w) => {
       const preview = await w.preview(checked);
-      if (body.pin === undefined && !preview.automatic) throw new AgentError("ERR_INVALID_INPUT", "enter your PIN to share");
+      const level = choice?.level ?? preview.remembered?.level ?? checked.request.level;
+      const oneTap = preview.automatic && level === "verified";
+      if (body.pin === undefined && !oneTap) throw new AgentError("ERR_PIN_REQUIRED", "enter your PIN to share");
       // Answered once, whatever the merchant says: of two posts of the same form, only the first answers.
       if (!pinnedRequests.take(checked.requestHash)) throw changed();
-      const grant = await w.answer(preview, { remember: body.remember === "1", requestHash: body.request });
-      return { grant, automatic: preview.automatic, left: await w.credentialsLeft() };
+      const grant = await w.answer(preview, { remember: body.remember === "1", oneTap: body.one_tap === "1" && level === "verified", requestHash: body.request, ...(choice ? { choice } : {}) });
+      return { grant, automatic: body.pin === undefined, left: await w.credentialsLeft() };
     });
     send(req, res, `Shared with ${grant.merchant.name}`, grantedPage({ grant, automatic, credentialsLeft: left, csrf: s.csrf }));
   }));
@@ -249,16 +342,21 @@ export function createWalletWebApp(deps: WalletWebDeps) {
     const s = requireUnlocked(req, res);
     if (!s) return;
     const id = parseInput(grantIdSchema, req.params.id);
-    const grant = (await sessions.use(s, (w) => w.grants())).find((g) => g.grantId === id);
+    const [grant, remembered] = await sessions.use(s, async (w) => [(await w.grants()).find((g) => g.grantId === id), await w.rememberedChoices()] as const);
     if (!grant) throw new AgentError("ERR_GRANT_NOT_FOUND", "no such grant");
     if (grant.withdrawal) throw new AgentError("ERR_CONFLICT", "already withdrawn");
-    send(req, res, "Withdraw", withdrawConfirmPage(grant, s.csrf));
+    send(req, res, "Withdraw", withdrawConfirmPage(grant, s.csrf, remembered.some((p) => p.merchantDid === grant.merchant.did)));
   }));
 
+  /** Withdraws; with `forget=1` (the person ticked it) the remembered choice at that merchant goes too. */
   app.post("/grants/:id/withdraw", handle(async (req, res) => {
     const s = requirePostSession(req);
     const id = parseInput(grantIdSchema, req.params.id);
-    await sessions.use(s, (w) => w.withdraw(id));
+    const forget = parseInput(z.object({ forget: z.literal("1").optional() }).passthrough(), req.body ?? {}).forget === "1";
+    await sessions.use(s, async (w) => {
+      const g = await w.withdraw(id);
+      if (forget) await w.forget(g.merchant.did);
+    });
     res.redirect(303, `/grants?withdrawn=${id}`);
   }));
 
@@ -271,6 +369,18 @@ export function createWalletWebApp(deps: WalletWebDeps) {
     const id = parseInput(grantIdSchema, req.params.id);
     const bundle = await sessions.use(s, (w) => w.evidence(id, { rpcUrl: deps.rpcUrl, includePresentation: req.query.presentation === "1" }));
     res.set("content-disposition", `attachment; filename="evidence-${id}.json"`).type("application/json").send(JSON.stringify(bundle, null, 2));
+  }));
+
+  /** The person's trace at the platform, and who obtained it; fetched only when browsed from the wallet's own pages. */
+  app.get("/trace", handle(async (req, res) => {
+    const s = requireUnlocked(req, res);
+    if (!s) return;
+    if (!browsedHere(req)) return send(req, res, "Trace", tracePage({ fetched: false }));
+    const result = await sessions.use(s, async (w) => {
+      await withTimeout(w.reportPendingToPlatform(), 5000).catch(() => undefined);
+      return w.platformTrace();
+    }).then((trace) => ({ trace }), (error: AgentError) => ({ problem: `${messageFor(error.code ?? "ERR_UPSTREAM", "The platform could not be reached")} (${error.code ?? "ERR_UPSTREAM"})` }));
+    send(req, res, "Trace", tracePage({ ...result, fetched: true }));
   }));
 
   app.get("/choices", handle(async (req, res) => {
@@ -319,6 +429,7 @@ export function createWalletWebApp(deps: WalletWebDeps) {
     send(req, res, "Logged in", html`<h1>Logged in</h1>${notice("ok", html`You are logged in with your member pseudonym (visit ${account.visits ?? "?"}, member since ${String(account.openedAt ?? "").slice(0, 10)}). No identity data was shown.`)}<p>You can go back to the merchant's page now.</p>`);
   }));
 
+  if (deps.payments) app.use("/nearby", nearbyRouter({ platformUrl: deps.payments.platformUrl, brand: BRAND }));
   app.use("/assets", notFound);
   app.use(notFound);
   app.use(pageErrorHandler({ brand: BRAND, log: deps.log, back: { href: "/", label: "Back to your wallet" }, wording: (e) => walletWords(e), chrome: (req) => ({ nav: nav(req.path, !!sessionOf(req)), headerEnd: lockButton(sessionOf(req)) }) }));
@@ -352,7 +463,10 @@ function walletWords(error: AgentError): string | undefined {
 
 export type LinkTarget = { kind: "request"; query: string } | { kind: "login"; challenge: string };
 
-/** What a pasted link is: an OpenID4VP request (custom scheme or https with request_uri), or a login challenge. */
+/**
+ * What a pasted link is: an OpenID4VP request (custom scheme or https, with the request object by reference,
+ * `request_uri`, or by value, `request`: RFC 9101 §5), or a login challenge.
+ */
 export function classifyLink(text: string): LinkTarget {
   const link = text.trim();
   let url: URL;
@@ -363,14 +477,24 @@ export function classifyLink(text: string): LinkTarget {
   }
   const clientId = url.searchParams.get("client_id");
   const requestUri = url.searchParams.get("request_uri");
+  const byValue = url.searchParams.get("request");
+  // RFC 9101 §5: by reference or by value, never both.
+  if (clientId && requestUri && byValue) throw new AgentError("ERR_REQUEST_MALFORMED", "the link carries both request and request_uri");
   if (clientId && requestUri) return { kind: "request", query: new URLSearchParams({ client_id: clientId, request_uri: requestUri }).toString() };
+  if (clientId && byValue) return { kind: "request", query: new URLSearchParams({ client_id: clientId, request: byValue }).toString() };
   if (/^https?:$/.test(url.protocol) && /\/login\/challenges\/[0-9a-f-]{36}$/.test(url.pathname)) return { kind: "login", challenge: url.href };
   throw new AgentError("ERR_LINK_UNRECOGNISED", "neither a request nor a login link");
 }
 
+/** The request link from its parameters: by reference (`request_uri`) or by value (`request`, a compact JWS), exactly one. */
 function requestLinkFrom(query: Request["query"]): string {
-  const q = parseInput(z.object({ client_id: z.string().min(1).max(400), request_uri: z.string().url().max(2000) }).passthrough(), query);
-  return `openid4vp://?${new URLSearchParams({ client_id: q.client_id, request_uri: q.request_uri })}`;
+  const q = parseInput(
+    z.object({ client_id: z.string().min(1).max(400), request_uri: z.string().url().max(2000).optional(), request: z.string().max(12_000).regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/).optional() })
+      .passthrough()
+      .refine((v) => (v.request_uri === undefined) !== (v.request === undefined), "a request link names request_uri or request, exactly one"),
+    query,
+  );
+  return `openid4vp://?${new URLSearchParams({ client_id: q.client_id, ...(q.request_uri ? { request_uri: q.request_uri } : { request: q.request! }) })}`;
 }
 
 function parseChallenge(value: unknown): string {

@@ -1,7 +1,8 @@
 import { html, raw, type SafeHtml } from "../../web/html.js";
 import { notice } from "../../web/layout.js";
 import { ANCHOR_STATE_WORDS, claimLabel, claimValue, LEVEL_LABELS, shortId } from "../../web/labels.js";
-import { claimsForLevel, GRANT_LEVELS, IDENTITY_CLAIM_NAMES } from "../../sdjwt/identity-credential.js";
+import { claimsForLevel, GRANT_LEVELS, IDENTITY_CLAIM_NAMES, type GrantLevel } from "../../sdjwt/identity-credential.js";
+import { acceptableLevels } from "../../grants/choice.js";
 import type { CheckedRequest } from "../request-check.js";
 import type { AnswerPolicy, ConsentPreview, GrantEntry } from "../wallet.js";
 import { LOW_BATCH_THRESHOLD } from "../wallet.js";
@@ -38,7 +39,7 @@ export function openLinkForm(csrf?: string): SafeHtml {
 
 type CredentialView = { holderDid: string; receivedAt: string; usedWith: string[]; claims: Record<string, unknown> };
 
-export function homePage(args: { credentials: CredentialView[]; issuerUrl?: string; csrf: string; refreshed?: number }): SafeHtml {
+export function homePage(args: { credentials: CredentialView[]; issuerUrl?: string; csrf: string; refreshed?: number; canRegister?: boolean }): SafeHtml {
   const creds = args.credentials;
   const unused = creds.filter((c) => c.usedWith.length === 0).length;
   const claims = creds[0]?.claims ?? {};
@@ -49,7 +50,9 @@ ${openLinkForm(args.csrf)}
 <section class="card" aria-labelledby="creds-h">
 <h2 id="creds-h">Your credentials</h2>
 ${creds.length === 0
-    ? html`<p>Your wallet holds no identity credential yet. Register with the identity issuer first (<code>wallet register</code>).</p>`
+    ? args.canRegister
+      ? html`<p>Your wallet holds no identity credential yet.</p><p><a class="button" href="/register">Register with the identity issuer</a></p>`
+      : html`<p>Your wallet holds no identity credential yet. Register with the identity issuer first (<code>wallet register</code>).</p>`
     : html`<dl class="facts">
 <dt>Name</dt><dd>${claims.full_name}</dd>
 <dt>Resident ID number</dt><dd>${masked}</dd>
@@ -113,14 +116,63 @@ ${GRANT_LEVELS.map((level) => {
 </tbody></table></div>`;
 }
 
-export function consentPage(args: { checked: CheckedRequest; preview?: ConsentPreview; link: string; qrSvg: string; unlocked: boolean; csrf?: string }): SafeHtml {
+/** The consent page's sentences, in one place (for a later translation). */
+export const CONSENT_WORDS = {
+  unlockToReview: "Unlock to review the values",
+  unlockHint: "Your wallet is locked: unlock it to see the values themselves. Unlocking shares nothing; you decide on the next step.",
+  unlockButton: "Unlock and review",
+  choiceTitle: "What you share",
+  choiceHint: (merchant: string) => `${merchant} accepts any of these. Pick one; only what you pick leaves your wallet.`,
+  preferred: "asked for",
+  optionalTitle: "Optional details (switch off what you do not want to share)",
+  decisionTitle: "Your decision",
+  confirmPin: "Confirm with your wallet PIN",
+  remember: (merchant: string) => `Remember this choice for ${merchant} (it is pre-selected next time; you still confirm with your PIN)`,
+  oneTap: (merchant: string) => `Answer ${merchant} with one tap next time, without the PIN (only for "Verified only"; never for your identity details)`,
+  share: "Share exactly this",
+  decline: "Decline",
+  wrongPin: (left: number | undefined) => `The PIN is wrong. Nothing was shared; the request is still open.${left === undefined ? "" : left > 0 ? ` ${left} ${left === 1 ? "try remains" : "tries remain"} before the wallet locks for a while.` : " The wallet is now locked for a while."}`,
+  remembered: "Pre-selected from the choice you remembered for this merchant.",
+};
+
+/** A remembered choice the consent form starts from: level and the optional claims switched off. */
+export interface ChoiceDefaults {
+  level: GrantLevel;
+  without: string[];
+  oneTap?: boolean;
+}
+
+export function consentPage(args: { checked: CheckedRequest; preview?: ConsentPreview; link: string; qrSvg: string; unlocked: boolean; csrf?: string; flash?: SafeHtml; defaults?: ChoiceDefaults }): SafeHtml {
   const { checked, preview } = args;
   const r = checked.request;
+  const W = CONSENT_WORDS;
   // Who asks, and what it may ask for, as the issuer's signed registry has it: never the request's own words.
   const m = checked.merchant;
-  const stays = IDENTITY_CLAIM_NAMES.filter((n) => n !== "verification_commitment" && !checked.claimNames.includes(n));
+  const levels = acceptableLevels(r);
+  const optional = r.optional_claims ?? [];
+  const selected = args.defaults && levels.includes(args.defaults.level) ? args.defaults.level : r.level;
+  const without = args.defaults?.without.filter((c) => optional.includes(c)) ?? [];
+  const shareable = new Set(levels.flatMap((l) => claimsForLevel(l, { requestedClaims: r.claims, ageOver18: r.age_over_18 })));
+  const stays = IDENTITY_CLAIM_NAMES.filter((n) => n !== "verification_commitment" && !shareable.has(n));
   const automatic = !!preview?.automatic && args.unlocked;
-  return html`<h1>${m.name} asks for: ${LEVEL_LABELS[r.level].name}</h1>
+  const value = (n: string) => (preview ? html`: ${claimValue(preview.values[n])}` : "");
+  const pseudonymItems = html`<li><strong>A pseudonym for ${m.name} only</strong>${preview?.pseudonym ? html`: <code title="${preview.pseudonym}">${shortId(preview.pseudonym)}</code>` : ""} (no other merchant ever sees it)</li>
+${preview?.memberPseudonym ? html`<li><strong>Your member number there, from the platform</strong>: <code title="${preview.memberPseudonym}">${shortId(preview.memberPseudonym)}</code> (the same from any of your wallets, so you hold one account there; unrelated to your number anywhere else)</li>` : ""}`;
+  /** What one level sends: the exact values (optional ones with a switch). */
+  const itemsFor = (level: GrantLevel) => html`<ul>
+${claimsForLevel(level, { requestedClaims: r.claims, ageOver18: r.age_over_18 }).map((n) =>
+    level === "full" && optional.includes(n)
+      ? html`<li><label class="check"><input type="checkbox" name="share_claim" value="${n}"${without.includes(n) ? "" : raw(" checked")}${args.unlocked ? "" : raw(" disabled")}> <span><strong>${claimLabel(n)}</strong>${value(n)} <em>(optional)</em></span></label></li>`
+      : html`<li><strong>${claimLabel(n)}</strong>${value(n)}</li>`)}
+${level === "pseudonymous" ? pseudonymItems : ""}
+</ul>`;
+  const whatLeaves = levels.length > 1
+    ? html`<fieldset><legend>${W.choiceTitle}</legend><p class="hint">${W.choiceHint(m.name)}</p>
+${levels.map((l) => html`<div class="choice"><label class="check"><input type="radio" name="level" value="${l}"${l === selected ? raw(" checked") : ""}> <span><strong>${LEVEL_LABELS[l].name}</strong>${l === r.level ? html` (${W.preferred})` : ""}: ${LEVEL_LABELS[l].explains}</span></label>${itemsFor(l)}</div>`)}
+</fieldset>`
+    : html`<input type="hidden" name="level" value="${r.level}">${itemsFor(r.level)}`;
+  const header = html`<h1>${m.name} asks for: ${LEVEL_LABELS[r.level].name}</h1>
+${args.flash ?? ""}
 ${notice("ok", html`This merchant is registered with the identity platform (checked against its signed list), and the request is signed by the merchant.`)}
 <dl class="facts">
 <dt>Registered as</dt><dd>${m.name}, for up to ${LEVEL_LABELS[m.maxLevel].name}${m.fullClaims.length ? html` (${m.fullClaims.map(claimLabel).join(", ")})` : ""}</dd>
@@ -129,38 +181,55 @@ ${notice("ok", html`This merchant is registered with the identity platform (chec
 <dt>Keeps the data</dt><dd>${r.retention_days === 0 ? "not at all after this answer" : `for ${r.retention_days} days`}</dd>
 <dt>Request expires</dt><dd>${new Date(r.exp * 1000).toISOString().replace("T", " ").slice(0, 19)} UTC</dd>
 <dt>Merchant identifier</dt><dd><code title="${r.iss}">${shortId(r.iss)}</code></dd>
-</dl>
-<section class="card" aria-labelledby="share-h">
-<h2 id="share-h">Exactly what would leave your wallet</h2>
-<ul>
-${checked.claimNames.map((n) => html`<li><strong>${claimLabel(n)}</strong>${preview ? html`: ${claimValue(preview.values[n])}` : ""}</li>`)}
-${r.level === "pseudonymous" ? html`<li><strong>A pseudonym for ${m.name} only</strong>${preview?.pseudonym ? html`: <code title="${preview.pseudonym}">${shortId(preview.pseudonym)}</code>` : ""} (no other merchant ever sees it)</li>` : ""}
-${preview?.memberPseudonym ? html`<li><strong>Your member number there, from the platform</strong>: <code title="${preview.memberPseudonym}">${shortId(preview.memberPseudonym)}</code> (the same from any of your wallets, so you hold one account there; unrelated to your number anywhere else)</li>` : ""}
-</ul>
-${!preview ? html`<p class="hint">Unlock with your PIN below to see the values themselves before they are sent.</p>` : ""}
-<p>Stays in your wallet: ${stays.map(claimLabel).join(", ")}.</p>
-${levelTable(checked)}
-</section>
-${preview && preview.credentialsLeft < LOW_BATCH_THRESHOLD ? notice("warn", `Only ${preview.credentialsLeft} unused credentials left in your wallet.`) : ""}
-${automatic
-    ? html`<form method="post" action="/authorize" data-autosubmit>
-${notice("info", html`You chose to answer ${m.name} at this level automatically. Answering now. (Undo under Remembered choices.)`)}
-<input type="hidden" name="request" value="${checked.requestHash}">${csrfField(args.csrf)}
-<button type="submit">Share exactly this</button>
-</form>`
-    : html`<form method="post" action="/authorize" class="card">
-<h2>Your decision</h2>
-<input type="hidden" name="request" value="${checked.requestHash}">${csrfField(args.csrf)}
-${pinField("consent-pin", args.unlocked ? "Confirm with your wallet PIN" : "Wallet PIN")}
-<label class="check"><input type="checkbox" name="remember" value="1"> <span>Answer ${m.name} at this level automatically next time</span></label>
-<button type="submit">Share exactly this</button>
-</form>
-<form method="post" action="/authorize/decline"><input type="hidden" name="request" value="${checked.requestHash}">${csrfField(args.csrf)}<button type="submit" class="secondary">Decline</button></form>`}
-<details><summary>The request as a QR code and link</summary>
+</dl>`;
+  const footer = html`<details><summary>The request as a QR code and link</summary>
 <div class="qr" role="img" aria-label="QR code of this request">${raw(args.qrSvg)}</div>
 <p><code>${args.link}</code></p>
 <p class="hint">The request you reviewed: sha-256 <code>${checked.requestHash}</code>. Your answer is built from exactly this request.</p>
 </details>`;
+  const declineButton = html`<button type="submit" class="secondary" formaction="/authorize/decline" formnovalidate>${W.decline}</button>`;
+  // Locked: the names only, and the PIN unlocks for review (it shares nothing); the values come before any share.
+  if (!args.unlocked || !preview) {
+    return html`${header}
+<section class="card" aria-labelledby="share-h">
+<h2 id="share-h">What would leave your wallet</h2>
+${levels.map((l) => html`${levels.length > 1 ? html`<h3>${LEVEL_LABELS[l].name}${l === r.level ? html` (${W.preferred})` : ""}</h3>` : ""}${itemsFor(l)}`)}
+<p>Stays in your wallet: ${stays.map(claimLabel).join(", ")}.</p>
+${levelTable(checked)}
+</section>
+<form method="post" action="/authorize/unlock" class="card">
+<h2>${W.unlockToReview}</h2>
+<p class="hint">${W.unlockHint}</p>
+<input type="hidden" name="request" value="${checked.requestHash}">${csrfField(args.csrf)}
+${pinField("review-pin", "Wallet PIN")}
+<div class="actions"><button type="submit">${W.unlockButton}</button>${declineButton}</div>
+</form>
+${footer}`;
+  }
+  return html`${header}
+<form method="post" action="/authorize" class="consent"${automatic ? raw(" data-autosubmit") : ""}>
+<input type="hidden" name="request" value="${checked.requestHash}">${csrfField(args.csrf)}<input type="hidden" name="choice" value="1">
+<section class="card" aria-labelledby="share-h">
+<h2 id="share-h">Exactly what would leave your wallet</h2>
+${args.defaults ? notice("info", W.remembered) : ""}
+${whatLeaves}
+<p>Stays in your wallet: ${stays.map(claimLabel).join(", ")}.</p>
+${levelTable(checked)}
+</section>
+${preview.credentialsLeft < LOW_BATCH_THRESHOLD ? notice("warn", `Only ${preview.credentialsLeft} unused credentials left in your wallet.`) : ""}
+${automatic
+    ? html`<div>
+${notice("info", html`You chose to answer ${m.name} with one tap. (Undo under Remembered choices.)`)}
+<div class="actions"><button type="submit">${W.share}</button>${declineButton}</div></div>`
+    : html`<section class="card">
+<h2>${W.decisionTitle}</h2>
+${pinField("consent-pin", W.confirmPin)}
+<label class="check"><input type="checkbox" name="remember" value="1"${args.defaults ? raw(" checked") : ""}> <span>${W.remember(m.name)}</span></label>
+${levels.includes("verified") ? html`<label class="check"><input type="checkbox" name="one_tap" value="1"${args.defaults?.oneTap ? raw(" checked") : ""}> <span>${W.oneTap(m.name)}</span></label>` : ""}
+<div class="actions"><button type="submit">${W.share}</button>${declineButton}</div>
+</section>`}
+</form>
+${footer}`;
 }
 
 export function grantedPage(args: { grant: GrantEntry; automatic: boolean; credentialsLeft: number; csrf: string }): SafeHtml {
@@ -213,18 +282,20 @@ ${g.withdrawal ? "" : html`<a class="button secondary" href="/grants/${g.grantId
 </article>`)}`;
 }
 
-export function withdrawConfirmPage(g: GrantEntry, csrf: string): SafeHtml {
+export function withdrawConfirmPage(g: GrantEntry, csrf: string, hasRememberedChoice = false): SafeHtml {
   return html`<h1>Withdraw your grant to ${g.merchant.name}?</h1>
 <p>${g.merchant.name} will delete what it holds from this grant${g.pseudonym ? " and close your member account" : ""}, and confirm it in a signed receipt. Both receipts are anchored on chain. This cannot be undone; you can grant again later.</p>
 <dl class="facts"><dt>Level</dt><dd>${LEVEL_LABELS[g.level].name}</dd><dt>Shared</dt><dd>${g.claimNames.map(claimLabel).join(", ")}</dd><dt>When</dt><dd>${g.grantedAt.replace("T", " ").slice(0, 19)} UTC</dd></dl>
-<form method="post" action="/grants/${g.grantId}/withdraw">${csrfField(csrf)}<button type="submit" class="danger">Withdraw this grant</button></form>
+<form method="post" action="/grants/${g.grantId}/withdraw">${csrfField(csrf)}
+${hasRememberedChoice ? html`<label class="check"><input type="checkbox" name="forget" value="1" checked> <span>Also forget the choice you remembered for ${g.merchant.name}</span></label>` : ""}
+<button type="submit" class="danger">Withdraw this grant</button></form>
 <p><a href="/grants">Keep it</a></p>`;
 }
 
 export function choicesPage(args: { choices: AnswerPolicy[]; csrf: string; flash?: string }): SafeHtml {
   return html`<h1>Remembered choices</h1>
 ${args.flash ? notice("ok", args.flash) : ""}
-<p>Merchants your wallet answers at a level without asking again. The PIN still unlocks the wallet.</p>
+<p>Merchants whose choice your wallet pre-selects. Each answer still needs your PIN, except one-tap "Verified only" answers you turned on.</p>
 ${args.choices.length === 0
     ? html`<p>No remembered choices.</p>`
     : html`<div class="table-wrap"><table>
@@ -245,4 +316,26 @@ ${args.unlocked ? "" : pinField("login-pin")}
 <button type="submit">Log in</button>
 </form>
 <p><a href="/">Cancel</a></p>`;
+}
+
+/** The "start a grant" page's sentences, in one place (for a later translation). */
+export const START_WORDS = {
+  title: "Start a grant yourself",
+  intro: "Pick a merchant registered with the identity platform. Your wallet asks it for a fresh request at the level you pick; you then review exactly what would leave and confirm with your PIN. Nothing is sent before that.",
+  none: "No merchants are registered.",
+  pseudonymous: (name: string) => `Open a pseudonymous account at ${name}`,
+  verified: (name: string) => `Send "Verified only" to ${name}`,
+};
+
+export function merchantsPage(args: { merchants: ReadonlyArray<{ did: string; name: string; maxLevel: GrantLevel; purposes: readonly string[] }>; csrf: string }): SafeHtml {
+  const W = START_WORDS;
+  const can = (m: { maxLevel: GrantLevel }, level: GrantLevel) => GRANT_LEVELS.indexOf(level) <= GRANT_LEVELS.indexOf(m.maxLevel);
+  return html`<h1>${W.title}</h1>
+<p>${W.intro}</p>
+${args.merchants.length === 0 ? html`<p>${W.none}</p>` : args.merchants.map((m) => html`<article class="card"><h2>${m.name}</h2>
+<p class="hint">Registered for up to ${LEVEL_LABELS[m.maxLevel].name}: ${m.purposes.join("; ")}</p>
+<form method="post" action="/merchants/start" class="actions">${csrfField(args.csrf)}<input type="hidden" name="merchant" value="${m.did}">
+${can(m, "pseudonymous") ? html`<button type="submit" name="level" value="pseudonymous">${W.pseudonymous(m.name)}</button>` : ""}
+<button type="submit" name="level" value="verified" class="secondary">${W.verified(m.name)}</button>
+</form></article>`)}`;
 }

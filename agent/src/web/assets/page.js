@@ -11,10 +11,33 @@
       if (Date.now() > stopAt) return;
       fetch(url, { headers: { accept: "application/json" }, credentials: "same-origin" })
         .then(function (r) { return r.ok ? r.json() : { status: "error" }; })
-        .then(function (s) { if (waiting.indexOf(s.status) === -1) location.reload(); else setTimeout(tick, every); })
+        .then(function (s) {
+          if (waiting.indexOf(s.status) === -1) return location.reload();
+          // A waiting state that changed (the wallet fetched the request: "scanned") is said in place.
+          if (el.hasAttribute("data-state") && el.getAttribute("data-state") !== s.status) {
+            el.setAttribute("data-state", s.status);
+            var said = el.getAttribute("data-" + s.status + "-text");
+            if (said && el.firstChild) el.firstChild.textContent = said + " ";
+          }
+          setTimeout(tick, every);
+        })
         .catch(function () { setTimeout(tick, every * 3); });
     }
     setTimeout(tick, every);
+  });
+  // <p data-countdown="seconds" data-template="… {left} …">: the time left, every second; at zero the page
+  // reloads and the server says whether the request expired (its clock decides, not this one).
+  document.querySelectorAll("[data-countdown]").forEach(function (el) {
+    var left = Number(el.getAttribute("data-countdown"));
+    var template = el.getAttribute("data-template") || "{left}";
+    var started = Date.now();
+    function show() {
+      var remaining = Math.max(0, left - Math.floor((Date.now() - started) / 1000));
+      el.textContent = template.replace("{left}", Math.floor(remaining / 60) + ":" + String(remaining % 60).padStart(2, "0"));
+      if (remaining === 0) return setTimeout(function () { location.reload(); }, 1500);
+      setTimeout(show, 1000);
+    }
+    show();
   });
   // <form data-autosubmit>: a remembered choice answers without asking (the button stays for no-script use).
   document.querySelectorAll("form[data-autosubmit]").forEach(function (form) { form.requestSubmit ? form.requestSubmit() : form.submit(); });
@@ -26,7 +49,7 @@
     b.addEventListener("click", function () {
       var target = document.querySelector(b.getAttribute("data-copy"));
       if (!target || !navigator.clipboard) return;
-      navigator.clipboard.writeText(target.value || target.textContent).then(function () { b.textContent = "Copied"; });
+      navigator.clipboard.writeText(target.value || target.textContent).then(function () { b.textContent = b.getAttribute("data-copied") || "Copied"; });
     });
   });
 })();
