@@ -31,6 +31,8 @@ function testFiles(dir) {
 const args = process.argv.slice(2);
 const jobsArg = args.find((a) => a.startsWith("--jobs="));
 const jobs = Math.max(1, Number(jobsArg?.slice(7) ?? process.env.TEST_JOBS ?? Math.max(2, availableParallelism())));
+// No file takes near this; a hung one must not eat CI's whole budget.
+const fileLimitSeconds = Number(process.env.TEST_FILE_LIMIT_SECONDS ?? 600);
 const filters = args.filter((a) => !a.startsWith("--"));
 let files = testFiles(join(root, "test"));
 if (filters.length) files = files.filter((f) => filters.some((x) => f.includes(x)));
@@ -45,6 +47,19 @@ files.sort((a, b) => (previous[b] ?? 60_000) - (previous[a] ?? 60_000));
 
 await buildDist();
 
+// Detached groups outlive an interrupted runner unless it stops them.
+const running = new Set();
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, () => {
+    for (const pid of running) {
+      try {
+        process.kill(-pid, "SIGKILL");
+      } catch {}
+    }
+    process.exit(130);
+  });
+}
+
 const mocha = join(root, "node_modules", "mocha", "bin", "mocha.js");
 function runFile(file) {
   const started = Date.now();
@@ -52,12 +67,24 @@ function runFile(file) {
     const child = spawn(
       process.execPath,
       [mocha, "--no-config", "--import=tsx", "--extension", "ts", "--timeout", "120000", "--exit", "--color", file],
-      { cwd: root, env: { ...process.env, FORCE_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] },
+      // Its own process group, so that a file stuck past its limit is stopped with everything it started.
+      { cwd: root, env: { ...process.env, FORCE_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"], detached: true },
     );
+    running.add(child.pid);
+    const limit = setTimeout(() => {
+      chunks.push(Buffer.from(`\n[test/run.mjs] ${file} still running after ${fileLimitSeconds} s: stopped (TEST_FILE_LIMIT_SECONDS)\n`));
+      try {
+        process.kill(-child.pid, "SIGKILL");
+      } catch {
+        child.kill("SIGKILL");
+      }
+    }, fileLimitSeconds * 1000);
     const chunks = [];
     child.stdout.on("data", (c) => chunks.push(c));
     child.stderr.on("data", (c) => chunks.push(c));
     child.on("close", (code, signal) => {
+      clearTimeout(limit);
+      running.delete(child.pid);
       const output = Buffer.concat(chunks).toString();
       const passing = Number(/(\d+) passing/.exec(output)?.[1] ?? 0);
       const failing = Number(/(\d+) failing/.exec(output)?.[1] ?? 0);
