@@ -60,6 +60,7 @@ export function httpStatusFor(code: string): number {
   if (code === "ERR_CHAIN_UNAVAILABLE" || code === "ERR_UPSTREAM" || code === "ERR_STORAGE_UNAVAILABLE" || code === "ERR_ISSUER_METADATA_UNAVAILABLE" || code === "ERR_REGISTRY_UPSTREAM") return 503;
   if (code === "ERR_CONFLICT" || code === "ERR_NONCE_REUSED" || code === "ERR_STORE_IN_USE" || code === "ERR_IDENTITY_CONFLICT") return 409;
   if (code === "ERR_REPLAYED") return 409;
+  if (code === "ERR_IDENTITY_ITEMS_REQUIRED") return 422;
   if (code === "ERR_IDENTITY_NOT_CONFIRMED" || code === "ERR_FACE_NOT_CONFIRMED" || code === "ERR_ATTESTATION_REGISTRY_MISMATCH") return 422;
   if (code === "ERR_REQUEST_EXPIRED") return 410;
   if (code.startsWith("ERR_")) return 400;

@@ -99,6 +99,8 @@ export { loadHuman } from "./issuer/face/human-runtime.js";
 export { replayOf, REPLAY_MIN_EMBEDDING, REPLAY_MIN_PIXELS } from "./issuer/face/replay.js";
 export { HumanLivenessCheck, framesDigest, actionsPerformed, LIVENESS_LIMITS, CHALLENGE_ACTIONS } from "./issuer/face/liveness.js";
 export type { LivenessCheck, LivenessChallenge, LivenessEvidence, LivenessResult, ChallengeAction } from "./issuer/face/liveness.js";
+export { RegistryFaceIndex, isFaceSearchable } from "./issuer/face/candidate-index.js";
+export type { FaceCandidates, FaceCandidate, FaceSearchableRegistry } from "./issuer/face/candidate-index.js";
 export {
   RiskEngine,
   RiskState,

@@ -18,6 +18,8 @@ import {
   enrolmentPolicyFromEnv,
   ensureIdentifier,
   identityRegistryFromEnv,
+  isFaceSearchable,
+  RegistryFaceIndex,
   HolderKeyIndex,
   PlatformTrace,
   TraceService,
@@ -140,10 +142,15 @@ async function main() {
   // The face model loads in the background at start-up (not on the first registration); listening does not wait for it.
   void loadHuman().catch((error) => log(JSON.stringify({ event: "face-model-load-failed", message: String(error) })));
   const attestations = new AttestedIdentities({ registry: identityRegistry, faces, vault, risk, key: dataKey, reviews: db.store("identity-reviews") });
+  // Face-first registration (seed 002) searches the registry's photos when the registry can list them; the
+  // embeddings are computed once in the background (kept by photo hash) and refreshed hourly.
+  const candidates = isFaceSearchable(identityRegistry) ? new RegistryFaceIndex({ registry: identityRegistry, faces, embeddings: db.store("registry-face-index") }) : undefined;
+  if (candidates && env.FACE_FIRST !== "0") void candidates.load().then(({ candidates: n }) => log(JSON.stringify({ event: "face-index-loaded", candidates: n })), (error) => log(JSON.stringify({ event: "face-index-load-failed", message: String(error) })));
   const registration = new RegistrationService({
     audience: issuer.did,
     registry: identityRegistry,
     faces,
+    ...(candidates && env.FACE_FIRST !== "0" ? { candidates } : {}),
     liveness: new HumanLivenessCheck({ challenges: db.store("liveness-challenges"), verifyDevice: (proof, expected) => devices.verifySubmission(proof, expected) }),
     // Off by default until the browser capture page sends frames; REQUIRE_LIVENESS=1 refuses portraits without them.
     requireLiveness: env.REQUIRE_LIVENESS === "1",

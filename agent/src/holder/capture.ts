@@ -11,8 +11,9 @@ export interface CaptureDevice {
 }
 
 export interface CaptureMaterials {
-  fullName: string;
-  idNumber: string;
+  /** Both or neither: without them the issuer looks for the identity by the face (face-first, seed 002). */
+  fullName?: string;
+  idNumber?: string;
   portrait: Uint8Array;
   fingerprintDigest?: string;
   /** The frames filmed while the person performed `challenge` (from `requestLivenessChallenge`), in order. */
@@ -28,7 +29,7 @@ export async function requestLivenessChallenge(issuerUrl: string): Promise<Liven
  * Submits registration materials as the issuer's security gateway expects: a fresh nonce from the issuer,
  * and the device's signature over that nonce and the portrait's hash. Returns what the person must confirm.
  */
-export async function submitRegistration(issuerUrl: string, device: CaptureDevice, materials: CaptureMaterials): Promise<{ registrationId: string; masked: { name: string; idNumber: string }; confirmBy: string }> {
+export async function submitRegistration(issuerUrl: string, device: CaptureDevice, materials: CaptureMaterials): Promise<{ registrationId: string; masked: { name: string; idNumber: string }; confirmBy: string; trust?: "trusted" | "untrusted"; identifiedBy?: "face-1:N" | "typed-details" }> {
   const { did: issuerDid } = await fetchJson<{ did: string }>(new URL("/.well-known/issuer", issuerUrl).href);
   const { nonce } = await fetchJson<{ nonce: string }>(new URL("/registrations/nonce", issuerUrl).href, { method: "POST", body: {} });
   const deviceProof = await signJws(

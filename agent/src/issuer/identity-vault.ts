@@ -13,6 +13,13 @@ export interface VerificationEvidence {
   registryRecordRef?: string;
   /** How liveness was established: the active challenge, or only the replay check on a single portrait. */
   liveness?: "active-challenge" | "replay-check-only";
+  /**
+   * How the identity was found: from the face among the registry's candidates and confirmed masked (seed 002,
+   * a trusted device), or from the name and ID number the person typed, then checked 1:1.
+   */
+  identifiedBy?: "face-1:N" | "typed-details";
+  /** Face-first only: the found candidate's similarity and the next candidate's (how clear the choice was). */
+  identification?: { score: number; runnerUp: number };
   /** The capture device's fingerprint-template digest, if one was taken (sealed with the rest). */
   fingerprintDigest?: string;
 }

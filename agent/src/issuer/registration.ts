@@ -7,13 +7,19 @@ import type { DataKey } from "./data-key.js";
 import type { DeviceRegistry } from "./devices.js";
 import { inspectPortrait, type FaceMatcher } from "./face-matcher.js";
 import type { LivenessCheck, LivenessEvidence } from "./face/liveness.js";
+import type { FaceCandidates } from "./face/candidate-index.js";
 import type { IdentityVault, VerificationEvidence } from "./identity-vault.js";
 import type { RiskAssessment, RiskContext, RiskEngine } from "./risk.js";
 import { decodeJws } from "../crypto/jws.js";
 
 export interface RegistrationMaterials {
-  fullName: string;
-  idNumber: string;
+  /**
+   * The identity items the person typed. Both absent: face-first (seed 002), the identity is looked for among
+   * the registry's candidates by the face, which only a device that risk and trust detection trust may do;
+   * otherwise the answer is ERR_IDENTITY_ITEMS_REQUIRED and the person types them.
+   */
+  fullName?: string;
+  idNumber?: string;
   portrait: Uint8Array;
   fingerprintDigest?: string;
   nonce: string;
@@ -49,6 +55,8 @@ export class RegistrationService {
       audience: string;
       registry: IdentityRegistry;
       faces: FaceMatcher;
+      /** 1:N search of the registry's photos for face-first registration; without it every person types. */
+      candidates?: FaceCandidates;
       /** Active + passive liveness; with `requireLiveness` a submission without frames is refused. */
       liveness?: LivenessCheck;
       requireLiveness?: boolean;
@@ -101,7 +109,16 @@ export class RegistrationService {
     return this.deps.liveness.issueChallenge(this.now());
   }
 
-  async submit(materials: RegistrationMaterials, clientAddress: string): Promise<{ registrationId: string; masked: { name: string; idNumber: string }; confirmBy: string; trust: RiskAssessment["trust"] }> {
+  private personContext(base: Omit<RiskContext, "personRef" | "regionRef">, idNumber: string): RiskContext {
+    return {
+      ...base,
+      personRef: this.deps.key.index("id-number", idNumber),
+      // The administrative division code (first six digits): "many requests from one region" (seed 002).
+      regionRef: this.deps.key.index("region", idNumber.slice(0, 6)),
+    };
+  }
+
+  async submit(materials: RegistrationMaterials, clientAddress: string): Promise<{ registrationId: string; masked: { name: string; idNumber: string }; confirmBy: string; trust: RiskAssessment["trust"]; identifiedBy: "face-1:N" | "typed-details" }> {
     const now = this.now();
     const nonce = await this.deps.nonces.take(materials.nonce);
     if (!nonce || nonce.expiresAt <= Math.floor(now.getTime() / 1000)) throw new AgentError("ERR_NONCE_INVALID", "the registration nonce is unknown, used or expired: ask for a new one");
@@ -134,17 +151,36 @@ export class RegistrationService {
       throw new AgentError("ERR_LIVENESS_REQUIRED", "this issuer requires the liveness challenge's frames with the portrait");
     }
 
-    const idNumber = materials.idNumber.toUpperCase();
-    const ctx: RiskContext = {
-      deviceId: device.deviceId,
-      addressRef,
-      personRef: this.deps.key.index("id-number", idNumber),
-      // The administrative division code (first six digits): "many requests from one region" (seed 002).
-      regionRef: this.deps.key.index("region", idNumber.slice(0, 6)),
-      faceEmbedding,
-      now,
-    };
-    const assessment = await this.deps.risk.assess(ctx);
+    const typed = materials.idNumber !== undefined && materials.fullName !== undefined;
+    if (!typed && (materials.idNumber !== undefined || materials.fullName !== undefined)) throw new TypeError("fullName and idNumber are given together or not at all");
+    const base = { deviceId: device.deviceId, addressRef, faceEmbedding, now };
+    let idNumber: string;
+    let identification: { score: number; runnerUp: number } | undefined;
+    let assessment: RiskAssessment;
+    if (typed) {
+      idNumber = materials.idNumber!.toUpperCase();
+      assessment = await this.deps.risk.assess(this.personContext(base, idNumber));
+    } else {
+      // Seed 002: risk and trust detection first, on what is known before the person is (the device, the address).
+      const deviceCtx: RiskContext = { ...base, personRef: "" };
+      const before = await this.deps.risk.assess(deviceCtx, "device");
+      const found = before.trust === "trusted" ? await this.deps.candidates?.identify(faceEmbedding) : undefined;
+      if (!found) {
+        await this.deps.risk.recordNote(deviceCtx, "face-first-declined", before.trust === "trusted" ? "no single registry candidate for this face" : "the device is not trusted for face-first");
+        throw new AgentError("ERR_IDENTITY_ITEMS_REQUIRED", "type your name and ID number: your identity cannot be found from your face on this device", { reason: before.trust === "trusted" ? "NOT_IDENTIFIED" : "UNTRUSTED" });
+      }
+      idNumber = found.idNumber;
+      identification = { score: Math.round(found.score * 1000) / 1000, runnerUp: Math.round(found.runnerUp * 1000) / 1000 };
+      const ctx = this.personContext(base, idNumber);
+      ctx.attemptPlace = deviceCtx.attemptPlace;
+      assessment = await this.deps.risk.assess(ctx, "person");
+      // The person's own history and the region's load count now: a busy region takes face-first away too.
+      if (assessment.trust !== "trusted") {
+        await this.deps.risk.recordNote(ctx, "face-first-declined", "trust withdrawn once the person was known (busy region or device failures)");
+        throw new AgentError("ERR_IDENTITY_ITEMS_REQUIRED", "type your name and ID number: your identity cannot be found from your face on this device", { reason: "UNTRUSTED" });
+      }
+    }
+    const ctx = this.personContext(base, idNumber);
 
     // One answer for every way the identity fails (unknown number, name that does not match, no registry
     // photo, another person's face): the submitter learns neither who exists in the registry nor whether
@@ -152,7 +188,8 @@ export class RegistrationService {
     // itself when there is no registry photo), so the time taken does not tell either. Only the risk log
     // gets the actual reason.
     const person = await this.deps.registry.lookup(idNumber);
-    const nameConfirmed = !!person && sameName(person.fullName, materials.fullName);
+    // Face-first: the name is the registry's own, the face found it and is compared 1:1 below all the same.
+    const nameConfirmed = !!person && (!typed || sameName(person.fullName, materials.fullName!));
     const reference = person ? await this.deps.registry.photo(idNumber) : undefined;
     const face = await this.deps.faces.compare(materials.portrait, reference ?? materials.portrait);
     // The registry's own photo (or a near copy) sent as the live capture: refused as a replay, and logged.
@@ -176,13 +213,15 @@ export class RegistrationService {
       verifiedAt: now.toISOString(),
       assurance: materials.fingerprintDigest ? "high" : "substantial",
       faceScore: face.score,
+      identifiedBy: typed ? "typed-details" : "face-1:N",
+      ...(identification ? { identification } : {}),
       ...(registryRecordRef ? { registryRecordRef } : {}),
       liveness: materials.liveness ? "active-challenge" : "replay-check-only",
       ...(materials.fingerprintDigest ? { fingerprintDigest: materials.fingerprintDigest } : {}),
     };
     const expiresAt = Math.floor(now.getTime() / 1000) + (this.deps.confirmWithinSeconds ?? 600);
     await this.deps.pending.put(registrationId, { registrationId, sealed: this.deps.key.seal(JSON.stringify({ person, evidence }), registrationId), expiresAt });
-    return { registrationId, masked: { name: maskName(person.fullName), idNumber: maskIdNumber(person.idNumber) }, confirmBy: new Date(expiresAt * 1000).toISOString(), trust: assessment.trust };
+    return { registrationId, masked: { name: maskName(person.fullName), idNumber: maskIdNumber(person.idNumber) }, confirmBy: new Date(expiresAt * 1000).toISOString(), trust: assessment.trust, identifiedBy: typed ? "typed-details" : "face-1:N" };
   }
 
   /** The person saw the masked identity: on yes the identity is stored (sealed) and its ref returned; on no, forgotten. */

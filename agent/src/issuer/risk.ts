@@ -109,6 +109,11 @@ type Doc = { times?: number[]; first?: number; count?: number; at?: string; reas
 export interface RiskRule {
   name: string;
   riskClass: RiskClass;
+  /**
+   * The rule reads the person (their ID number's ref or their face's other owners): in a face-first
+   * registration it runs once the face has found the identity (see RiskEngine.assess's phases).
+   */
+  aboutPerson?: boolean;
   evaluate(ctx: RiskContext, state: RiskState): Promise<string | undefined>;
 }
 
@@ -197,6 +202,7 @@ export class RiskState {
 export const blacklistedPerson: RiskRule = {
   name: "blacklisted-person",
   riskClass: "blacklist",
+  aboutPerson: true,
   evaluate: async (ctx, s) => ((await s.isBlacklisted("person", ctx.personRef)) !== undefined ? "the person is on the blacklist" : undefined),
 };
 export const blacklistedDevice: RiskRule = {
@@ -207,6 +213,7 @@ export const blacklistedDevice: RiskRule = {
 const velocity = (name: string, kind: "device" | "address" | "person", pick: (c: RiskContext) => string, limit: (l: RiskLimits) => Window): RiskRule => ({
   name,
   riskClass: "velocity",
+  aboutPerson: kind === "person",
   evaluate: async (ctx, s) => {
     const { max, windowSeconds } = limit(s.limits);
     const n = ctx.attemptPlace?.[kind] ?? (await s.attempts(kind, pick(ctx), windowSeconds, ctx.now));
@@ -264,36 +271,51 @@ export class RiskEngine {
     options: { rules?: RiskRule[]; duplicateFaceCheck?: DuplicateFaceCheck } = {},
   ) {
     const duplicateFace: RiskRule[] = options.duplicateFaceCheck
-      ? [{ name: "duplicate-face", riskClass: "duplicate-face", evaluate: (ctx, state) => options.duplicateFaceCheck!(ctx, state) }]
+      ? [{ name: "duplicate-face", riskClass: "duplicate-face", aboutPerson: true, evaluate: (ctx, state) => options.duplicateFaceCheck!(ctx, state) }]
       : [];
     this.rules = [...(options.rules ?? DEFAULT_RISK_RULES), ...duplicateFace];
   }
 
-  async assess(ctx: RiskContext): Promise<RiskAssessment> {
+  /**
+   * Seed 002: risk and trust detection before any identity check. `phase` splits it for a face-first
+   * registration, where the person is not known until their face has found them among the candidates:
+   * "device" counts the device's and address's attempts and runs the rules about them (the person's ref in
+   * `ctx` is not read), "person" then counts the person's and region's attempts and runs the rules about the
+   * person (blacklist, velocity, duplicate face). "all" (typed details) runs both at once. Each phase logs its
+   * decision and answers trust from what it knows: before the person is known, only the device can earn trust.
+   */
+  async assess(ctx: RiskContext, phase: "all" | "device" | "person" = "all"): Promise<RiskAssessment> {
     const l = this.state.limits;
     const keep = Math.max(l.perDevice.windowSeconds, l.perAddress.windowSeconds, l.perPerson.windowSeconds, l.perRegion.windowSeconds);
-    ctx.attemptPlace = {
-      device: await this.state.recordAttempt("device", ctx.deviceId, ctx.now, keep, l.perDevice.windowSeconds),
-      address: await this.state.recordAttempt("address", ctx.addressRef, ctx.now, keep, l.perAddress.windowSeconds),
-      person: await this.state.recordAttempt("person", ctx.personRef, ctx.now, keep, l.perPerson.windowSeconds),
-      ...(ctx.regionRef ? { region: await this.state.recordAttempt("region", ctx.regionRef, ctx.now, keep, l.perRegion.windowSeconds) } : {}),
-    };
+    const place = { ...ctx.attemptPlace };
+    if (phase !== "person") {
+      place.device = await this.state.recordAttempt("device", ctx.deviceId, ctx.now, keep, l.perDevice.windowSeconds);
+      place.address = await this.state.recordAttempt("address", ctx.addressRef, ctx.now, keep, l.perAddress.windowSeconds);
+    }
+    if (phase !== "device") {
+      place.person = await this.state.recordAttempt("person", ctx.personRef, ctx.now, keep, l.perPerson.windowSeconds);
+      if (ctx.regionRef) place.region = await this.state.recordAttempt("region", ctx.regionRef, ctx.now, keep, l.perRegion.windowSeconds);
+    }
+    ctx.attemptPlace = place;
+    const logged = phase === "device" ? { ...ctx, personRef: undefined } : ctx;
     for (const rule of this.rules) {
+      if (phase === "device" && rule.aboutPerson) continue;
+      if (phase === "person" && !rule.aboutPerson) continue;
       const reason = await rule.evaluate(ctx, this.state);
       if (reason) {
-        await this.write({ decision: "refuse", rule: rule.name, riskClass: rule.riskClass, reason }, ctx);
+        await this.write({ decision: "refuse", rule: rule.name, riskClass: rule.riskClass, reason }, logged);
         throw new AgentError("ERR_RISK_REFUSED", `refused by risk control (${rule.riskClass})`, { riskClass: rule.riskClass });
       }
     }
-    const assessment = await this.trust(ctx);
-    await this.write({ decision: "allow", reason: "all rules passed", trust: assessment.trust, signals: assessment.signals }, ctx);
+    const assessment = await this.trust(ctx, phase !== "device");
+    await this.write({ decision: "allow", reason: phase === "device" ? "device rules passed (person not yet known)" : "all rules passed", trust: assessment.trust, signals: assessment.signals }, logged);
     return assessment;
   }
 
   /** Trust detection: a known device with no recent failures, or a returning person of some age; never a busy region. */
-  private async trust(ctx: RiskContext): Promise<RiskAssessment> {
+  private async trust(ctx: RiskContext, personKnown: boolean): Promise<RiskAssessment> {
     const l = this.state.limits;
-    const person = await this.state.personHistory(ctx.personRef);
+    const person = personKnown ? await this.state.personHistory(ctx.personRef) : { successes: 0, first: undefined };
     const signals: TrustSignals = {
       deviceSuccesses: await this.state.deviceSuccesses(ctx.deviceId, ctx.now),
       deviceFailures: await this.state.deviceFailures(ctx.deviceId, ctx.now),
@@ -312,6 +334,11 @@ export class RiskEngine {
   async recordFailure(ctx: RiskContext, reason: string): Promise<void> {
     const n = await this.state.recordDeviceFailure(ctx.deviceId, ctx.now);
     await this.write({ decision: "note", rule: "identity-check-failed", reason: `${reason} (device failures in window: ${n})` }, ctx);
+  }
+
+  /** A decision that is neither a refusal nor a pass (face-first declined, the person must type): logged. */
+  async recordNote(ctx: Omit<RiskContext, "personRef"> & { personRef?: string }, rule: string, reason: string): Promise<void> {
+    await this.write({ decision: "note", rule, reason }, ctx);
   }
 
   /** A passed identity check: the device's and the person's history (trust detection reads it) and the log. */
@@ -341,8 +368,8 @@ export class RiskEngine {
     return (await this.log.list({ limit })).map(([, e]) => e);
   }
 
-  private write(entry: Omit<RiskLogEntry, "at" | "deviceId" | "personRef" | "addressRef">, ctx: RiskContext): Promise<void> {
-    return this.append({ at: ctx.now.toISOString(), ...entry, deviceId: ctx.deviceId, personRef: ctx.personRef, addressRef: ctx.addressRef });
+  private write(entry: Omit<RiskLogEntry, "at" | "deviceId" | "personRef" | "addressRef">, ctx: Omit<RiskContext, "personRef"> & { personRef?: string }): Promise<void> {
+    return this.append({ at: ctx.now.toISOString(), ...entry, deviceId: ctx.deviceId, ...(ctx.personRef ? { personRef: ctx.personRef } : {}), addressRef: ctx.addressRef });
   }
 
   private async append(entry: RiskLogEntry): Promise<void> {

@@ -94,7 +94,19 @@ export class FileIdentityRegistry implements IdentityRegistry {
 
   async photo(idNumber: string): Promise<Uint8Array | undefined> {
     const found = this.people.get(idNumber.toUpperCase());
-    if (found?.photoBase64) return Buffer.from(found.photoBase64, "base64");
-    return found?.photo ? readFileSync(resolve(dirname(this.file), found.photo)) : undefined;
+    return found ? this.photoOf(found) : undefined;
+  }
+
+  /** Every record with a photo (for the 1:N face index, see issuer/face/candidate-index.ts). */
+  async *photoRecords(): AsyncIterable<{ idNumber: string; photo: Uint8Array }> {
+    for (const record of this.people.values()) {
+      const photo = this.photoOf(record);
+      if (photo) yield { idNumber: record.idNumber, photo };
+    }
+  }
+
+  private photoOf(record: RegistryRecord): Uint8Array | undefined {
+    if (record.photoBase64) return Buffer.from(record.photoBase64, "base64");
+    return record.photo ? readFileSync(resolve(dirname(this.file), record.photo)) : undefined;
   }
 }

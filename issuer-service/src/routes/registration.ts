@@ -18,16 +18,19 @@ const livenessSchema = z
 
 export const registrationSchema = z
   .object({
-    fullName: z.string().trim().min(1, "required").max(64, "at most 64 characters"),
+    // Both or neither: without them the identity is looked for by the face (face-first, seed 002), which only a
+    // trusted device may do; otherwise the answer is ERR_IDENTITY_ITEMS_REQUIRED and the person types them.
+    fullName: z.string().trim().min(1, "required").max(64, "at most 64 characters").optional(),
     // A bad number is answered with its problem code first (ID_FORMAT, ID_REGION, ID_BIRTH_DATE, ID_CHECK_DIGIT).
-    idNumber: residentIdNumberSchema,
+    idNumber: residentIdNumberSchema.optional(),
     portrait: portraitBase64Schema,
     fingerprintDigest: z.string().regex(/^[0-9a-f]{64}$/, "must be a sha-256 hex digest").optional(),
     nonce: z.string().min(16).max(64),
     deviceProof: z.string().min(1).max(4096),
     liveness: livenessSchema.optional(),
   })
-  .strict();
+  .strict()
+  .refine((r) => (r.fullName === undefined) === (r.idNumber === undefined), { message: "fullName and idNumber are given together or not at all", path: ["idNumber"] });
 
 const confirmationSchema = z.object({ confirm: z.boolean() }).strict();
 const idParam = z.string().uuid();
