@@ -411,7 +411,8 @@ async function durability() {
 const started = Date.now();
 let face: Awaited<ReturnType<typeof faceBench>> | undefined;
 const only = process.argv.find((a) => a.startsWith("--only="))?.slice(7);
-if (only === "evidence") await evidence();
+if (only === "in-process") await inProcess();
+else if (only === "evidence") await evidence();
 else if (only === "durability") await durability();
 else if (only === "payments") await benchInPersonPayments(add, rate, SECONDS);
 else if (only === "face") {

@@ -23,7 +23,7 @@ export { IDENTITY_VCT_PATH, identityVct, IDENTITY_CLAIM_NAMES, FULL_LEVEL_CLAIMS
 export type { IdentityClaims, GrantLevel, IdentityClaimName } from "./sdjwt/identity-credential.js";
 export { identityTypeMetadata } from "./sdjwt/type-metadata.js";
 export { IssuerMetadataResolver, JWT_VC_ISSUER_WELL_KNOWN, jwtVcIssuerMetadata, jwtVcIssuerMetadataUrl, isUrlIssuer } from "./sdjwt/issuer-metadata.js";
-export { issueIdentityCredential } from "./sdjwt/issue.js";
+export { issueIdentityCredential, SD_DIGEST_BUCKET } from "./sdjwt/issue.js";
 export { batchCredentialTimes } from "./sdjwt/credential-times.js";
 export { merchantPseudonymClaim, isMerchantPseudonymClaim } from "./sdjwt/merchant-pseudonym.js";
 export { selectDisclosures, bindPresentation, readCredentialClaims } from "./sdjwt/present.js";
