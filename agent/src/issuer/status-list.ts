@@ -197,18 +197,24 @@ export class StatusListService {
     });
   }
 
-  /** One new version holding exactly these changes. */
+  /**
+   * One new version holding exactly these changes, as one atomic update of the list document: replicas on one
+   * database (and two calls in one process) never read the list, change it and write it back over each other's
+   * change (a lost revocation would show a revoked credential as valid).
+   */
   private async apply(changes: Array<{ idx: number; status: StatusName }>): Promise<number> {
     const key = `list:${this.options.listId}`;
-    const doc = await this.list();
-    const list = StatusList.decompressStatusList(doc.lst, 2);
-    for (const { idx, status } of changes) {
-      if (!Number.isInteger(idx) || idx < 0 || idx >= doc.size) throw new AgentError("ERR_INVALID_INPUT", "status index out of range");
-      if (list.getStatus(idx) === STATUS.revoked && status !== "revoked") throw new AgentError("ERR_CONFLICT", "a revoked credential cannot be reinstated");
-      list.setStatus(idx, STATUS[status]);
-    }
-    const next: ListDoc = { ...doc, lst: list.compressStatusList(), version: doc.version + 1, updatedAt: this.now().toISOString() };
-    await this.store.put(key, next);
+    await this.list();
+    const next = (await this.store.update(key, (current) => {
+      const doc = current as ListDoc;
+      const list = StatusList.decompressStatusList(doc.lst, 2);
+      for (const { idx, status } of changes) {
+        if (!Number.isInteger(idx) || idx < 0 || idx >= doc.size) throw new AgentError("ERR_INVALID_INPUT", "status index out of range");
+        if (list.getStatus(idx) === STATUS.revoked && status !== "revoked") throw new AgentError("ERR_CONFLICT", "a revoked credential cannot be reinstated");
+        list.setStatus(idx, STATUS[status]);
+      }
+      return { ...doc, lst: list.compressStatusList(), version: doc.version + 1, updatedAt: this.now().toISOString() } as never;
+    })) as unknown as ListDoc;
     return next.version;
   }
 
