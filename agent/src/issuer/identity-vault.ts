@@ -1,3 +1,4 @@
+import { AgentError } from "../errors.js";
 import type { DocumentStore } from "../stores/document-store.js";
 import type { RegistryPerson } from "../registry/identity-registry.js";
 import type { DataKey } from "./data-key.js";
@@ -63,11 +64,18 @@ export class IdentityVault {
     return record ? (JSON.parse(this.key.open(record.sealed, ref)) as VerifiedIdentity) : undefined;
   }
 
+  /**
+   * Changes an identity in one atomic update of its record: two issuances for one person at once (two offers
+   * redeemed together, or on two issuer replicas) both keep their status indexes, so revoking the person
+   * reaches every credential they hold.
+   */
   async update(ref: string, change: (identity: VerifiedIdentity) => VerifiedIdentity): Promise<VerifiedIdentity> {
-    const current = await this.get(ref);
-    if (!current) throw new Error("no such identity");
-    const next = change(current);
-    await this.store.put(ref, { ref, sealed: this.key.seal(JSON.stringify(next), ref), updatedAt: new Date().toISOString() });
-    return next;
+    let next: VerifiedIdentity | undefined;
+    await this.store.update(ref, (record) => {
+      if (!record) throw new AgentError("ERR_IDENTITY_NOT_FOUND", "no verified identity with this reference");
+      next = change(JSON.parse(this.key.open(record.sealed, ref)) as VerifiedIdentity);
+      return { ref, sealed: this.key.seal(JSON.stringify(next), ref), updatedAt: new Date().toISOString() };
+    });
+    return next!;
   }
 }

@@ -111,8 +111,8 @@ export class TrustRegistry {
   }
 
   private async bump(): Promise<void> {
-    const meta = await this.store.get("meta");
-    await this.store.put("meta", { kind: "meta", version: (meta?.kind === "meta" ? meta.version : 0) + 1 });
+    // Atomic: two replicas changing the registry at once get two versions, not one number twice.
+    await this.store.update("meta", (meta) => ({ kind: "meta", version: (meta?.kind === "meta" ? meta.version : 0) + 1 }) as never);
   }
 }
 

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { getListFromStatusListJWT } from "@sd-jwt/jwt-status-list";
-import { PgDatabase, StatusListService, type DocumentStore } from "@realname/agent";
+import { DataKey, IdentityIssuer, IdentityVault, jwkFromDidKey, PgDatabase, StatusListService, type DocumentStore } from "@realname/agent";
 import { newTestKey } from "../helpers/keys.js";
 import { PG_URL, uniqueSchema } from "../helpers/pg.js";
 
@@ -11,7 +11,7 @@ const SIZE = 4096;
  * revocation scheduled on one must survive the other publishing at the same moment: the list is changed by an
  * atomic update, never read on one replica and written back over the other's change.
  */
-describe("status list: two issuer replicas on one PostgreSQL schema lose no revocation", function () {
+describe("two issuer replicas on one PostgreSQL schema lose no revocation", function () {
   this.timeout(60_000);
   let a: PgDatabase;
   let b: PgDatabase;
@@ -59,5 +59,23 @@ describe("status list: two issuer replicas on one PostgreSQL schema lose no revo
     await Promise.all(indexes.map(({ idx }, i) => (i % 2 ? one : two).setStatus([idx], "revoked")));
     const list = getListFromStatusListJWT(await two.signedList());
     expect(indexes.filter(({ idx }) => list.getStatus(idx) !== 1), "corrections lost").to.deep.equal([]);
+  });
+
+  it("issuances for one person on both replicas at once all record their status index, so revoking the person reaches every credential", async () => {
+    const key = DataKey.ephemeral();
+    const vct = () => "https://issuer.example/vct/realname-identity/v1";
+    const side = (db: PgDatabase) => {
+      const vault = new IdentityVault(db.store("vault"), key);
+      const status = replica(db.store("issued-status"));
+      return { vault, status, issuer: new IdentityIssuer({ issuer, vct, vault, status, validForSeconds: 86_400, clock: () => now }) };
+    };
+    const one = side(a);
+    const two = side(b);
+    const ref = await one.vault.put({ person: { idNumber: "110105199003071239", fullName: "张三", familyName: "张", givenName: "三", birthDate: "1990-03-07" }, evidence: { method: "registry+face", verifiedAt: now.toISOString(), assurance: "substantial" }, statusIndexes: [] });
+    const holderKeys = () => [jwkFromDidKey(newTestKey().did), jwkFromDidKey(newTestKey().did)];
+    const batches = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 ? one : two).issuer.issue(ref, holderKeys())));
+    const issued = batches.flat().map((c) => JSON.parse(Buffer.from(c.split(".")[1]!, "base64url").toString()).status.status_list.idx as number);
+    expect(issued).to.have.length(16);
+    expect([...(await two.vault.get(ref))!.statusIndexes].sort(), "indexes the vault kept").to.deep.equal([...issued].sort());
   });
 });
