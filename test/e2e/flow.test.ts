@@ -612,6 +612,31 @@ describe("End to end: chain, issuer and two merchants as real processes, a walle
       expect(verified.out).to.deep.include({ level: "verified", claimNames: ["real_name_verified"] });
       expect(await result(shopA, lower.requestId)).to.deep.equal({ status: "accepted", level: "verified" });
     });
+    it("`wallet start`: the person asks a registered merchant for a request at the level they pick, answers it, and the merchant gets exactly that level", async () => {
+      const env = { WALLET_DIR: join(work, "cli-wallet"), WALLET_PIN: "7531" };
+      // The merchant's own terms for an unsolicited grant (its checkout offer's purpose) must be registered too,
+      // else the wallet refuses them (ERR_PURPOSE_NOT_ALLOWED), as for any request.
+      await registerMerchant(shopA, { purposes: ["test verified", "test pseudonymous", "test full", "Sell an age-restricted item to a real-name-verified adult"] });
+      const before = (await cli(["grants"], env)).out.length;
+      const started = await cli(["start", shopA.did, "--level", "verified"], env);
+      expect(started.code, JSON.stringify(started.out)).to.equal(0);
+      expect(started.out.level).to.equal("verified");
+      expect(started.out.link).to.be.a("string");
+      const answered = await cli(["answer", started.out.link, "--yes"], env);
+      expect(answered.code, JSON.stringify(answered.out)).to.equal(0);
+      // The merchant's verified offer is its age check: exactly that is disclosed.
+      expect(answered.out).to.deep.include({ level: "verified", claimNames: ["real_name_verified", "age_over_18"] });
+      const grants = (await cli(["grants"], env)).out;
+      expect(grants).to.have.length(before + 1);
+      // Refusals: a merchant the registry does not list (in words, before anything is sent), and a level the
+      // command does not offer (`full` is only ever what a merchant asks for: a usage error).
+      const unknown = await cli(["start", newTestKey().did, "--level", "verified"], env);
+      expect(unknown.code).to.not.equal(0);
+      expect(unknown.out.error.code).to.equal("ERR_MERCHANT_UNREGISTERED");
+      const full = await exec(join(REPO_ROOT, "node_modules", ".bin", "wallet"), ["start", shopA.did, "--level", "full"], { cwd: REPO_ROOT, env: { ...process.env, ...env } }).then(() => ({ code: 0 }), (e: { code: number }) => e);
+      expect(full.code).to.equal(2);
+      expect((await cli(["grants"], env)).out).to.have.length(before + 1);
+    });
     it("a bad --batch is a usage error (exit 2) before anything is asked of the issuer", async () => {
       for (const args of [["receive", "openid-credential-offer://?x", "--batch", "abc"], ["refresh", "--batch", "0"], ["register", "--issuer", issuer.url, "--name", "x", "--id-number", "1", "--portrait", join(REPO_ROOT, "issuer-service", "fixtures", "portraits", "li-si-live.jpg"), "--device-id", "d", "--batch", "11"]]) {
         const r = await cli(args, { WALLET_DIR: join(work, "cli-wallet-batch"), WALLET_PIN: "8642" });
