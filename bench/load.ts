@@ -30,17 +30,17 @@ export function combine(results: LoadResult[]): LoadResult {
   return { completed: latencies.length, ok, failed: latencies.length - ok, seconds, perSecond: ok / seconds, p50: at(0.5), p99: at(0.99), failures: results.flatMap((r) => r.failures).slice(0, 3), latencies };
 }
 
-export async function replay(baseUrl: string, bodies: Array<{ path: string; body: string }>, clients: number): Promise<LoadResult> {
+export async function replay(baseUrl: string, bodies: Array<{ path: string; body: string; contentType?: string }>, clients: number): Promise<LoadResult> {
   const url = new URL(baseUrl);
   const agent = new Agent({ keepAlive: true, maxSockets: clients });
-  const payloads = bodies.map((b) => ({ path: b.path, body: Buffer.from(b.body) }));
+  const payloads = bodies.map((b) => ({ path: b.path, body: Buffer.from(b.body), contentType: b.contentType ?? "application/json" }));
   const latencies: number[] = [];
   const failures: string[] = [];
   let next = 0;
   let ok = 0;
-  const send = (p: { path: string; body: Buffer }) =>
+  const send = (p: { path: string; body: Buffer; contentType: string }) =>
     new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const req = request({ agent, host: url.hostname, port: url.port, method: "POST", path: p.path, headers: { "content-type": "application/json", "content-length": p.body.length } }, (res) => {
+      const req = request({ agent, host: url.hostname, port: url.port, method: "POST", path: p.path, headers: { "content-type": p.contentType, "content-length": p.body.length } }, (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));

@@ -27,6 +27,9 @@ import {
   fetchJson,
   HolderWallet,
   issueIdentityCredential,
+  encryptAuthorizationResponse,
+  responseEncryptionTarget,
+  RESPONSE_MODE_ENCRYPTED,
   jwkFromDidKey,
   keyObjectSigner,
   didKeyFromPublicKey,
@@ -200,7 +203,9 @@ async function services(inProcessVerification: number, inProcessGrant: number) {
   await seedHistory({ dataDir: verifierDir, answers: HISTORY[0]!, rpcUrl: chain.url, registryAddress: deployment.address, devAccount: 1 });
   // A fixed port: the verifier is restarted on the same origin (the one the issuer's registry names).
   const verifierEnv = { PORT: String(await freePort()), DATA_DIR: verifierDir, CHAIN_RPC_URL: chain.url, DEPLOYMENT_FILE: deploymentFile, ANCHOR_DEV_ACCOUNT: "1", MERCHANT_NAME: "Bench Shop", MERCHANT_PASSPHRASE: "bench", TRUSTED_ISSUERS: issuer.did, ISSUER_URL: issuer.url, RATE_LIMIT_PER_MINUTE: "10000000", REQUEST_VALIDITY_SECONDS: "7200" };
-  let verifier = await startup(() => startService("verifier-service", verifierEnv));
+  // BENCH_PROFILE_DIR=dir: the verifier writes a V8 CPU profile there when it stops (open it in Chrome DevTools).
+  const verifierArgv = process.env.BENCH_PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
+  let verifier = await startup(() => startService("verifier-service", verifierEnv, 60_000, verifierArgv));
   const admin = (path: string, body: unknown, method = "POST") => fetchJson(`${issuer.url}${path}`, { method, body, headers: { authorization: `Bearer ${ADMIN}` } });
   try {
     await admin("/admin/merchants", { did: verifier.did, name: "Bench Shop", maxLevel: "full", purposes: ["bench"], fullClaims: ["full_name"], origins: [new URL(verifier.url).origin] }, "PUT");
@@ -213,14 +218,24 @@ async function services(inProcessVerification: number, inProcessGrant: number) {
     // soon as it is built. Only the replays are timed, and only their CPU is counted.
     const ROUND = quick ? 100 : 200;
     const prepare = async (count: number) => {
-      const bodies: Array<{ path: string; body: string }> = [];
+      const bodies: Array<{ path: string; body: string; contentType: string }> = [];
       for (let i = 0; i < count; i++) {
         // Every answer takes a fresh credential (answers must not be linkable): refill the batch as it runs out.
         if ((await wallet.credentialsLeft()) === 0) await wallet.refreshBatch(10);
         const created = await fetchJson<{ authorizationRequest: string; requestId: string }>(`${verifier.url}/requests`, { body: { level: "verified", purpose: "bench" } });
         const preview = await wallet.preview(created.authorizationRequest);
+        // The answer as the wallet sends it by default: direct_post.jwt (the verifier's default response mode),
+        // the parameters encrypted to the request's key, form-encoded; so the server's decryption is timed too.
         const capture: Transport = async (url, body) => {
-          bodies.push({ path: new URL(url).pathname, body: JSON.stringify(body) });
+          const parameters = {
+            vp_token: { [preview.request.credential_id]: [body.presentation] },
+            consent_receipt: body.consentReceipt,
+            ...(body.pairwiseProof ? { pairwise_proof: body.pairwiseProof } : {}),
+            ...(typeof preview.payload.state === "string" ? { state: preview.payload.state } : {}),
+          };
+          const encrypted = preview.payload.response_mode === RESPONSE_MODE_ENCRYPTED;
+          const form = encrypted ? new URLSearchParams({ response: await encryptAuthorizationResponse(parameters, responseEncryptionTarget(preview.payload.client_metadata)) }).toString() : JSON.stringify(body);
+          bodies.push({ path: new URL(url).pathname, body: form, contentType: encrypted ? "application/x-www-form-urlencoded" : "application/json" });
           throw Object.assign(new Error("captured"), { code: "CAPTURED" });
         };
         await wallet.answer(preview, { transport: capture }).catch(() => undefined);
@@ -259,7 +274,7 @@ async function services(inProcessVerification: number, inProcessGrant: number) {
     const grow = HISTORY[1]! - HISTORY[0]! - N;
     console.log(`  seeding ${grow} more answers of history…`);
     await seedHistory({ dataDir: verifierDir, answers: grow, rpcUrl: chain.url, registryAddress: deployment.address, devAccount: 1 });
-    verifier = await startService("verifier-service", verifierEnv);
+    verifier = await startService("verifier-service", verifierEnv, 60_000, verifierArgv);
     await measure(Math.min(ROUND, 50)); // the restarted process warms up the same way
     const { cpuMsPerAnswer: cpuLarge } = await measure(M);
     add({ name: `verifier CPU per answer with ${HISTORY[1]} answers of history`, unit: "ms", ours: cpuLarge, baseline: cpuSmall, baselineName: `the same with ~${HISTORY[0]} (+${N} during the run)`, target: "within 10 %", targetRatio: 1.1, targetMax: true, note: "user+system CPU of the service process (/proc) over the answers, including anchoring and sweeps that ran meanwhile" });
@@ -412,6 +427,11 @@ const started = Date.now();
 let face: Awaited<ReturnType<typeof faceBench>> | undefined;
 const only = process.argv.find((a) => a.startsWith("--only="))?.slice(7);
 if (only === "in-process") await inProcess();
+else if (only === "http") {
+  // The verifier over HTTP (throughput, p99, CPU flat as history grows) beside its in-process baselines.
+  const { verification, fullGrant } = await inProcess();
+  await services(verification, fullGrant);
+}
 else if (only === "evidence") await evidence();
 else if (only === "durability") await durability();
 else if (only === "payments") await benchInPersonPayments(add, rate, SECONDS);

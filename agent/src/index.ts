@@ -3,7 +3,7 @@ export { AgentError, InvalidInputError, VerificationFailedError, UpstreamError, 
 export type { VerificationIssue } from "./errors.js";
 export { sha256B64url, sha256Hex, random128, b64url, fromB64url } from "./encoding.js";
 export type { DocumentStore, StoreDatabase, ListOptions } from "./stores/document-store.js";
-export { KeyedMutex, iterateStore } from "./stores/document-store.js";
+export { KeyedMutex, iterateStore, durably } from "./stores/document-store.js";
 export { PgDatabase, PgDocumentStore } from "./stores/pg-store.js";
 export { PgAdvisoryLease, SOLE_OWNER_LEASE, type Lease } from "./stores/lease.js";
 export { openRoleDatabase } from "./stores/open-database.js";

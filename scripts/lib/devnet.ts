@@ -44,8 +44,8 @@ process.once("exit", () => {
  * Starts a service as a child process, compiled (dist/, built by `npm install`, `npm run build` and before
  * `npm test`), as it runs in production, and waits for its "listening" line.
  */
-export async function startService(name: "issuer-service" | "verifier-service", env: Record<string, string>, timeoutMs = 60_000): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, [join(REPO_ROOT, "dist", name, "server.js")], {
+export async function startService(name: "issuer-service" | "verifier-service", env: Record<string, string>, timeoutMs = 60_000, execArgv: string[] = []): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, [...execArgv, join(REPO_ROOT, "dist", name, "server.js")], {
     cwd: REPO_ROOT,
     env: { ...process.env, PORT: "0", ...env },
     stdio: ["ignore", "pipe", "pipe"],

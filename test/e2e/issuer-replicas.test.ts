@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { confirmRegistration, DEVICE_PROOF_TYP, jwkFromDidKey, sha256Hex, signJws } from "@realname/agent";
+import { DEVICE_PROOF_TYP, jwkFromDidKey, sha256Hex, signJws } from "@realname/agent";
 import { chainWithRegistry } from "../helpers/chain.js";
 import { newTestKey } from "../helpers/keys.js";
 import { call } from "../helpers/http.js";

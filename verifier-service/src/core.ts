@@ -84,6 +84,12 @@ export interface VerifierCoreDeps {
   /** The issuer's signed merchant registry this merchant relies on; its hash and URI go into every grant receipt. */
   trustRegistry?: { current(now: Date, covers?: (doc: TrustRegistryDocument) => boolean): Promise<{ hash: string; uri: string }> };
   clock?: () => Date;
+  /**
+   * Runs one answer's writes as a unit acknowledged by one sync (StoreDatabase.durably): the nonce, the grant,
+   * the queued receipts, the response code and the session are all on disk before the wallet hears "accepted",
+   * after one wait for the disk instead of one per write. Default: run as is (each write durable by itself).
+   */
+  durably?: <T>(work: () => Promise<T>) => Promise<T>;
   requestValiditySeconds?: number;
   /** How long the wallet's one-time response code opens the result with claim values (default 120 s). */
   responseCodeSeconds?: number;
@@ -221,7 +227,13 @@ export function createVerifierCore(deps: VerifierCoreDeps) {
    * request's terms) before anything is stored; then the nonce is spent, the grant stored, both receipts
    * queued for anchoring, and a one-time response code made for the browser the wallet sends back.
    */
-  async function acceptAnswer(session: Session, body: z.infer<typeof responseSchema>) {
+  const asUnit = deps.durably ?? (<T>(work: () => Promise<T>) => work());
+
+  function acceptAnswer(session: Session, body: z.infer<typeof responseSchema>) {
+    return asUnit(() => acceptAnswerWrites(session, body));
+  }
+
+  async function acceptAnswerWrites(session: Session, body: z.infer<typeof responseSchema>) {
     if (session.status !== "pending") throw new AgentError("ERR_NONCE_REUSED", "this request has already been answered");
     const now = clock();
     const result = await verifyGrantResponse({ response: body, request: session.request, requestJwt: session.requestJwt, trustedIssuers: [...(await issuerKeys.resolve(deps.trustedIssuers)), ...(deps.trustedIssuerKeys ?? [])], expectedVct: deps.identityVct, now, status: deps.status });

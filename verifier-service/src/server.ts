@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { Wallet } from "ethers";
 import { sweepRetention } from "./retention.js";
 import { sweepExpired } from "./sweep.js";
-import { AgentError, DEFAULT_STATUS_MAX_AGE_SECONDS, NotaryGate, StatusListResolver, TrustRegistryResolver, connectAnchoringFromEnv, createRoleAgent, DEFAULT_RPC_URL, ensureIdentifier, fetchJson, identifierKeyObjectSigner, identityVct, isLoopbackHttpUrl, jwkFromDidKey, merchantX5c, isUrlIssuer, IssuerMetadataResolver, didKeyFromJwk, openRoleDatabase, privateUmask, publicJwkFrom, REPO_ROOT, RESPONSE_MODE_ENCRYPTED, RESPONSE_MODES, type ResponseMode, type TrustedIssuerKey } from "@realname/agent";
+import { AgentError, DEFAULT_STATUS_MAX_AGE_SECONDS, NotaryGate, StatusListResolver, TrustRegistryResolver, connectAnchoringFromEnv, createRoleAgent, DEFAULT_RPC_URL, ensureIdentifier, fetchJson, identifierKeyObjectSigner, identityVct, isLoopbackHttpUrl, jwkFromDidKey, merchantX5c, isUrlIssuer, IssuerMetadataResolver, didKeyFromJwk, openRoleDatabase, durably, privateUmask, publicJwkFrom, REPO_ROOT, RESPONSE_MODE_ENCRYPTED, RESPONSE_MODES, type ResponseMode, type TrustedIssuerKey } from "@realname/agent";
 import { createApp } from "./app.js";
 import { checkoutOffersSchema, DEFAULT_CHECKOUT_OFFERS, EXAMPLE_ORDER, type CheckoutConfig } from "./checkout.js";
 
@@ -182,6 +182,7 @@ async function main() {
     challenges: db.store("login-challenges"),
     expiries: db.store("expiries"),
     queue,
+    durably: (work) => durably(db, work),
     seal: box,
     notaries: new NotaryGate({ audience: identifier.did, issuerUrl, issuerDid: registryIssuerDid, spentStore: db.store("notary-jtis"), allowLoopbackHttp: isLoopbackHttpUrl(issuerUrl) }),
     rateLimit: { max: Number(env.RATE_LIMIT_PER_MINUTE ?? 1200), windowMs: 60_000 },

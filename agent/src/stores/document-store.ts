@@ -36,6 +36,18 @@ export interface ListOptions {
 export interface StoreDatabase {
   store<T>(name: string): DocumentStore<T>;
   close(): Promise<void>;
+  /**
+   * Runs `work`, whose writes are acknowledged together: they may reach the disk unsynced while it runs, and one
+   * sync makes all of them durable before this resolves (or rejects). A handler that writes several times before
+   * it answers then waits for one sync, not one per write. Backends whose every write is durable anyway (each
+   * PostgreSQL statement commits) just run `work`.
+   */
+  durably?<T>(work: () => Promise<T>): Promise<T>;
+}
+
+/** `db.durably(work)` where the backend has it, else `work()` (every write of such a backend is durable already). */
+export function durably<T>(db: StoreDatabase, work: () => Promise<T>): Promise<T> {
+  return db.durably ? db.durably(work) : work();
 }
 
 /** Walks a store page by page (in key order), so memory stays one page whatever the store's size. */

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { AgentError } from "../errors.js";
 import { Level } from "level";
 import { ensurePrivateDir, restrictTree } from "./private-files.js";
@@ -25,6 +26,8 @@ export class LevelDatabase implements StoreDatabase {
   readonly db: Level<string, unknown>;
   private readonly commits: GroupCommit<WriteOp>;
   private readonly sublevels = new Map<string, Sub>();
+  /** Set inside `durably`: that call's writes go unsynced, and its one synced write at the end covers them. */
+  private readonly deferred = new AsyncLocalStorage<true>();
 
   private constructor(
     readonly location: string,
@@ -62,12 +65,31 @@ export class LevelDatabase implements StoreDatabase {
   store<T>(name: string): DocumentStore<T> {
     let mutex = this.mutexes.get(name);
     if (!mutex) this.mutexes.set(name, (mutex = new KeyedMutex()));
-    return new LevelDocumentStore<T>(this.sublevel(name), mutex, (ops) => this.commits.submit(ops));
+    return new LevelDocumentStore<T>(this.sublevel(name), mutex, (ops) => this.write(ops));
+  }
+
+  private write(ops: WriteOp[]): Promise<void> {
+    // Applied at once either way (later reads and takes see it); only the wait for the disk is deferred.
+    if (this.sync && this.deferred.getStore()) return this.db.batch(ops as never, { sync: false });
+    return this.commits.submit(ops);
+  }
+
+  /**
+   * See StoreDatabase.durably. LevelDB appends every write to one log in order, and a synced write flushes the
+   * log up to itself: so `work`'s unsynced writes are on disk once the synced marker written after them is.
+   */
+  async durably<T>(work: () => Promise<T>): Promise<T> {
+    if (!this.sync || this.deferred.getStore()) return work();
+    try {
+      return await this.deferred.run(true, work);
+    } finally {
+      await this.commits.submit([{ type: "put", key: "durable", value: 1, sublevel: this.sublevel("_sync") }]);
+    }
   }
 
   /** Puts and deletes across several stores of this database, applied all or nothing (and synced). */
   async atomic(ops: Array<{ store: string; type: "put"; key: string; value: unknown } | { store: string; type: "del"; key: string }>): Promise<void> {
-    await this.commits.submit(ops.map(({ store, ...op }) => ({ ...op, sublevel: this.sublevel(store) }) as WriteOp));
+    await this.write(ops.map(({ store, ...op }) => ({ ...op, sublevel: this.sublevel(store) }) as WriteOp));
   }
 
   /** Every entry of every store (sublevel), for backups. */
@@ -75,7 +97,7 @@ export class LevelDatabase implements StoreDatabase {
     const out: Array<{ store: string; key: string; value: unknown }> = [];
     for await (const [rawKey, value] of this.db.iterator()) {
       const m = /^!([^!]+)!(.*)$/s.exec(rawKey as string);
-      if (m) out.push({ store: m[1]!, key: m[2]!, value });
+      if (m && m[1] !== "_sync") out.push({ store: m[1]!, key: m[2]!, value });
     }
     return out;
   }
