@@ -196,7 +196,7 @@ describe("SD-JWT VC with ES256: issuer signature and key binding, ours and an in
         }
       };
       const sdjwt = new SDJwtVcInstance({ hasher: digest, verifier: joseVerifier(issuer.publicJwk, issuerAlg), kbVerifier: joseVerifier(holder.publicJwk, holderAlg) });
-      const verified = await sdjwt.verify(presentation, { requiredClaimKeys: ["real_name_verified"], keyBindingNonce: NONCE });
+      const verified = await sdjwt.verify(presentation, { requiredClaimKeys: ["real_name_verified"], keyBindingNonce: NONCE, currentDate: Math.floor(NOW.getTime() / 1000) });
       expect((verified.payload as Record<string, unknown>).real_name_verified).to.equal(true);
       // The wrong key type for the issuer: refused by algorithm.
       const wrong = generateSigningKey(issuerAlg === "ES256" ? "EdDSA" : "ES256");

@@ -119,7 +119,11 @@ describe("Web wallet registration in Chromium with a fake camera (merchant-initi
 
   async function film(page: Page): Promise<void> {
     await page.getByRole("button", { name: "Start the camera and film" }).click();
-    await page.locator("#register[data-filmed]").waitFor({ state: "attached" });
+    // Filmed, or the page said why not (a camera that did not open): never a bare timeout. A loaded machine
+    // (two test files with Chromium at once) may take long to start the fake camera.
+    await page.locator("#register[data-filmed], #register-error:not([data-code=''])").first().waitFor({ state: "attached", timeout: 90_000 });
+    const refused = await page.locator("#register-error").getAttribute("data-code");
+    if (refused) throw new Error(`filming failed: ${refused} ${await page.locator("#register-error").textContent()}`);
   }
 
   /** The page's own route, as its script calls it (same origin, the session's token): returns status and body. */
