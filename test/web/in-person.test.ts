@@ -167,6 +167,55 @@ describe("In-person payments in Chromium: POS page, wallet peers with emulated p
     await screenshot(till.page, "in-person-pos-refused");
     // Both pages read on a phone: nothing wider than the screen, every field labelled.
     for (const page of [till.page, payer.page]) expect(await auditPage(page)).to.deep.equal({ overflowX: 0, unlabelled: [] });
+
+    // 5. No wallet near the payer takes part any more: the platform asks the tills nearby that opted in.
+    expect(await unlock(payer.page, "2468")).to.equal("unlocked");
+    await deceived.page.click("#nearby-optout");
+    await deceived.page.waitForSelector("#nearby-optstate[data-code='false']");
+    const enrolTill = async (browser: Browser, at: ReturnType<typeof north>, label: string) => {
+      const page = await open(browser, `${shop.url}/pos`, at);
+      const id = await terminalOf(page.page, "pos");
+      expect((await h.admin("/admin/payments/terminals", { kind: "second", ...id, label, merchantDid: shop.did, peerOptIn: false })).status).to.equal(201);
+      await page.page.waitForSelector("#pos-reporting[data-code='reporting']", { timeout: 8000 });
+      return page;
+    };
+    const seesPayer = await enrolTill(payerCam, north(3), "till 2");
+    const seesOther = await enrolTill(impostorCam, north(5), "till 3");
+    const optTill = async (page: Page, how: "optin" | "optout") => {
+      await page.click(`#pos-${how}`);
+      await page.waitForSelector(`#pos-optstate[data-code='${how === "optin"}']`);
+    };
+    // 5a. Till 2 (its camera sees the payer) opted in, till 3 not: only till 2 is asked; it confirms: accepted.
+    await optTill(seesPayer.page, "optin");
+    await pay(till.page, payer.terminalId);
+    const asked = seesPayer.page.locator("#pos-requests li");
+    await asked.waitFor();
+    expect(await asked.textContent()).to.include("Galaxy Books");
+    await screenshot(seesPayer.page, "in-person-pos-as-peer");
+    await asked.locator("button.confirm").click();
+    await seesPayer.page.waitForSelector("#pos-answer-state[data-code='sent']");
+    expect(await decision(till.page)).to.include({ outcome: "accepted" });
+    expect(await seesOther.page.locator("#pos-requests li").count(), "an opted-out till is never asked").to.equal(0);
+    // 5b. Till 2 opts out, till 3 (its camera sees someone else) opts in and confirms what it sees: refused.
+    await optTill(seesPayer.page, "optout");
+    await optTill(seesOther.page, "optin");
+    await pay(till.page, payer.terminalId);
+    const other = seesOther.page.locator("#pos-requests li");
+    await other.waitFor();
+    await other.locator("button.confirm").click();
+    expect(await decision(till.page)).to.include({ outcome: "refused", reasons: "ERR_PEER_FACE_MISMATCH" });
+    expect(await seesPayer.page.locator("#pos-requests li").count()).to.equal(0);
+    expect(await auditPage(seesPayer.page)).to.deep.equal({ overflowX: 0, unlabelled: [] });
+  });
+
+  it("the POS and nearby pages speak Chinese by default and English on request; the script's words come from the page", async () => {
+    const zh = await fetch(`${shop.url}/pos`).then((r) => r.text());
+    expect(zh).to.include('<html lang="zh-CN">').and.include("当面付款").and.include("开始付款");
+    expect(zh).to.include("付款人的手机在另一楼层"); // the refusal words the script shows, in data-words
+    const en = await fetch(`${shop.url}/pos?lang=en`).then((r) => r.text());
+    expect(en).to.include('<html lang="en">').and.include("Start payment").and.not.include("开始付款");
+    const nearbyZh = await fetch(`${walletWeb.url}/nearby`, { headers: { host: new URL(walletWeb.url).host } }).then((r) => r.text());
+    expect(nearbyZh).to.include('<html lang="zh-CN">').and.include("协助核验附近的付款人");
   });
 
   it("the POS relay forwards only the platform's terminal calls, and the platform's refusals with their codes", async () => {

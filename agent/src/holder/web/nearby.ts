@@ -1,6 +1,7 @@
 import { Router } from "express";
 import { platformRelay } from "../../payments/relay.js";
 import { html } from "../../web/html.js";
+import { languageSwitch, pageWords } from "../../web/lang.js";
 import { renderPage } from "../../web/layout.js";
 
 /**
@@ -12,33 +13,38 @@ import { renderPage } from "../../web/layout.js";
 export function nearbyRouter(config: { platformUrl: () => string; brand: string }): Router {
   const r = Router();
   r.use("/api", platformRelay(config.platformUrl));
-  r.get("/", (_req, res) => {
+  r.get("/", (req, res) => {
+    const { lang, t } = pageWords(req, res);
+    const words = t("terminal", { returnObjects: true }) as object;
+    const [terminalBefore, terminalAfter] = t("nearby.terminal", { id: "\u0000" }).split("\u0000");
     res.type("html").send(renderPage({
-      title: "Pay in person",
+      title: t("nearby.title"),
       brand: config.brand,
-      nav: [{ href: "/", label: "Wallet" }, { href: "/nearby", label: "Pay in person", current: true }],
-      main: html`<h1>Pay in person</h1>
-<section id="nearby" data-api="/nearby/api" aria-labelledby="nearby-h">
-<h2 id="nearby-h">This phone</h2>
-<p>Your payment terminal: <code id="nearby-terminal-id">…</code> (show it at the till). Its device key, for enrolment:</p>
+      lang,
+      headerEnd: languageSwitch(req, lang),
+      nav: [{ href: "/", label: t("nearby.navWallet") }, { href: "/nearby", label: t("nearby.title"), current: true }],
+      main: html`<h1>${t("nearby.title")}</h1>
+<section id="nearby" data-api="/nearby/api" data-words="${JSON.stringify(words)}" aria-labelledby="nearby-h">
+<h2 id="nearby-h">${t("nearby.thisPhone")}</h2>
+<p>${terminalBefore}<code id="nearby-terminal-id">…</code>${terminalAfter}</p>
 <pre id="nearby-terminal-jwk" class="wrap"></pre>
-<p><label for="nearby-floor">The floor you are on</label> <input id="nearby-floor" type="number" step="1" value="0"></p>
-<p id="nearby-reporting" role="status">Not sharing the position yet.</p>
-<p><button type="button" id="nearby-optin">Help verify people paying nearby</button> <button type="button" id="nearby-optout" class="secondary">Stop helping</button></p>
+<p><label for="nearby-floor">${t("nearby.floor")}</label> <input id="nearby-floor" type="number" step="1" value="0"></p>
+<p id="nearby-reporting" role="status">${t("terminal.notReporting")}</p>
+<p><button type="button" id="nearby-optin">${t("nearby.optIn")}</button> <button type="button" id="nearby-optout" class="secondary">${t("nearby.optOut")}</button></p>
 <p id="nearby-optstate" role="status"></p>
 </section>
 <section aria-labelledby="requests-h">
-<h2 id="requests-h">Someone nearby is paying</h2>
+<h2 id="requests-h">${t("nearby.requestsHeading")}</h2>
 <ul id="nearby-requests"></ul>
-<video id="nearby-video" playsinline muted hidden aria-label="Camera"></video>
+<video id="nearby-video" playsinline muted hidden aria-label="${t("terminal.camera")}"></video>
 <p id="nearby-answer-state" role="status"></p>
 </section>
 <section aria-labelledby="unlock-h">
-<h2 id="unlock-h">Unlock payments</h2>
-<p>After a refused payment, paying is locked until you confirm it is you: your PIN and a fresh look at the camera.</p>
+<h2 id="unlock-h">${t("nearby.unlockHeading")}</h2>
+<p>${t("nearby.unlockExplain")}</p>
 <form id="nearby-unlock">
-<p><label for="nearby-pin">PIN</label> <input id="nearby-pin" type="password" inputmode="numeric" autocomplete="off" required></p>
-<p><button type="submit">Unlock with PIN and face</button></p>
+<p><label for="nearby-pin">${t("nearby.pin")}</label> <input id="nearby-pin" type="password" inputmode="numeric" autocomplete="off" required></p>
+<p><button type="submit">${t("nearby.unlock")}</button></p>
 </form>
 <p id="nearby-unlock-state" role="status"></p>
 </section>

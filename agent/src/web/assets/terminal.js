@@ -97,5 +97,97 @@
     return { base64: btoa(s), sha256: await sha256Hex(bytes) };
   }
 
-  window.PaymentTerminal = { load: load, position: position, camera: camera, capture: capture };
+  /** The page's messages in its language (the server renders them as JSON in `data-words`). */
+  function words(root) {
+    try { return JSON.parse(root.getAttribute("data-words") || "{}"); } catch (e) { return {}; }
+  }
+  /** A message with {name} placeholders filled. */
+  function fill(text, values) {
+    return String(text || "").replace(/\{(\w+)\}/g, function (_, k) { return values && values[k] !== undefined ? String(values[k]) : ""; });
+  }
+
+  /**
+   * Takes part in verifying payers nearby (seed 003's peers), for a wallet (first terminal) or a till (second):
+   * reports this terminal's signed position every second, lists the verification requests the platform sends
+   * back, answers one with a camera capture (signed, with the image's hash) or declines it, and opts in or out.
+   * Elements, by `prefix`: -requests (a list), -video, -answer-state, -reporting, -optin, -optout, -optstate.
+   * `w` are the page's words; `onReport(count)` is told of every accepted report.
+   */
+  function peer(t, prefix, floor, w, onReport) {
+    var el = function (name) { return document.getElementById(prefix + "-" + name); };
+    var list = el("requests");
+    var video = el("video");
+    var answered = {};
+    var stream = null;
+    function say(name, text, code) {
+      var node = el(name);
+      node.textContent = text;
+      node.setAttribute("data-code", code || "");
+    }
+    async function withCamera(fn) {
+      video.hidden = false;
+      if (!stream) stream = await camera(video);
+      try { return await fn(await capture(video)); }
+      finally { stream.getTracks().forEach(function (tr) { tr.stop(); }); stream = null; video.hidden = true; }
+    }
+    async function answer(req, verdict) {
+      answered[req.verificationId] = true;
+      render([]);
+      try {
+        var r = verdict === "decline"
+          ? await t.api("POST", "/peer-answers", { answer: await t.sign("answer", { verification_id: req.verificationId, verdict: "decline" }) })
+          : await withCamera(async function (img) {
+              var signed = await t.sign("answer", { verification_id: req.verificationId, verdict: "confirm", image_sha256: img.sha256 });
+              return t.api("POST", "/peer-answers", { answer: signed, image: img.base64 });
+            });
+        if (r.status === 200) say("answer-state", verdict === "decline" ? w.declined : w.sent, "sent");
+        else say("answer-state", w.notSent + " " + (r.body.error && r.body.error.message), r.body.error && r.body.error.code);
+      } catch (err) {
+        say("answer-state", w.notSent + " " + (err && err.message || err), "error");
+      }
+    }
+    function render(requests) {
+      list.textContent = "";
+      requests.filter(function (q) { return !answered[q.verificationId]; }).forEach(function (q) {
+        var li = document.createElement("li");
+        li.setAttribute("data-verification", q.verificationId);
+        li.appendChild(document.createTextNode(fill(w.request, { merchant: q.merchantName }) + " "));
+        [["confirm", w.confirm, "confirm"], ["decline", w.decline, "secondary decline"]].forEach(function (b) {
+          var button = document.createElement("button");
+          button.type = "button";
+          button.textContent = b[1];
+          button.className = b[2];
+          button.addEventListener("click", function () { answer(q, b[0]); });
+          li.appendChild(button);
+        });
+        list.appendChild(li);
+      });
+    }
+    var reports = 0;
+    async function report() {
+      try {
+        var r = await t.api("POST", "/positions", { report: await t.sign("position", { pos: await position(floor) }) });
+        if (r.status === 200) {
+          reports++;
+          say("reporting", fill(w.reporting, { n: reports }), "reporting");
+          if (onReport) onReport(reports);
+          render(r.body.peerRequests || []);
+        } else say("reporting", w.positionRefused + " " + (r.body.error && r.body.error.message), r.body.error && r.body.error.code);
+      } catch (err) {
+        say("reporting", String(err && err.message || err), "error");
+      }
+      setTimeout(report, 1000);
+    }
+    report();
+    async function opt(optIn) {
+      var r = await t.api("POST", "/opt-in", { message: await t.sign("opt", { opt_in: optIn }) });
+      if (r.status === 200) say("optstate", r.body.peerOptIn ? w.optedIn : w.optedOut, String(r.body.peerOptIn));
+      else say("optstate", w.optNotChanged + " " + (r.body.error && r.body.error.message), r.body.error && r.body.error.code);
+    }
+    el("optin").addEventListener("click", function () { opt(true); });
+    el("optout").addEventListener("click", function () { opt(false); });
+    return { withCamera: withCamera, say: say };
+  }
+
+  window.PaymentTerminal = { load: load, position: position, camera: camera, capture: capture, peer: peer, words: words, fill: fill };
 })();
