@@ -101,7 +101,7 @@ export async function benchInPersonPayments(add: Add, rate: Rate, seconds: numbe
     const t0 = performance.now();
     const started = await service.start((await pos("start", { payer: payerId, pos: here })).jws);
     for (const peer of peers) await service.answer((await peer("answer", { verification_id: started.verificationId, verdict: "confirm", image_sha256: sha256Hex(live) })).jws, live);
-    const view = await service.status(started.verificationId);
+    const view = await service.viewFor(started.verificationId);
     const ms = performance.now() - t0;
     if (view.decision?.outcome !== "accepted") throw new Error(`bench decision not accepted: ${JSON.stringify(view.decision?.reasons)}`);
     return ms;

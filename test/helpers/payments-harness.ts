@@ -136,8 +136,14 @@ export class PaymentsHarness {
     return t.sign("position", { pos }, at).then((report) => call(`${this.url}/payments/positions`, { body: { report } }));
   }
 
-  start(posTerminal: TestTerminal, payer: TestTerminal, pos: Record<string, unknown>) {
-    return posTerminal.sign("start", { payer: payer.terminalId, pos }).then((message) => call(`${this.url}/payments/in-person`, { body: { message } }));
+  /** Which POS started each payment (its status is read with that terminal's signature). */
+  private readonly startedBy = new Map<string, TestTerminal>();
+
+  async start(posTerminal: TestTerminal, payer: TestTerminal, pos: Record<string, unknown>) {
+    const message = await posTerminal.sign("start", { payer: payer.terminalId, pos });
+    const r = await call(`${this.url}/payments/in-person`, { body: { message } });
+    if (r.status === 201) this.startedBy.set(r.body.verificationId, posTerminal);
+    return r;
   }
 
   async answer(peer: TestTerminal, verificationId: string, image?: Uint8Array, verdict: "confirm" | "decline" = "confirm") {
@@ -145,8 +151,12 @@ export class PaymentsHarness {
     return call(`${this.url}/payments/peer-answers`, { body: { answer, ...(image ? { image: Buffer.from(image).toString("base64") } : {}) } });
   }
 
-  status(verificationId: string) {
-    return call(`${this.url}/payments/in-person/${verificationId}`);
+  /** The payment's state as its POS reads it (signed by that POS), or as `as` tries to. */
+  async status(verificationId: string, as?: TestTerminal) {
+    const reader = as ?? this.startedBy.get(verificationId);
+    if (!reader) throw new TypeError(`no POS started ${verificationId} in this harness`);
+    const message = await reader.sign("status", { verification_id: verificationId });
+    return call(`${this.url}/payments/in-person/status`, { body: { message } });
   }
 
   async close(): Promise<void> {

@@ -223,7 +223,9 @@ describe("In-person payments in Chromium: POS page, wallet peers with emulated p
     const forged = await post("/pos/api/in-person", { message: "eyJhbGciOiJFUzI1NiJ9.e30.AAAA" });
     expect(forged.status).to.equal(400);
     expect(((await forged.json()) as { error: { code: string } }).error.code).to.equal("ERR_TERMINAL_SIGNATURE");
-    expect((await fetch(`${shop.url}/pos/api/in-person/not-a-uuid`)).status).to.equal(400);
+    const unsignedStatus = await post("/pos/api/in-person/status", { message: "eyJhbGciOiJFUzI1NiJ9.e30.AAAA" });
+    expect(((await unsignedStatus.json()) as { error: { code: string } }).error.code).to.equal("ERR_TERMINAL_SIGNATURE");
+    expect((await fetch(`${shop.url}/pos/api/in-person/${crypto.randomUUID()}`)).status).to.equal(404);
     expect((await post("/pos/api/admin/payments/terminals", {})).status).to.equal(404);
     expect((await fetch(`${shop.url}/pos/api/platform`).then((r) => r.json()) as { audience: string }).audience).to.equal(h.audience);
   });

@@ -66,6 +66,8 @@ interface Pending {
 
 interface DecisionDoc {
   view: VerificationView;
+  /** The POS that started the payment: the only terminal that may read this decision. */
+  posTerminalId?: string;
   receiptHash: string;
   /** The terminals that were asked (so a late answer is told it is late, not that it was never asked). */
   asked: string[];
@@ -233,8 +235,22 @@ export class InPersonPayments {
     return { accepted: true, verificationId: p.verificationId };
   }
 
-  /** The POS's view of its payment; a verification past its deadline is decided with what came in. */
-  async status(verificationId: string): Promise<VerificationView> {
+  /**
+   * The POS asks for its payment's state, signed (`status`, naming `verification_id`): only the terminal that
+   * started the payment reads it. Peers learn the verification id from their requests; they must not learn
+   * whether a stranger's payment went through or locked them. Anyone else is told there is no such payment.
+   */
+  async statusFor(jws: unknown): Promise<VerificationView> {
+    const { terminal, payload } = await this.verified(jws, "status");
+    const id = z.string().uuid().safeParse(payload.verification_id);
+    if (!id.success) throw new AgentError("ERR_INVALID_INPUT", "the status message names a verification id");
+    const owner = this.pending.get(id.data)?.posTerminalId ?? (await this.deps.decisions.get(id.data))?.posTerminalId;
+    if (owner !== terminal.terminalId) throw new AgentError("ERR_VERIFICATION_NOT_FOUND", "no such verification for this terminal");
+    return this.viewFor(id.data);
+  }
+
+  /** A payment's view (in process: the platform's own code and the bench); past its deadline it is decided now. */
+  async viewFor(verificationId: string): Promise<VerificationView> {
     const p = this.pending.get(verificationId);
     if (p) {
       if (this.deps.clock().getTime() >= p.deadline) await this.decide(p);
@@ -300,7 +316,7 @@ export class InPersonPayments {
     );
     await this.deps.anchor(jwt, record.receiptId);
     const view: VerificationView = { ...this.viewOf(p), status: "decided", decision: { outcome, reasons, payerLocked: r.lock, receipt: jwt } };
-    await this.deps.decisions.put(p.verificationId, { view, receiptHash: sha256Hex(jwt), asked: [...p.answers.keys()] });
+    await this.deps.decisions.put(p.verificationId, { view, posTerminalId: p.posTerminalId, receiptHash: sha256Hex(jwt), asked: [...p.answers.keys()] });
     return view;
   }
 

@@ -1,8 +1,7 @@
 import { Router, type Request, type Response } from "express";
-import { z } from "zod";
 import { AgentError } from "../errors.js";
 import { boundedFetch, isLoopbackHttpUrl } from "../http/bounded-fetch.js";
-import { handle, parseInput } from "../http/service-kit.js";
+import { handle } from "../http/service-kit.js";
 
 /**
  * A page's own door to the platform (its CSP lets it talk to its own origin only): a fixed list of the
@@ -28,7 +27,7 @@ export function platformRelay(platformUrl: () => string): Router {
   r.post("/positions", post("/payments/positions"));
   r.post("/opt-in", post("/payments/opt-in"));
   r.post("/in-person", post("/payments/in-person"));
-  r.get("/in-person/:id", handle(async (req, res) => forward(res, "GET", `/payments/in-person/${parseInput(z.string().uuid(), req.params.id)}`)));
+  r.post("/in-person/status", post("/payments/in-person/status"));
   r.post("/peer-answers", post("/payments/peer-answers"));
   r.post("/unlock", post("/payments/unlock"));
   return r;

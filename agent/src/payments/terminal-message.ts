@@ -14,6 +14,8 @@ export const TERMINAL_TYP = {
   answer: "peer-answer+jwt",
   opt: "terminal-opt+jwt",
   unlock: "payment-unlock+jwt",
+  /** The POS asks for its payment's state: only the terminal that started a payment reads its decision. */
+  status: "payment-status+jwt",
 } as const;
 export type TerminalMessageKind = keyof typeof TERMINAL_TYP;
 

@@ -69,9 +69,10 @@ export function paymentRoutes(deps: { payments: PaymentsPlatform; adminToken: st
     const { message } = parseInput(z.object({ message: jws }).strict(), req.body);
     res.status(201).json(await service.start(message));
   }));
-  r.get("/payments/in-person/:id", handle(async (req, res) => {
-    const id = parseInput(z.string().uuid(), req.params.id);
-    res.json(await service.status(id));
+  // Only the POS that started a payment reads it, by a signed status message (never by its id alone).
+  r.post("/payments/in-person/status", requireJson, handle(async (req, res) => {
+    const { message } = parseInput(z.object({ message: jws }).strict(), req.body);
+    res.json(await service.statusFor(message));
   }));
   r.post("/payments/peer-answers", requireJson, handle(async (req, res) => {
     const { answer, image } = parseInput(z.object({ answer: jws, image: base64Image.optional() }).strict(), req.body);

@@ -37,7 +37,7 @@
         show("info", PaymentTerminal.fill(w.waiting, { n: v.peersAsked }), "pending");
         while (!v.decision) {
           await new Promise(function (ok) { setTimeout(ok, 500); });
-          var s = await t.api("GET", "/in-person/" + v.verificationId);
+          var s = await t.api("POST", "/in-person/status", { message: await t.sign("status", { verification_id: v.verificationId }) });
           if (s.status !== 200) return show("error", w.lost + " " + s.status, "error");
           v = s.body;
         }

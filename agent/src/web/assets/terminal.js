@@ -3,7 +3,7 @@
 // page (merchant) and the nearby page (wallet). `api` is the page's own relay to the platform (same origin).
 (function () {
   "use strict";
-  var TYP = { position: "terminal-position+jwt", start: "payment-start+jwt", answer: "peer-answer+jwt", opt: "terminal-opt+jwt", unlock: "payment-unlock+jwt" };
+  var TYP = { position: "terminal-position+jwt", start: "payment-start+jwt", answer: "peer-answer+jwt", opt: "terminal-opt+jwt", unlock: "payment-unlock+jwt", status: "payment-status+jwt" };
   function b64url(bytes) {
     var s = "";
     for (var i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]);
