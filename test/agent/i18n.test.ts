@@ -26,3 +26,19 @@ describe("i18n: languages, catalogues and times for people", () => {
     expect(en("claims.real_name_verified")).to.equal("Real-name verified");
   });
 });
+
+describe("i18n: the two catalogues say the same things", () => {
+  it("every key of one is in the other (a missing Chinese sentence would show an English one to a Chinese reader)", async () => {
+    const { en } = await import("../../agent/src/i18n/catalogues/en.js");
+    const { zhCN } = await import("../../agent/src/i18n/catalogues/zh-CN.js");
+    const keys = (o: object, prefix = ""): string[] => Object.entries(o).flatMap(([k, v]) => (v && typeof v === "object" ? keys(v, `${prefix}${k}.`) : [`${prefix}${k}`]));
+    expect(keys(zhCN).sort()).to.deep.equal(keys(en).sort());
+    // No page text left untranslated: no Chinese value is the English one, except names and codes.
+    const same = keys(en).filter((k) => {
+      const get = (o: object) => k.split(".").reduce((x: any, p) => x?.[p], o);
+      const v = get(en);
+      return typeof v === "string" && /[a-z]{4,}/i.test(v) && v === get(zhCN);
+    });
+    expect(same).to.deep.equal([]);
+  });
+});

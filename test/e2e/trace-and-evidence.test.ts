@@ -471,7 +471,7 @@ describe("The platform's trace (认证留痕), its escrow, and notaries' legal r
         expect((await auditPage(page)).overflowX).to.be.at.most(0);
         await screenshot(page, "wallet-trace");
         // Sent here by another site, the wallet contacts nobody: it only offers to fetch.
-        const cross = await fetch(`${web.url}/trace`, { headers: { "sec-fetch-site": "cross-site", cookie: (await page.context().cookies()).map((c) => `${c.name}=${c.value}`).join("; ") } });
+        const cross = await fetch(`${web.url}/trace`, { headers: { "sec-fetch-site": "cross-site", "accept-language": "en", cookie: (await page.context().cookies()).map((c) => `${c.name}=${c.value}`).join("; ") } });
         expect(await cross.text()).to.include("Fetch my trace").and.not.include("北京市长安公证处");
       } finally {
         await browser.close();

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { AgentError, classifyLink, HolderWallet, html, raw, renderPage } from "@realname/agent";
+import { AgentError, classifyLink, HolderWallet, html, raw, renderPage, translator } from "@realname/agent";
 import { WalletSessions } from "../../agent/src/holder/web/session.js";
 import { consentPage } from "../../agent/src/holder/web/views.js";
 import { PinnedReviews } from "../../agent/src/holder/web/pinned.js";
@@ -25,7 +25,7 @@ describe("Web pages: the parts on their own", () => {
         claimNames: ["real_name_verified"],
         merchant: { did: "did:key:z6Mkexample", name: "x", maxLevel: "full", purposes: [evil], fullClaims: [] },
       } as unknown as CheckedRequest;
-      const page = renderPage({ title: evil, brand: "Identity wallet", main: consentPage({ checked, link: `openid4vp://?x="><script>`, qrSvg: "<svg></svg>", unlocked: false }) });
+      const page = renderPage({ title: evil, brand: "Identity wallet", main: consentPage(translator("en"), { checked, link: `openid4vp://?x="><script>`, qrSvg: "<svg></svg>", unlocked: false }) });
       expect(page).to.not.contain("<script>");
       expect(page).to.contain("&lt;/h1&gt;&lt;script&gt;steal()&lt;/script&gt;");
     });

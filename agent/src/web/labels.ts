@@ -1,4 +1,5 @@
 import type { GrantLevel } from "../sdjwt/identity-credential.js";
+import type { Translate } from "../i18n/index.js";
 
 /** The names people read for claims, levels and anchoring states (the code names stay in the data). */
 export const CLAIM_LABELS: Record<string, string> = {
@@ -36,3 +37,14 @@ export const ANCHOR_STATE_WORDS: Record<string, string> = {
 
 /** Short form of a long identifier for display (the full one is in a title and in the evidence). */
 export const shortId = (id: string, keep = 16): string => (id.length > keep * 2 + 1 ? `${id.slice(0, keep + 8)}…${id.slice(-6)}` : id);
+
+// The same names in the reader's language (the catalogues in i18n/): what the pages use.
+export const claimName = (t: Translate, name: string): string => t(`claims.${name}`, { defaultValue: name });
+export const levelName = (t: Translate, level: GrantLevel): string => t(`levels.${level}`);
+export const levelExplains = (t: Translate, level: GrantLevel): string => t(`wallet.levelExplains.${level}`);
+export const anchorWord = (t: Translate, state: string): string => t(`wallet.anchor.${state}`, { defaultValue: state });
+export function claimValueIn(t: Translate, value: unknown): string {
+  if (value === true) return t("values.yes");
+  if (value === false) return t("values.no");
+  return claimValue(value);
+}

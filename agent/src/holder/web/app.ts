@@ -7,6 +7,8 @@ import { sha256Hex } from "../../encoding.js";
 import { createServiceApp, handle, notFound, parseInput } from "../../http/service-kit.js";
 import { html, type SafeHtml } from "../../web/html.js";
 import { assets, notice, renderPage, type NavLink } from "../../web/layout.js";
+import { languageSwitch, pageWords } from "../../web/lang.js";
+import { formatDate, type Translate } from "../../i18n/index.js";
 import { allowHosts, formBody, pageErrorHandler, sameOriginPost } from "../../web/security.js";
 import { messageFor } from "../messages.js";
 import { submitDecline } from "../../grants/openid4vp.js";
@@ -17,7 +19,7 @@ import { nearbyRouter } from "./nearby.js";
 import { WalletSessions, type UnlockedSession } from "./session.js";
 import { tracePage } from "./trace-view.js";
 import { GRANT_LEVELS } from "../../sdjwt/identity-credential.js";
-import { CONSENT_WORDS, choicesPage, consentPage, merchantsPage, grantedPage, grantsPage, homePage, isSettled, loginPage, openLinkForm, reviewLoginPage, reviewRequestPage, unlockForm, withdrawConfirmPage } from "./views.js";
+import { wrongPinWords, choicesPage, consentPage, merchantsPage, grantedPage, grantsPage, homePage, isSettled, loginPage, openLinkForm, reviewLoginPage, reviewRequestPage, unlockForm, withdrawConfirmPage } from "./views.js";
 import { mountRegistration, REGISTER_SUBMIT_PATH, type WebRegistrationConfig } from "./register.js";
 
 export interface WalletWebDeps {
@@ -88,27 +90,31 @@ export function createWalletWebApp(deps: WalletWebDeps) {
   const changed = () => new AgentError("ERR_REQUEST_CHANGED", messageFor("ERR_REQUEST_CHANGED", "the request changed; review it again"));
 
   const sessionOf = (req: Request) => sessions.find(req.cookies?.[SESSION_COOKIE]);
-  const nav = (path: string, unlocked: boolean): NavLink[] =>
+  const nav = (t: Translate, path: string, unlocked: boolean): NavLink[] =>
     unlocked
       ? [
-          { href: "/", label: "Wallet", current: path === "/" },
-          { href: "/grants", label: "Grants", current: path === "/grants" },
-          { href: "/choices", label: "Remembered choices", current: path === "/choices" },
-          { href: "/merchants", label: "Start a grant", current: path === "/merchants" },
-          { href: "/trace", label: "Trace", current: path === "/trace" },
+          { href: "/", label: t("wallet.nav.wallet"), current: path === "/" },
+          { href: "/grants", label: t("wallet.nav.grants"), current: path === "/grants" },
+          { href: "/choices", label: t("wallet.nav.choices"), current: path === "/choices" },
+          { href: "/merchants", label: t("wallet.nav.merchants"), current: path === "/merchants" },
+          { href: "/trace", label: t("wallet.nav.trace"), current: path === "/trace" },
         ]
       : [];
-  const lockButton = (s?: UnlockedSession): SafeHtml | undefined =>
-    s ? html`<form method="post" action="/lock"><input type="hidden" name="csrf" value="${s.csrf}"><button type="submit" class="secondary">Lock</button></form>` : undefined;
+  const lockButton = (t: Translate, s?: UnlockedSession): SafeHtml | undefined =>
+    s ? html`<form method="post" action="/lock"><input type="hidden" name="csrf" value="${s.csrf}"><button type="submit" class="secondary">${t("wallet.lock")}</button></form>` : undefined;
+  /** The page's words: Chinese unless the reader asked for English (?lang=, the cookie, Accept-Language). */
+  const wordsFor = (req: Request, res?: Response): Translate => pageWords(req, res).t;
   const send = (req: Request, res: Response, title: string, main: SafeHtml, status = 200) => {
     const s = sessionOf(req);
-    res.status(status).type("html").send(renderPage({ title, brand: BRAND, nav: nav(req.path, !!s), headerEnd: lockButton(s), main }));
+    const { lang, t } = pageWords(req, res);
+    res.status(status).type("html").send(renderPage({ title, brand: t("wallet.brand"), lang, nav: nav(t, req.path, !!s), headerEnd: html`${languageSwitch(req, lang)}${lockButton(t, s) ?? ""}`, main }));
   };
   const startSession = (res: Response, s: UnlockedSession) => res.cookie(SESSION_COOKIE, s.id, { httpOnly: true, sameSite: "strict", path: "/" });
   /** The unlocked session, or the unlock form (and `undefined`) for a locked wallet. */
   const requireUnlocked = (req: Request, res: Response): UnlockedSession | undefined => {
     const s = sessionOf(req);
-    if (!s) send(req, res, "Unlock", html`<h1>Your wallet is locked</h1>${unlockForm(req.originalUrl)}`, 401);
+    const t = wordsFor(req, res);
+    if (!s) send(req, res, t("wallet.titles.unlock"), html`<h1>${t("wallet.lockedHeading")}</h1>${unlockForm(t, req.originalUrl)}`, 401);
     return s;
   };
   /** A post from an unlocked session must carry its token. */
@@ -133,9 +139,10 @@ export function createWalletWebApp(deps: WalletWebDeps) {
 
   app.get("/", handle(async (req, res) => {
     const s = sessionOf(req);
-    if (!s) return send(req, res, "Wallet", html`<h1>Your identity wallet</h1>${openLinkForm()}${unlockForm("/")}`);
+    const t = wordsFor(req, res);
+    if (!s) return send(req, res, t("wallet.titles.wallet"), html`<h1>${t("wallet.home.heading")}</h1>${openLinkForm(t)}${unlockForm(t, "/")}`);
     const [credentials, settings] = await sessions.use(s, async (w) => [await w.credentials(), await w.getSettings()] as const);
-    send(req, res, "Wallet", homePage({ credentials, issuerUrl: settings.issuerUrl, csrf: s.csrf, canRegister: !!deps.registration }));
+    send(req, res, t("wallet.titles.wallet"), homePage(t, { credentials, issuerUrl: settings.issuerUrl, csrf: s.csrf, canRegister: !!deps.registration }));
   }));
 
   app.post("/unlock", handle(async (req, res) => {
@@ -176,13 +183,14 @@ export function createWalletWebApp(deps: WalletWebDeps) {
     const defaults = r ? { level: r.level, without: r.without ?? [], oneTap: r.oneTap } : undefined;
     // A request carried by value may be longer than a QR code holds: then the page shows the link alone.
     const qrSvg = await QRCode.toString(checked.link, { type: "svg", errorCorrectionLevel: "M", margin: 2 }).catch(() => "");
-    send(req, res, `Request from ${checked.merchant.name}`, consentPage({ checked, preview, link: checked.link, qrSvg, unlocked: !!s, csrf: s?.csrf, flash, defaults }), status);
+    const t = wordsFor(req, res);
+    send(req, res, t("wallet.titles.request", { merchant: checked.merchant.name }), consentPage(t, { checked, preview, link: checked.link, qrSvg, unlocked: !!s, csrf: s?.csrf, flash, defaults }), status);
   };
   /** A wrong PIN on the consent page: the request stays open, and the page says how many tries remain. */
-  const wrongPin = (error: unknown): SafeHtml | undefined => {
+  const wrongPin = (req: Request, error: unknown): SafeHtml | undefined => {
     if (!(error instanceof AgentError) || error.code !== "ERR_WRONG_PASSPHRASE") return undefined;
     const left = (error.details as { triesLeft?: number } | undefined)?.triesLeft;
-    return notice("warn", html`<span data-error-code="ERR_WRONG_PASSPHRASE" data-tries-left="${String(left ?? "")}">${CONSENT_WORDS.wrongPin(left)}</span>`);
+    return notice("warn", html`<span data-error-code="ERR_WRONG_PASSPHRASE" data-tries-left="${String(left ?? "")}">${wrongPinWords(wordsFor(req), left)}</span>`);
   };
   const registration = deps.registration ? mountRegistration(app, { config: deps.registration, sessions, clock, send, requireUnlocked, requirePostSession, reviewRequest }) : undefined;
 
@@ -194,7 +202,8 @@ export function createWalletWebApp(deps: WalletWebDeps) {
     const key = sha256Hex(JSON.stringify([checked.challengeUri, checked.nonce, checked.responseUri, checked.merchant.did]));
     pinnedLogins.pin(key, checked);
     const s = sessionOf(req);
-    send(req, res, `Log in to ${checked.merchant.name}`, loginPage({ merchantName: checked.merchant.name, origin: new URL(checked.challengeUri).origin, login: key, unlocked: !!s, csrf: s?.csrf }));
+    const t = wordsFor(req, res);
+    send(req, res, t("wallet.titles.login", { merchant: checked.merchant.name }), loginPage(t, { merchantName: checked.merchant.name, origin: new URL(checked.challengeUri).origin, login: key, unlocked: !!s, csrf: s?.csrf }));
   };
 
   /** The pasted link: a merchant's request, or a member login link. A GET only redirects (nothing is fetched). */
@@ -220,7 +229,8 @@ export function createWalletWebApp(deps: WalletWebDeps) {
     const link = requestLinkFrom(req.query);
     const s = sessionOf(req);
     // By value the link names no address: the page names the client identifier it claims (checked on review).
-    send(req, res, "Review a request", reviewRequestPage({ link, requestUri: typeof req.query.request_uri === "string" ? req.query.request_uri : String(req.query.client_id), csrf: s?.csrf }));
+    const t = wordsFor(req, res);
+    send(req, res, t("wallet.titles.review"), reviewRequestPage(t, { link, requestUri: typeof req.query.request_uri === "string" ? req.query.request_uri : String(req.query.client_id), csrf: s?.csrf }));
   }));
 
   app.post("/authorize/review", handle(async (req, res) => {
@@ -237,7 +247,8 @@ export function createWalletWebApp(deps: WalletWebDeps) {
     const settings = await sessions.settings();
     if (!settings.issuerUrl || !settings.issuerDid) throw new AgentError("ERR_NO_CREDENTIAL", "register first");
     const merchants = await registeredMerchants({ issuerUrl: settings.issuerUrl, issuerDid: settings.issuerDid, now: clock() });
-    send(req, res, "Start a grant", merchantsPage({ merchants, csrf: s.csrf }));
+    const t = wordsFor(req, res);
+    send(req, res, t("wallet.titles.start"), merchantsPage(t, { merchants, csrf: s.csrf }));
   }));
   /** The person's pick: the merchant is asked for a fresh request at that level, then it is reviewed like any other. */
   app.post("/merchants/start", handle(async (req, res) => {
@@ -259,7 +270,7 @@ export function createWalletWebApp(deps: WalletWebDeps) {
     try {
       s = await sessions.unlock(body.pin);
     } catch (error) {
-      const flash = wrongPin(error);
+      const flash = wrongPin(req, error);
       if (!flash) throw error;
       return showConsent(req, res, checked, flash, 401);
     }
@@ -280,7 +291,7 @@ export function createWalletWebApp(deps: WalletWebDeps) {
     try {
       s = sessionOf(req) && body.pin === undefined ? requirePostSession(req) : await confirmWithPin(req, res, body.pin ?? "");
     } catch (error) {
-      const flash = wrongPin(error);
+      const flash = wrongPin(req, error);
       if (!flash) throw error;
       return showConsent(req, res, checked, flash, 401);
     }
@@ -294,7 +305,8 @@ export function createWalletWebApp(deps: WalletWebDeps) {
       const grant = await w.answer(preview, { remember: body.remember === "1", oneTap: body.one_tap === "1" && level === "verified", requestHash: body.request, ...(choice ? { choice } : {}) });
       return { grant, automatic: body.pin === undefined, left: await w.credentialsLeft() };
     });
-    send(req, res, `Shared with ${grant.merchant.name}`, grantedPage({ grant, automatic, credentialsLeft: left, csrf: s.csrf }));
+    const t = wordsFor(req, res);
+    send(req, res, t("wallet.titles.shared", { merchant: grant.merchant.name }), grantedPage(t, { grant, automatic, credentialsLeft: left, csrf: s.csrf }));
   }));
 
   /** The person says no: the merchant is told the standard way (`error=access_denied` with its state), nothing else leaves. */
@@ -317,8 +329,9 @@ export function createWalletWebApp(deps: WalletWebDeps) {
       // Ask the merchants for the latest inclusion proofs of what is not settled yet (briefly; never blocks the page long).
       return Promise.all(all.map((g) => (isSettled(g) ? g : withTimeout(w.refreshAnchors(g.grantId), 3000).catch(() => (unreachable.add(g.grantId), g)))));
     });
-    const flash = typeof req.query.withdrawn === "string" ? notice("ok", "Withdrawn. The merchant confirmed, in a signed receipt, that it deleted its copy.") : undefined;
-    send(req, res, "Grants", grantsPage({ grants, flash, unreachable }));
+    const t = wordsFor(req, res);
+    const flash = typeof req.query.withdrawn === "string" ? notice("ok", t("wallet.grants.withdrawnFlash")) : undefined;
+    send(req, res, t("wallet.titles.grants"), grantsPage(t, { grants, flash, unreachable }));
   }));
 
   /** For the page's script: are receipts still waiting for the chain? */
@@ -345,7 +358,8 @@ export function createWalletWebApp(deps: WalletWebDeps) {
     const [grant, remembered] = await sessions.use(s, async (w) => [(await w.grants()).find((g) => g.grantId === id), await w.rememberedChoices()] as const);
     if (!grant) throw new AgentError("ERR_GRANT_NOT_FOUND", "no such grant");
     if (grant.withdrawal) throw new AgentError("ERR_CONFLICT", "already withdrawn");
-    send(req, res, "Withdraw", withdrawConfirmPage(grant, s.csrf, remembered.some((p) => p.merchantDid === grant.merchant.did)));
+    const t = wordsFor(req, res);
+    send(req, res, t("wallet.titles.withdraw"), withdrawConfirmPage(t, grant, s.csrf, remembered.some((p) => p.merchantDid === grant.merchant.did)));
   }));
 
   /** Withdraws; with `forget=1` (the person ticked it) the remembered choice at that merchant goes too. */
@@ -375,19 +389,21 @@ export function createWalletWebApp(deps: WalletWebDeps) {
   app.get("/trace", handle(async (req, res) => {
     const s = requireUnlocked(req, res);
     if (!s) return;
-    if (!browsedHere(req)) return send(req, res, "Trace", tracePage({ fetched: false }));
+    const t = wordsFor(req, res);
+    if (!browsedHere(req)) return send(req, res, t("wallet.titles.trace"), tracePage(t, { fetched: false }));
     const result = await sessions.use(s, async (w) => {
       await withTimeout(w.reportPendingToPlatform(), 5000).catch(() => undefined);
       return w.platformTrace();
     }).then((trace) => ({ trace }), (error: AgentError) => ({ problem: `${messageFor(error.code ?? "ERR_UPSTREAM", "The platform could not be reached")} (${error.code ?? "ERR_UPSTREAM"})` }));
-    send(req, res, "Trace", tracePage({ ...result, fetched: true }));
+    send(req, res, t("wallet.titles.trace"), tracePage(t, { ...result, fetched: true }));
   }));
 
   app.get("/choices", handle(async (req, res) => {
     const s = requireUnlocked(req, res);
     if (!s) return;
     const choices = await sessions.use(s, (w) => w.rememberedChoices());
-    send(req, res, "Remembered choices", choicesPage({ choices, csrf: s.csrf, flash: typeof req.query.forgot === "string" ? "Forgotten. That merchant will be asked about again." : undefined }));
+    const t = wordsFor(req, res);
+    send(req, res, t("wallet.titles.choices"), choicesPage(t, { choices, csrf: s.csrf, flash: typeof req.query.forgot === "string" ? t("wallet.choices.forgotten") : undefined }));
   }));
 
   app.post("/choices/forget", handle(async (req, res) => {
@@ -401,7 +417,8 @@ export function createWalletWebApp(deps: WalletWebDeps) {
     const s = requirePostSession(req);
     const r = await sessions.use(s, (w) => w.refreshBatch());
     const [credentials, settings] = await sessions.use(s, async (w) => [await w.credentials(), await w.getSettings()] as const);
-    send(req, res, "Wallet", homePage({ credentials, issuerUrl: settings.issuerUrl, csrf: s.csrf, refreshed: r.received }));
+    const t = wordsFor(req, res);
+    send(req, res, t("wallet.titles.wallet"), homePage(t, { credentials, issuerUrl: settings.issuerUrl, csrf: s.csrf, refreshed: r.received }));
   }));
 
   /**
@@ -410,7 +427,8 @@ export function createWalletWebApp(deps: WalletWebDeps) {
    */
   app.get("/login", handle(async (req, res) => {
     const challenge = parseChallenge(req.query.challenge);
-    send(req, res, "Review a login", reviewLoginPage({ challenge, csrf: sessionOf(req)?.csrf }));
+    const t = wordsFor(req, res);
+    send(req, res, t("wallet.titles.reviewLogin"), reviewLoginPage(t, { challenge, csrf: sessionOf(req)?.csrf }));
   }));
 
   app.post("/login/review", handle(async (req, res) => {
@@ -426,13 +444,30 @@ export function createWalletWebApp(deps: WalletWebDeps) {
     if (!pinnedLogins.take(body.login!)) throw changed();
     const r = await sessions.use(s, (w) => w.login(checked));
     const account = r.account as { visits?: number; openedAt?: string };
-    send(req, res, "Logged in", html`<h1>Logged in</h1>${notice("ok", html`You are logged in with your member pseudonym (visit ${account.visits ?? "?"}, member since ${String(account.openedAt ?? "").slice(0, 10)}). No identity data was shown.`)}<p>You can go back to the merchant's page now.</p>`);
+    const t = wordsFor(req, res);
+    send(req, res, t("wallet.titles.loggedIn"), html`<h1>${t("wallet.titles.loggedIn")}</h1>${notice("ok", t("wallet.login.done", { visits: account.visits ?? "?", since: account.openedAt ? formatDate(String(account.openedAt)) : "?" }))}<p>${t("wallet.granted.goBack")}</p>`);
   }));
 
   if (deps.payments) app.use("/nearby", nearbyRouter({ platformUrl: deps.payments.platformUrl, brand: BRAND }));
   app.use("/assets", notFound);
   app.use(notFound);
-  app.use(pageErrorHandler({ brand: BRAND, log: deps.log, back: { href: "/", label: "Back to your wallet" }, wording: (e) => walletWords(e), chrome: (req) => ({ nav: nav(req.path, !!sessionOf(req)), headerEnd: lockButton(sessionOf(req)) }) }));
+  app.use(pageErrorHandler({
+    brand: BRAND,
+    log: deps.log,
+    back: (req) => ({ href: "/", label: wordsFor(req)("wallet.back") }),
+    heading: (req) => {
+      const { lang, t } = pageWords(req);
+      return { title: t("checkout.notDone"), lang };
+    },
+    wording: (e, req) => {
+      const { lang, t } = pageWords(req);
+      return walletWords(e, t, lang);
+    },
+    chrome: (req) => {
+      const { lang, t } = pageWords(req);
+      return { nav: nav(t, req.path, !!sessionOf(req)), headerEnd: html`${languageSwitch(req, lang)}${lockButton(t, sessionOf(req)) ?? ""}` };
+    },
+  }));
 
   return Object.assign(app, { sessions, pinnedRequests, pinnedLogins });
 }
@@ -449,15 +484,17 @@ function browsedHere(req: Request): boolean {
 }
 
 /** The person's sentences for refusals, including the wallet-lock countdown. */
-function walletWords(error: AgentError): string | undefined {
+function walletWords(error: AgentError, t: Translate, lang: string): string | undefined {
   if (error.code === "ERR_WALLET_LOCKED" || (error.code === "ERR_WRONG_PASSPHRASE" && /locked/.test(error.message))) {
     const seconds = (error.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds;
-    return `${error.code === "ERR_WRONG_PASSPHRASE" ? "The PIN is wrong. " : ""}Too many wrong PINs: the wallet is locked${seconds ? ` for another ${seconds} seconds` : " for a while"}.`;
+    const locked = seconds ? t("wallet.errors.lockedFor", { seconds }) : t("wallet.errors.locked");
+    return `${error.code === "ERR_WRONG_PASSPHRASE" ? `${t("wallet.errors.wrongPin")} ` : ""}${locked}`;
   }
-  const known = messageFor(error.code, "");
+  // The wallet's own sentence for English readers; the catalogue's in the page's language otherwise.
+  const known = (lang === "en" ? messageFor(error.code, "") : "") || t(`errors.${error.code}`, { defaultValue: "" }) || messageFor(error.code, "");
   if (known) return known;
   // A merchant's refusal of the answer: say what it means for the person.
-  if (/^ERR_(SD_JWT|KB|VP|STATUS|RECEIPT|PAIRWISE)/.test(error.code) || error.code === "ERR_VERIFICATION_FAILED") return "The merchant could not accept the answer, so no grant was made. Try again from the merchant's page.";
+  if (/^ERR_(SD_JWT|KB|VP|STATUS|RECEIPT|PAIRWISE)/.test(error.code) || error.code === "ERR_VERIFICATION_FAILED") return t("wallet.errors.merchantRefused");
   return undefined;
 }
 

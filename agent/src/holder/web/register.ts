@@ -11,6 +11,7 @@ import { requestLivenessChallenge } from "../capture.js";
 import { PinnedReviews } from "./pinned.js";
 import type { UnlockedSession, WalletSessions } from "./session.js";
 import { registerPage } from "./register-view.js";
+import { pageWords } from "../../web/lang.js";
 
 /** Where this wallet registers and under which capture-device id its device key is enrolled with the issuer. */
 export interface WebRegistrationConfig {
@@ -32,7 +33,8 @@ export const REGISTER_SUBMIT_PATH = "/register/submit";
 const imageSchema = z.string().min(1).max(2_000_000).regex(/^[A-Za-z0-9+/]+=*$/);
 const submitSchema = z.object({
   csrf: z.string().max(100),
-  fullName: z.string().trim().min(1).max(100),
+  // Both empty: face-first (the issuer looks for the person by the face, on a device it trusts).
+  fullName: z.string().trim().max(100),
   idNumber: z.string().trim().toUpperCase().max(18),
   portrait: imageSchema,
   challengeId: z.string().max(100).optional(),
@@ -76,18 +78,21 @@ export function mountRegistration(app: Express, ctx: {
     const s = ctx.requireUnlocked(req, res);
     if (!s) return;
     const challenge: LivenessChallenge = await requestLivenessChallenge(ctx.config.issuerUrl());
-    ctx.send(req, res, "Register", registerPage({ csrf: s.csrf, challenge, fromMerchant: !!pendingOf(req) }));
+    const { t } = pageWords(req, res);
+    ctx.send(req, res, t("wallet.titles.register"), registerPage(t, { csrf: s.csrf, challenge, fromMerchant: !!pendingOf(req) }));
   }));
 
   app.post(REGISTER_SUBMIT_PATH, express.json({ limit: "12mb" }), handle(async (req, res) => {
     const s = ctx.requirePostSession(req);
     const body = parseInput(submitSchema, req.body);
-    const id = validateResidentIdNumber(body.idNumber, ctx.clock());
-    if (!id.valid) throw new AgentError("ERR_ID_NUMBER_INVALID", id.problem ?? "not a resident identity number", { problem: id.code });
+    const faceFirst = body.fullName === "" && body.idNumber === "";
+    if (!faceFirst && (body.fullName === "" || body.idNumber === "")) throw new AgentError("ERR_INVALID_INPUT", "give both your name and your ID number, or neither (then your face is looked for)");
+    const id = faceFirst ? undefined : validateResidentIdNumber(body.idNumber, ctx.clock());
+    if (id && !id.valid) throw new AgentError("ERR_ID_NUMBER_INVALID", id.problem ?? "not a resident identity number", { problem: id.code });
     const frames = body.frames?.map((f) => Buffer.from(f, "base64"));
     const liveness = ctx.config.sendFrames && body.challengeId && frames?.length ? { challenge: { challengeId: body.challengeId } as LivenessChallenge, frames } : undefined;
     const result = await ctx.sessions.use(s, (w) =>
-      w.submitRegistration(ctx.config.issuerUrl(), { fullName: body.fullName, idNumber: body.idNumber, portrait: Buffer.from(body.portrait, "base64"), ...(liveness ? { liveness } : {}) }, ctx.config.deviceId),
+      w.submitRegistration(ctx.config.issuerUrl(), { ...(faceFirst ? {} : { fullName: body.fullName, idNumber: body.idNumber }), portrait: Buffer.from(body.portrait, "base64"), ...(liveness ? { liveness } : {}) }, ctx.config.deviceId),
     );
     submitted.pin(s.id, result);
     res.json({ masked: result.masked });

@@ -10,6 +10,8 @@
   var filmed = document.getElementById("register-filmed");
   var submit = document.getElementById("register-submit");
   var error = document.getElementById("register-error");
+  var w = {};
+  try { w = JSON.parse(root.getAttribute("data-words") || "{}"); } catch (e) { /* the codes still show */ }
   var actions = Array.prototype.map.call(document.querySelectorAll("#register-actions li"), function (li) { return li.textContent; });
   var frames = [];
   var STEP_MS = 700;
@@ -38,12 +40,12 @@
     try {
       stream = await navigator.mediaDevices.getUserMedia({ video: true, audio: false });
     } catch (e) {
-      return fail("ERR_CAMERA_UNAVAILABLE", "The camera could not be opened. Allow this page to use it and try again.");
+      return fail("ERR_CAMERA_UNAVAILABLE", w.cameraUnavailable || "ERR_CAMERA_UNAVAILABLE");
     }
     try {
       video.srcObject = stream;
       await video.play();
-      var steps = ["Look straight at the camera"].concat(actions);
+      var steps = [w.lookStraight || ""].concat(actions);
       for (var i = 0; i < steps.length; i++) {
         prompt.textContent = steps[i];
         await wait(STEP_MS);
@@ -53,7 +55,7 @@
       stream.getTracks().forEach(function (t) { t.stop(); });
       prompt.textContent = "";
     }
-    filmed.textContent = frames.length + " frames filmed.";
+    filmed.textContent = String(w.filmed || "{n}").replace("{n}", String(frames.length));
     root.setAttribute("data-filmed", String(frames.length));
     submit.disabled = false;
   });
@@ -71,14 +73,14 @@
     };
     try {
       var r = await fetch("/register/submit", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-      var answer = await r.json().catch(function () { return { error: { code: "ERR_BAD_REQUEST", message: "The wallet could not read what was sent." } }; });
+      var answer = await r.json().catch(function () { return { error: { code: "ERR_BAD_REQUEST", message: w.unreadable || "ERR_BAD_REQUEST" } }; });
       if (!r.ok) return fail(answer.error.code, answer.error.message);
       document.getElementById("register-masked-name").textContent = answer.masked.name;
       document.getElementById("register-masked-id").textContent = answer.masked.idNumber;
       root.hidden = true;
       document.getElementById("register-confirm").hidden = false;
     } catch (e) {
-      fail("ERR_UPSTREAM", "The wallet could not be reached. Try again.");
+      fail("ERR_UPSTREAM", w.unreachable || "ERR_UPSTREAM");
     } finally {
       submit.disabled = false;
     }
