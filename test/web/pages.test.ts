@@ -455,7 +455,11 @@ describe("Web pages in a real browser: checkout, wallet, notary console", functi
     form.append("bundle", new Blob([Buffer.alloc(3 * 1024 * 1024, 0x20)]), "big.json");
     const big = await fetch(`${notary.url}/verify`, { method: "POST", headers: { origin: notary.url }, body: form });
     expect(big.status).to.equal(413);
-    expect(await big.text()).to.contain("larger than an evidence bundle can be");
+    // No language asked (a plain fetch): the console answers in Chinese, the code kept for scripts.
+    const bigPage = await big.text();
+    expect(bigPage).to.contain("此文件超过了证据包的最大大小（2 MB）").and.contain('data-error-code="ERR_BODY_TOO_LARGE"');
+    const bigEn = await fetch(`${notary.url}/verify?lang=en`, { method: "POST", headers: { origin: notary.url }, body: form });
+    expect(await bigEn.text()).to.contain("larger than an evidence bundle can be (2 MB)");
     expect(await walletGrantCount()).to.equal(grantsBefore);
   });
 

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createWalletWebApp, listenOn, type Listening } from "@realname/agent";
+import { createNotaryConsoleApp, createWalletWebApp, listenOn, type Listening } from "@realname/agent";
 
 /**
  * The web wallet speaks Chinese by default and English on request (issue 17): the language comes from ?lang=
@@ -46,5 +46,18 @@ describe("web wallet: Chinese by default, English on request", () => {
     const body = await unknownLink.text();
     expect(body).to.match(/data-error-code="ERR_[A-Z_]+"/);
     expect(body).to.include('<html lang="zh-CN">');
+  });
+
+  it("the notary console too: Chinese by default, English on request, the check words in both", async () => {
+    const hostsC: string[] = [];
+    const console_ = await listenOn(createNotaryConsoleApp({ rpcUrl: "http://127.0.0.1:1", trust: { rpcUrl: "http://127.0.0.1:1", contracts: [], issuers: [], source: "test" }, allowedHosts: () => hostsC }), "127.0.0.1", 0, hostsC);
+    try {
+      const zh = await (await fetch(`${console_.url}/`)).text();
+      expect(zh).to.include('<html lang="zh-CN">').and.include("核验证据包").and.include("公证控制台");
+      const en = await (await fetch(`${console_.url}/?lang=en`)).text();
+      expect(en).to.include('<html lang="en">').and.include("Verify an evidence bundle");
+    } finally {
+      await console_.close();
+    }
   });
 });
