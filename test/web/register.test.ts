@@ -159,6 +159,21 @@ describe("Web wallet registration in Chromium with a fake camera (merchant-initi
     await page.context().close();
   });
 
+  it("face-first from a device the issuer does not trust yet: details left empty, the issuer asks for them in words; nothing issued", async () => {
+    const page = await unlockedAt(walletWeb.url);
+    await film(page);
+    await page.getByRole("button", { name: "Send to the identity issuer" }).click();
+    await page.locator("#register-error:not([data-code=''])").waitFor();
+    expect(await page.locator("#register-error").getAttribute("data-code")).to.equal("ERR_IDENTITY_ITEMS_REQUIRED");
+    expect(await page.locator("#register-error").textContent()).to.match(/name and ID number/);
+    expect(await page.locator("#register-confirm").isHidden()).to.equal(true);
+    // Only one of the two: refused at the wallet's edge, nothing sent to the issuer.
+    await page.getByLabel(/Full name/).fill(PERSON.fullName);
+    await page.getByRole("button", { name: "Send to the identity issuer" }).click();
+    await page.locator("#register-error[data-code='ERR_INVALID_INPUT']").waitFor();
+    await page.context().close();
+  });
+
   it("REQUIRE_LIVENESS=1: the fake camera's still sequence fails the active challenge with a liveness code; nothing issued", async () => {
     const page = await unlockedAt(stillWeb.url);
     await film(page);

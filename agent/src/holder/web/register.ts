@@ -118,8 +118,12 @@ export function mountRegistration(app: Express, ctx: {
 }
 
 /** The page's script posts JSON and reads the refusal's code (shown in words, kept in a data attribute). */
-const jsonRefusal: ErrorRequestHandler = (error, _req, res, _next) => {
+const jsonRefusal: ErrorRequestHandler = (error, req, res, _next) => {
   const code = error instanceof AgentError ? error.code : error?.type === "entity.too.large" ? "ERR_BODY_TOO_LARGE" : typeof error?.status === "number" && error.status < 500 ? "ERR_BAD_REQUEST" : "ERR_INTERNAL";
-  const message = error instanceof AgentError ? messageFor(code, error.message) : code === "ERR_INTERNAL" ? "Something went wrong on our side. Nothing was changed." : "What was sent could not be read.";
+  // In the page's language where the catalogue has the sentence; the wallet's own English words otherwise.
+  const { lang, t } = pageWords(req);
+  const catalogued = t(`errors.${code}`, { defaultValue: "" });
+  const english = error instanceof AgentError ? messageFor(code, error.message) : code === "ERR_INTERNAL" ? "Something went wrong on our side. Nothing was changed." : "What was sent could not be read.";
+  const message = lang === "en" ? english : catalogued || english;
   res.status(code === "ERR_INTERNAL" ? 500 : httpStatusFor(code)).json({ error: { code, message } });
 };

@@ -550,6 +550,10 @@ export const en = {
     },
   },
   errors: {
+    ERR_IDENTITY_ITEMS_REQUIRED: "Type your name and ID number: your identity cannot be found from your face on this device.",
+    ERR_ID_NUMBER_INVALID: "This is not a valid resident ID number. Check it against your card.",
+    ERR_IDENTITY_NOT_CONFIRMED: "The name, ID number and portrait together do not match the identity registry.",
+    ERR_FACE_NOT_FOUND: "No face could be found in the picture. Face the camera in good light and try again.",
     ERR_WRONG_PASSPHRASE: "The PIN or passphrase is wrong.",
     ERR_WALLET_LOCKED: "Too many wrong PINs: the wallet is locked for a while.",
     ERR_WEAK_PASSPHRASE: "A PIN has at least 4 characters.",

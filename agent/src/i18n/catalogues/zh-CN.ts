@@ -552,6 +552,10 @@ export const zhCN: typeof en = {
     },
   },
   errors: {
+    ERR_IDENTITY_ITEMS_REQUIRED: "请填写姓名和身份证号码：在本设备上无法通过人脸找到您的身份。",
+    ERR_ID_NUMBER_INVALID: "这不是有效的居民身份证号码。请对照证件检查。",
+    ERR_IDENTITY_NOT_CONFIRMED: "姓名、身份证号码和照片与身份登记库不符。",
+    ERR_FACE_NOT_FOUND: "照片中未找到人脸。请在光线充足处正对摄像头后重试。",
     ERR_WRONG_PASSPHRASE: "PIN 或口令错误。",
     ERR_WALLET_LOCKED: "PIN 错误次数过多：钱包已暂时锁定。",
     ERR_WEAK_PASSPHRASE: "PIN 至少需要 4 个字符。",
