@@ -147,9 +147,9 @@ describe("Evidence cannot be forged: bundles are checked against the notary's tr
       const upload = async (bundle: EvidenceBundle) => {
         const form = new FormData();
         form.append("bundle", new Blob([JSON.stringify(bundle)], { type: "application/json" }), "bundle.json");
-        const posted = await fetch(`${consoleServer.url}/verify`, { method: "POST", body: form, headers: { origin: consoleServer.url }, redirect: "manual" });
+        const posted = await fetch(`${consoleServer.url}/verify`, { method: "POST", body: form, headers: { origin: consoleServer.url, "accept-language": "en" }, redirect: "manual" });
         expect(posted.status).to.equal(303);
-        return (await fetch(new URL(posted.headers.get("location")!, consoleServer.url))).text();
+        return (await fetch(new URL(posted.headers.get("location")!, consoleServer.url), { headers: { "accept-language": "en" } })).text();
       };
       const page = await upload((await forged()).bundle);
       expect(page).to.contain("Not verified: a check failed");

@@ -115,7 +115,8 @@ describe("The wallet answers exactly what the person saw, and only for the merch
       const res = await fetch(`${web.url}${path}`, {
         method: form ? "POST" : "GET",
         redirect: "manual",
-        headers: { ...(cookie ? { cookie } : {}), ...(form ? { "content-type": "application/x-www-form-urlencoded", origin: web.url } : {}), ...headers },
+        // An English-speaking browser (the pages are Chinese unless asked otherwise); the assertions read English.
+        headers: { "accept-language": "en", ...(cookie ? { cookie } : {}), ...(form ? { "content-type": "application/x-www-form-urlencoded", origin: web.url } : {}), ...headers },
         body: form ? new URLSearchParams(form).toString() : undefined,
       });
       const set = res.headers.get("set-cookie");
@@ -252,10 +253,10 @@ describe("The wallet answers exactly what the person saw, and only for the merch
           expect((await browse(authorizePath(link), undefined, headers)).status).to.equal(200);
           expect((await browse(`/login?challenge=${encodeURIComponent(challenge)}`, undefined, headers)).status).to.equal(200);
         }
-        const locked = await fetch(`${web.url}${authorizePath(link)}`);
+        const locked = await fetch(`${web.url}${authorizePath(link)}`, { headers: { "accept-language": "en" } });
         expect(locked.status).to.equal(200);
         // A post from another site is refused before anything is fetched.
-        const crossSite = await fetch(`${web.url}/authorize/review`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", origin: "http://evil.example", cookie }, body: new URLSearchParams({ link }).toString() });
+        const crossSite = await fetch(`${web.url}/authorize/review`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", origin: "http://evil.example", cookie, "accept-language": "en" }, body: new URLSearchParams({ link }).toString() });
         expect(crossSite.status).to.equal(403);
         expect(counter.hits, "no request reached the counting server").to.deep.equal([]);
         // The person's own click on the page: now the wallet fetches (and refuses what it gets, in words).
