@@ -498,6 +498,33 @@ describe("Web pages in a real browser: checkout, wallet, notary console", functi
     expect(outside).to.deep.equal([]);
   });
 
+  it("a 390 px phone in Chinese: the consent page shows the merchant and the decision without scrolling past the request; no word broken inside", async () => {
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, locale: "zh-CN" });
+    try {
+      const page = await phone.newPage();
+      await page.goto(walletWeb.url);
+      expect(await page.getAttribute("html", "lang")).to.equal("zh-CN");
+      await page.getByLabel("钱包 PIN").fill(PIN);
+      await page.getByRole("button", { name: "解锁" }).click();
+      const created = await fetchJson<{ authorizationRequest: string }>(`${shop.url}/requests`, { body: { level: "verified", purpose: "web verified" } });
+      await page.goto(`${walletWeb.url}/authorize?${new URL(created.authorizationRequest.replace("openid4vp://?", "https://x/?")).searchParams}`);
+      await page.getByRole("button", { name: "查看请求" }).click();
+      await page.getByRole("heading", { name: /请求：仅实名认证/ }).waitFor();
+      const share = page.getByRole("button", { name: "分享以上内容" });
+      const box = (await share.boundingBox())!;
+      expect(box.y + box.height, "the decision is in the first screen").to.be.at.most(844);
+      // What the merchant is, from the registry, above it.
+      expect(await visibleText(page)).to.contain("星河书店 Galaxy Books").and.contain("登记为");
+      // No Latin word broken inside (break-word only breaks what cannot fit a line): every table cell's words fit.
+      const broken = await page.evaluate(() => [...document.querySelectorAll("th, td, dd")].filter((el) => el.scrollWidth > el.clientWidth + 1).map((el) => el.textContent));
+      expect(broken).to.deep.equal([]);
+      expect((await auditPage(page)).overflowX).to.be.at.most(0);
+      await screenshot(page, "phone-wallet-consent-zh");
+    } finally {
+      await phone.close();
+    }
+  });
+
   describe("the person chooses (issue 15)", () => {
     /** A request from the shop's own API (what its front end would open), and a way to read its result. */
     async function shopRequest(body: Record<string, unknown>) {

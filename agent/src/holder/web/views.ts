@@ -167,10 +167,15 @@ ${notice("ok", t("wallet.consent.registered"))}
 <dt>${t("wallet.consent.answerGoesTo")}</dt><dd><code>${new URL(r.response_uri).origin}</code></dd>
 <dt>${t("wallet.consent.purpose")}</dt><dd>${r.purpose}</dd>
 <dt>${t("wallet.consent.keeps")}</dt><dd>${r.retention_days === 0 ? t("wallet.consent.keepsNot") : t("wallet.consent.keepsDays", { count: r.retention_days })}</dd>
+</dl>`;
+  // After the decision: what the person may want to look up, not what they decide on (a phone shows the
+  // decision without scrolling past it): the other levels, the request's expiry and identifier, its QR code.
+  const footer = html`<details class="levels"><summary>${t("wallet.table.caption", { merchant: m.name })}</summary>${levelTable(t, checked)}</details>
+<dl class="facts">
 <dt>${t("wallet.consent.expires")}</dt><dd>${formatTime(r.exp * 1000)}</dd>
 <dt>${t("wallet.consent.merchantId")}</dt><dd><code title="${r.iss}">${shortId(r.iss)}</code></dd>
-</dl>`;
-  const footer = html`<details><summary>${t("wallet.consent.qrSummary")}</summary>
+</dl>
+<details><summary>${t("wallet.consent.qrSummary")}</summary>
 <div class="qr" role="img" aria-label="${t("wallet.consent.qrLabel")}">${raw(args.qrSvg)}</div>
 <p><code>${args.link}</code></p>
 <p class="hint">${t("wallet.consent.reviewedHash", { hash: checked.requestHash })}</p>
@@ -184,7 +189,6 @@ ${notice("ok", t("wallet.consent.registered"))}
 <h2 id="share-h">${t("wallet.consent.wouldLeave")}</h2>
 ${levels.map((l) => html`${levels.length > 1 ? html`<h3>${levelName(t, l)}${l === r.level ? html` (${t("wallet.consent.preferred")})` : ""}</h3>` : ""}${itemsFor(l)}`)}
 ${staysLine}
-${levelTable(t, checked)}
 </section>
 <form method="post" action="/authorize/unlock" class="card">
 <h2>${t("wallet.consent.unlockToReview")}</h2>
@@ -203,7 +207,6 @@ ${footer}`;
 ${args.defaults ? notice("info", t("wallet.consent.remembered")) : ""}
 ${whatLeaves}
 ${staysLine}
-${levelTable(t, checked)}
 </section>
 ${preview.credentialsLeft < LOW_BATCH_THRESHOLD ? notice("warn", t("wallet.consent.lowCredentials", { count: preview.credentialsLeft })) : ""}
 ${automatic
