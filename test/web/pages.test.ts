@@ -506,20 +506,25 @@ describe("Web pages in a real browser: checkout, wallet, notary console", functi
       expect(await page.getAttribute("html", "lang")).to.equal("zh-CN");
       await page.getByLabel("钱包 PIN").fill(PIN);
       await page.getByRole("button", { name: "解锁" }).click();
-      const created = await fetchJson<{ authorizationRequest: string }>(`${shop.url}/requests`, { body: { level: "verified", purpose: "web verified" } });
+      const created = await fetchJson<{ authorizationRequest: string }>(`${shop.url}/requests`, { body: { level: "verified", purpose: "web verified adult", ageOver18: true } });
       await page.goto(`${walletWeb.url}/authorize?${new URL(created.authorizationRequest.replace("openid4vp://?", "https://x/?")).searchParams}`);
       await page.getByRole("button", { name: "查看请求" }).click();
-      await page.getByRole("heading", { name: /请求：仅实名认证/ }).waitFor();
-      const share = page.getByRole("button", { name: "分享以上内容" });
-      const box = (await share.boundingBox())!;
-      expect(box.y + box.height, "the decision is in the first screen").to.be.at.most(844);
+      await page.getByRole("heading", { name: /请求：仅实名认证/ }).waitFor({ timeout: 15_000 }).catch(async (e) => { throw new Error(`${e}\n${await visibleText(page)}`); });
+      await screenshot(page, "phone-wallet-consent-zh");
+      // The decision (its heading and the PIN that confirms it) is in the first screen, below everything that
+      // would leave the wallet; the Share button follows right after the two remember options.
+      const pin = (await page.getByLabel("用钱包 PIN 确认").boundingBox())!;
+      expect(pin.y + pin.height, "the decision is in the first screen").to.be.at.most(844);
+      const leaves = (await page.locator("#share-h").boundingBox())!;
+      expect(leaves.y).to.be.below(pin.y);
+      const share = (await page.getByRole("button", { name: "分享以上内容" }).boundingBox())!;
+      expect(share.y - (pin.y + pin.height), "Share follows the PIN closely").to.be.at.most(220);
       // What the merchant is, from the registry, above it.
       expect(await visibleText(page)).to.contain("星河书店 Galaxy Books").and.contain("登记为");
       // No Latin word broken inside (break-word only breaks what cannot fit a line): every table cell's words fit.
       const broken = await page.evaluate(() => [...document.querySelectorAll("th, td, dd")].filter((el) => el.scrollWidth > el.clientWidth + 1).map((el) => el.textContent));
       expect(broken).to.deep.equal([]);
       expect((await auditPage(page)).overflowX).to.be.at.most(0);
-      await screenshot(page, "phone-wallet-consent-zh");
     } finally {
       await phone.close();
     }

@@ -168,9 +168,11 @@ ${notice("ok", t("wallet.consent.registered"))}
 <dt>${t("wallet.consent.purpose")}</dt><dd>${r.purpose}</dd>
 <dt>${t("wallet.consent.keeps")}</dt><dd>${r.retention_days === 0 ? t("wallet.consent.keepsNot") : t("wallet.consent.keepsDays", { count: r.retention_days })}</dd>
 </dl>`;
+  const staysLine = html`<p>${t("wallet.consent.stays", { claims: list(t, stays.map((n) => claimName(t, n))) })}</p>`;
   // After the decision: what the person may want to look up, not what they decide on (a phone shows the
   // decision without scrolling past it): the other levels, the request's expiry and identifier, its QR code.
-  const footer = html`<details class="levels"><summary>${t("wallet.table.caption", { merchant: m.name })}</summary>${levelTable(t, checked)}</details>
+  const footer = html`${staysLine}
+<details class="levels"><summary>${t("wallet.table.caption", { merchant: m.name })}</summary>${levelTable(t, checked)}</details>
 <dl class="facts">
 <dt>${t("wallet.consent.expires")}</dt><dd>${formatTime(r.exp * 1000)}</dd>
 <dt>${t("wallet.consent.merchantId")}</dt><dd><code title="${r.iss}">${shortId(r.iss)}</code></dd>
@@ -181,14 +183,12 @@ ${notice("ok", t("wallet.consent.registered"))}
 <p class="hint">${t("wallet.consent.reviewedHash", { hash: checked.requestHash })}</p>
 </details>`;
   const declineButton = html`<button type="submit" class="secondary" formaction="/authorize/decline" formnovalidate>${t("wallet.consent.decline")}</button>`;
-  const staysLine = html`<p>${t("wallet.consent.stays", { claims: list(t, stays.map((n) => claimName(t, n))) })}</p>`;
   // Locked: the names only, and the PIN unlocks for review (it shares nothing); the values come before any share.
   if (!args.unlocked || !preview) {
     return html`${header}
 <section class="card" aria-labelledby="share-h">
 <h2 id="share-h">${t("wallet.consent.wouldLeave")}</h2>
 ${levels.map((l) => html`${levels.length > 1 ? html`<h3>${levelName(t, l)}${l === r.level ? html` (${t("wallet.consent.preferred")})` : ""}</h3>` : ""}${itemsFor(l)}`)}
-${staysLine}
 </section>
 <form method="post" action="/authorize/unlock" class="card">
 <h2>${t("wallet.consent.unlockToReview")}</h2>
@@ -206,7 +206,6 @@ ${footer}`;
 <h2 id="share-h">${t("wallet.consent.exactlyLeaves")}</h2>
 ${args.defaults ? notice("info", t("wallet.consent.remembered")) : ""}
 ${whatLeaves}
-${staysLine}
 </section>
 ${preview.credentialsLeft < LOW_BATCH_THRESHOLD ? notice("warn", t("wallet.consent.lowCredentials", { count: preview.credentialsLeft })) : ""}
 ${automatic

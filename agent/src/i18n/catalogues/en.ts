@@ -171,7 +171,7 @@ export const en = {
     table: { caption: "What each level would share with {{merchant}}", level: "Level", leaves: "Would leave your wallet", askedFor: "asked for", pseudonym: "a pseudonym for this merchant only" },
     consent: {
       asksFor: "{{merchant}} asks for: {{level}}",
-      registered: "This merchant is registered with the identity platform (checked against its signed list), and the request is signed by the merchant.",
+      registered: "Registered with the identity platform (checked against its signed list); the request is signed by the merchant.",
       registeredAs: "Registered as",
       registeredFor: "{{merchant}}, for up to {{level}}",
       answerGoesTo: "Answer goes to",

@@ -173,7 +173,7 @@ export const zhCN: typeof en = {
     table: { caption: "各级别会向{{merchant}}分享什么", level: "级别", leaves: "将离开您钱包的内容", askedFor: "所请求的", pseudonym: "仅用于此商户的化名" },
     consent: {
       asksFor: "{{merchant}}请求：{{level}}",
-      registered: "此商户已在身份平台登记（已按平台签名的名录核对），且请求由商户签名。",
+      registered: "已在身份平台登记（已按签名名录核对），请求由商户签名。",
       registeredAs: "登记为",
       registeredFor: "{{merchant}}，最高可请求{{level}}",
       answerGoesTo: "回应发往",
