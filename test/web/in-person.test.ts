@@ -227,6 +227,9 @@ describe("In-person payments in Chromium: POS page, wallet peers with emulated p
     expect(((await unsignedStatus.json()) as { error: { code: string } }).error.code).to.equal("ERR_TERMINAL_SIGNATURE");
     expect((await fetch(`${shop.url}/pos/api/in-person/${crypto.randomUUID()}`)).status).to.equal(404);
     expect((await post("/pos/api/admin/payments/terminals", {})).status).to.equal(404);
+    // Each page relays only its own terminal's calls: a till unlocks no wallet, a wallet starts no payment.
+    expect((await post("/pos/api/unlock", {})).status).to.equal(404);
+    expect((await fetch(`${walletWeb.url}/nearby/api/in-person`, { method: "POST", headers: { "content-type": "application/json", origin: walletWeb.url }, body: "{}" })).status).to.equal(404);
     expect((await fetch(`${shop.url}/pos/api/platform`).then((r) => r.json()) as { audience: string }).audience).to.equal(h.audience);
   });
 });

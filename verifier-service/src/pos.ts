@@ -1,5 +1,5 @@
 import { Router } from "express";
-import { html, languageSwitch, pageWords, platformRelay, renderPage } from "@realname/agent";
+import { html, languageSwitch, pageWords, platformRelay, POS_CALLS, renderPage } from "@realname/agent";
 
 export interface PosConfig {
   /** The payment platform (the issuer) the POS reports to. */
@@ -14,7 +14,7 @@ export interface PosConfig {
  */
 export function posRouter(config: PosConfig & { merchantName: string }): Router {
   const r = Router();
-  r.use("/api", platformRelay(config.platformUrl));
+  r.use("/api", platformRelay(config.platformUrl, POS_CALLS));
   r.get("/", (req, res) => {
     const { lang, t } = pageWords(req, res);
     // The script's messages, in the page's language (the script holds no text of its own).

@@ -8,7 +8,14 @@ import { handle } from "../http/service-kit.js";
  * platform's terminal calls, forwarded as they are. The relay holds no key and reads nothing: the browser
  * signs, the platform verifies. Answers are passed back with their status and error code.
  */
-export function platformRelay(platformUrl: () => string): Router {
+/** The platform's terminal calls a page may relay; each page relays only its own terminal's. */
+export type RelayedCall = "positions" | "opt-in" | "in-person" | "in-person-status" | "peer-answers" | "unlock";
+/** A till: reports, opt-in, starting a payment and reading its state, answering as a peer. */
+export const POS_CALLS: readonly RelayedCall[] = ["positions", "opt-in", "in-person", "in-person-status", "peer-answers"];
+/** A wallet: reports, opt-in, answering as a peer, unlocking its own payments (never starting one). */
+export const WALLET_CALLS: readonly RelayedCall[] = ["positions", "opt-in", "peer-answers", "unlock"];
+
+export function platformRelay(platformUrl: () => string, calls: readonly RelayedCall[]): Router {
   const r = Router();
   const forward = async (res: Response, method: "GET" | "POST", path: string, body?: unknown) => {
     const base = platformUrl();
@@ -24,11 +31,14 @@ export function platformRelay(platformUrl: () => string): Router {
   };
   const post = (path: string) => handle(async (req: Request, res: Response) => forward(res, "POST", path, req.body));
   r.get("/platform", handle(async (_req, res) => forward(res, "GET", "/payments/platform")));
-  r.post("/positions", post("/payments/positions"));
-  r.post("/opt-in", post("/payments/opt-in"));
-  r.post("/in-person", post("/payments/in-person"));
-  r.post("/in-person/status", post("/payments/in-person/status"));
-  r.post("/peer-answers", post("/payments/peer-answers"));
-  r.post("/unlock", post("/payments/unlock"));
+  const routes: Record<RelayedCall, [string, string]> = {
+    positions: ["/positions", "/payments/positions"],
+    "opt-in": ["/opt-in", "/payments/opt-in"],
+    "in-person": ["/in-person", "/payments/in-person"],
+    "in-person-status": ["/in-person/status", "/payments/in-person/status"],
+    "peer-answers": ["/peer-answers", "/payments/peer-answers"],
+    unlock: ["/unlock", "/payments/unlock"],
+  };
+  for (const call of calls) r.post(routes[call][0], post(routes[call][1]));
   return r;
 }

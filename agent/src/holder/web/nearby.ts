@@ -1,5 +1,5 @@
 import { Router } from "express";
-import { platformRelay } from "../../payments/relay.js";
+import { platformRelay, WALLET_CALLS } from "../../payments/relay.js";
 import { html } from "../../web/html.js";
 import { languageSwitch, pageWords } from "../../web/lang.js";
 import { renderPage } from "../../web/layout.js";
@@ -12,7 +12,7 @@ import { renderPage } from "../../web/layout.js";
  */
 export function nearbyRouter(config: { platformUrl: () => string; brand: string }): Router {
   const r = Router();
-  r.use("/api", platformRelay(config.platformUrl));
+  r.use("/api", platformRelay(config.platformUrl, WALLET_CALLS));
   r.get("/", (req, res) => {
     const { lang, t } = pageWords(req, res);
     const words = t("terminal", { returnObjects: true }) as object;

@@ -24,14 +24,17 @@
     document.getElementById("pos-terminal-id").textContent = t.terminalId;
     document.getElementById("pos-terminal-jwk").textContent = JSON.stringify(t.publicJwk);
     root.setAttribute("data-ready", "1");
-    PaymentTerminal.peer(t, "pos", floor, w, function (n) { root.setAttribute("data-reports", String(n)); });
+    var peer = PaymentTerminal.peer(t, "pos", floor, w, function (n) { root.setAttribute("data-reports", String(n)); });
     document.getElementById("pos-form").addEventListener("submit", async function (e) {
       e.preventDefault();
       show("info", w.checking, "pending");
       try {
-        var pos = await PaymentTerminal.position(floor);
-        var message = await t.sign("start", { payer: document.getElementById("pos-payer").value.trim(), pos: pos });
-        var r = await t.api("POST", "/in-person", { message: message });
+        // No position report of this till runs while the start (which carries its position) is signed and sent.
+        var r = await peer.alone(async function () {
+          var pos = await PaymentTerminal.position(floor);
+          var message = await t.sign("start", { payer: document.getElementById("pos-payer").value.trim(), pos: pos });
+          return t.api("POST", "/in-person", { message: message });
+        });
         if (r.status !== 201) return show("error", w.cannotStart + " " + ((r.body.error && r.body.error.message) || r.status), r.body.error && r.body.error.code);
         var v = r.body;
         show("info", PaymentTerminal.fill(w.waiting, { n: v.peersAsked }), "pending");

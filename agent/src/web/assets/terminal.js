@@ -164,7 +164,19 @@
       });
     }
     var reports = 0;
+    // One signed message at a time from this terminal: the platform refuses a report older than the terminal's
+    // last, so a payment start must not race a position report signed just after it (see `alone`).
+    var turn = Promise.resolve();
+    var paused = false;
+    function alone(fn) {
+      var run = turn.then(function () { paused = true; return fn(); });
+      turn = run.catch(function () {}).then(function () { paused = false; });
+      return run;
+    }
     async function report() {
+      if (paused) return setTimeout(report, 1000);
+      var done;
+      turn = turn.then(function () { return new Promise(function (r) { done = r; }); });
       try {
         var r = await t.api("POST", "/positions", { report: await t.sign("position", { pos: await position(floor) }) });
         if (r.status === 200) {
@@ -176,6 +188,7 @@
       } catch (err) {
         say("reporting", String(err && err.message || err), "error");
       }
+      done();
       setTimeout(report, 1000);
     }
     report();
@@ -186,7 +199,7 @@
     }
     el("optin").addEventListener("click", function () { opt(true); });
     el("optout").addEventListener("click", function () { opt(false); });
-    return { withCamera: withCamera, say: say };
+    return { withCamera: withCamera, say: say, alone: alone };
   }
 
   window.PaymentTerminal = { load: load, position: position, camera: camera, capture: capture, peer: peer, words: words, fill: fill };
