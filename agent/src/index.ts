@@ -173,7 +173,7 @@ export { pageLang, pageWords, languageSwitch } from "./web/lang.js";
 export { DEFAULT_LANG, DEFAULT_TIME_ZONE, formatTime, formatDate, parseLang, langFromAcceptLanguage, translator, type Lang, type Translate } from "./i18n/index.js";
 export type { PageOptions, NavLink } from "./web/layout.js";
 export { PAGE_CSP, formBody, sameOriginPost, allowHosts, pageErrorHandler } from "./web/security.js";
-export { CLAIM_LABELS, LEVEL_LABELS, claimLabel, claimValue, shortId } from "./web/labels.js";
+export { CLAIM_LABELS, LEVEL_LABELS, claimLabel, claimValue, shortId, merchantMark } from "./web/labels.js";
 export { listenOn } from "./web/listen.js";
 export type { Listening } from "./web/listen.js";
 export { createWalletWebApp, classifyLink } from "./holder/web/app.js";

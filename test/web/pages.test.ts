@@ -521,6 +521,8 @@ describe("Web pages in a real browser: checkout, wallet, notary console", functi
       expect(share.y - (pin.y + pin.height), "Share follows the PIN closely").to.be.at.most(220);
       // What the merchant is, from the registry, above it.
       expect(await visibleText(page)).to.contain("星河书店 Galaxy Books").and.contain("登记为");
+      // Its mark, drawn by the wallet from the registered name (no picture fetched from the merchant).
+      expect(await page.locator("h1 svg.shop-logo").getAttribute("aria-label")).to.equal("星河书店 Galaxy Books");
       // No Latin word broken inside (break-word only breaks what cannot fit a line): every table cell's words fit.
       const broken = await page.evaluate(() => [...document.querySelectorAll("th, td, dd")].filter((el) => el.scrollWidth > el.clientWidth + 1).map((el) => el.textContent));
       expect(broken).to.deep.equal([]);

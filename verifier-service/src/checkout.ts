@@ -8,6 +8,7 @@ import {
   claimLabel,
   claimValue,
   formBody,
+  merchantMark,
   FULL_LEVEL_CLAIMS,
   GRANT_LEVELS,
   handle,
@@ -108,7 +109,7 @@ export function checkoutRouter(deps: CheckoutDeps): Router {
   /** Renders a page in the reader's language, with the shop's name and logo and a switch to the other language. */
   const send = (req: Request, res: Response, title: (t: Translate) => string, main: (t: Translate, lang: Lang) => SafeHtml, status = 200): void => {
     const { lang, t } = pageWords(req, res);
-    res.status(status).type("html").send(renderPage({ title: title(t), brand, lang, nav: [{ href: "/checkout", label: t("checkout.nav") }], headerEnd: html`${shopLogo(brand, deps.checkout.logoUrl)}${languageSwitch(req, lang)}`, main: main(t, lang) }));
+    res.status(status).type("html").send(renderPage({ title: title(t), brand, lang, nav: [{ href: "/checkout", label: t("checkout.nav") }], headerEnd: html`${merchantMark(brand, deps.checkout.logoUrl)}${languageSwitch(req, lang)}`, main: main(t, lang) }));
   };
   const walletLink = (path: string, query: string) => (deps.checkout.walletUrl ? `${deps.checkout.walletUrl.replace(/\/$/, "")}${path}?${query}` : undefined);
   const levelWords = (t: Translate, level: CheckoutOffer["level"]) => ({ name: t(`checkout.levels.${level}.name`), explains: t(`checkout.levels.${level}.explains`) });
@@ -279,13 +280,6 @@ ${orderView(t)}`;
 /** "14:59" (minutes and seconds) for the countdown; the script keeps it current. */
 function clockWords(seconds: number): string {
   return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
-}
-
-/** The shop's logo, or a monogram of its name (drawn here, nothing fetched from elsewhere). */
-function shopLogo(name: string, url?: string): SafeHtml {
-  if (url) return html`<img class="shop-logo" src="${url}" alt="${name}" width="40" height="40">`;
-  const initial = [...name.trim()][0] ?? "?";
-  return html`<svg class="shop-logo" role="img" aria-label="${name}" width="40" height="40" viewBox="0 0 40 40"><rect width="40" height="40" rx="8" fill="#1d4ed8"/><text x="20" y="27" text-anchor="middle" font-size="20" font-family="sans-serif" fill="#fff">${initial}</text></svg>`;
 }
 
 function receivedView(t: Translate, brand: string, result: Extract<RequestResult, { claims: Record<string, unknown> }>): SafeHtml {

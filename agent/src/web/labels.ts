@@ -1,5 +1,6 @@
 import type { GrantLevel } from "../sdjwt/identity-credential.js";
 import type { Translate } from "../i18n/index.js";
+import { html, type SafeHtml } from "./html.js";
 
 /** The names people read for claims, levels and anchoring states (the code names stay in the data). */
 export const CLAIM_LABELS: Record<string, string> = {
@@ -47,4 +48,15 @@ export function claimValueIn(t: Translate, value: unknown): string {
   if (value === true) return t("values.yes");
   if (value === false) return t("values.no");
   return claimValue(value);
+}
+
+/**
+ * A merchant's mark: its logo when the page serves one itself, else a monogram of its registered name, drawn
+ * here. The wallet draws the monogram only: fetching a logo the merchant names would tell the merchant (or
+ * whoever serves the picture) that this person is looking at its request.
+ */
+export function merchantMark(name: string, url?: string): SafeHtml {
+  if (url) return html`<img class="shop-logo" src="${url}" alt="${name}" width="40" height="40">`;
+  const initial = [...name.trim()][0] ?? "?";
+  return html`<svg class="shop-logo" role="img" aria-label="${name}" width="40" height="40" viewBox="0 0 40 40"><rect width="40" height="40" rx="8" fill="#1d4ed8"/><text x="20" y="27" text-anchor="middle" font-size="20" font-family="sans-serif" fill="#fff">${initial}</text></svg>`;
 }

@@ -1,6 +1,6 @@
 import { html, raw, type SafeHtml } from "../../web/html.js";
 import { notice } from "../../web/layout.js";
-import { anchorWord, claimName, claimValueIn, levelExplains, levelName, shortId } from "../../web/labels.js";
+import { anchorWord, claimName, claimValueIn, levelExplains, levelName, merchantMark, shortId } from "../../web/labels.js";
 import { formatDate, formatTime, type Translate } from "../../i18n/index.js";
 import { claimsForLevel, GRANT_LEVELS, IDENTITY_CLAIM_NAMES, type GrantLevel } from "../../sdjwt/identity-credential.js";
 import { acceptableLevels } from "../../grants/choice.js";
@@ -159,7 +159,7 @@ ${level === "pseudonymous" ? pseudonymItems : ""}
 ${levels.map((l) => html`<div class="choice"><label class="check"><input type="radio" name="level" value="${l}"${l === selected ? raw(" checked") : ""}> <span><strong>${levelName(t, l)}</strong>${l === r.level ? html` (${t("wallet.consent.preferred")})` : ""}: ${levelExplains(t, l)}</span></label>${itemsFor(l)}</div>`)}
 </fieldset>`
     : html`<input type="hidden" name="level" value="${r.level}">${itemsFor(r.level)}`;
-  const header = html`<h1>${t("wallet.consent.asksFor", { merchant: m.name, level: levelName(t, r.level) })}</h1>
+  const header = html`<h1>${merchantMark(m.name)} ${t("wallet.consent.asksFor", { merchant: m.name, level: levelName(t, r.level) })}</h1>
 ${args.flash ?? ""}
 ${notice("ok", t("wallet.consent.registered"))}
 <dl class="facts">
