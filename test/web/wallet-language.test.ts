@@ -26,6 +26,7 @@ describe("web wallet: Chinese by default, English on request", () => {
     const text = await (await page("/")).text();
     expect(text).to.include('<html lang="zh-CN">').and.include("您的身份钱包").and.include("解锁钱包").and.include("钱包 PIN");
     expect(text).to.include('hreflang="en"').and.not.include("Unlock your wallet");
+    expect(text).to.include("跳到正文").and.not.include("Skip to content");
   });
 
   it("?lang=en gives English and a cookie; the cookie keeps English on the next page; Accept-Language works too", async () => {
@@ -42,6 +43,9 @@ describe("web wallet: Chinese by default, English on request", () => {
   it("refusals read as a sentence in the page's language, the code kept for scripts", async () => {
     const zh = await (await page("/grants/not-a-grant/withdraw")).text();
     expect(zh).to.include('<html lang="zh-CN">').and.include("您的钱包已锁定");
+    // An error page is the wallet's too, in the reader's language (brand, heading, sentence).
+    const notFound = await (await page("/no-such-page")).text();
+    expect(notFound).to.include('<html lang="zh-CN">').and.include("身份钱包").and.not.include("Identity wallet");
     const unknownLink = await fetch(`${web.url}/open`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", origin: web.url }, body: "link=nonsense" });
     const body = await unknownLink.text();
     expect(body).to.match(/data-error-code="ERR_[A-Z_]+"/);

@@ -34,7 +34,6 @@ export interface NotaryConsoleDeps {
   attest?: { issuerUrl: string; notaryDid: string; signer: JwsSigner };
 }
 
-const BRAND = "Notary console";
 const MAX_BUNDLE_BYTES = 2 * 1024 * 1024;
 
 /** What each check means, in the words a notary writes in a report (English; the pages use the reader's language). */
@@ -168,7 +167,7 @@ ${notice("ok", t("console.uploadedNotice"))}
 
   app.use(notFound);
   app.use(pageErrorHandler({
-    brand: BRAND,
+    brand: (req) => pageWords(req).t("console.brand"),
     log: deps.log,
     back: (req) => ({ href: "/", label: pageWords(req).t("console.nav.verify") }),
     heading: (req) => {

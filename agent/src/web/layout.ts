@@ -1,3 +1,4 @@
+import { translator } from "../i18n/index.js";
 import { join } from "node:path";
 import { REPO_ROOT } from "../repo-root.js";
 import express, { type RequestHandler } from "express";
@@ -37,7 +38,7 @@ export function renderPage(p: PageOptions): string {
 <script src="/assets/page.js" defer></script>
 </head>
 <body>
-<a class="skip" href="#main">Skip to content</a>
+<a class="skip" href="#main">${translator(p.lang === "zh-CN" ? "zh-CN" : "en")("page.skip")}</a>
 <header class="top">
 <p class="brand">${p.brand}</p>
 ${p.nav?.length ? html`<nav aria-label="Main"><ul>${p.nav.map((l) => html`<li><a href="${l.href}"${l.current ? raw(' aria-current="page"') : ""}>${l.label}</a></li>`)}</ul></nav>` : ""}

@@ -69,7 +69,8 @@ export type Wording = (error: AgentError, req: Parameters<ErrorRequestHandler>[1
  * logged (without request data) and shown as a plain apology.
  */
 export function pageErrorHandler(opts: {
-  brand: string;
+  /** Whose page this is; a function for a brand said in the reader's language. */
+  brand: string | ((req: Parameters<ErrorRequestHandler>[1]) => string);
   log?: (line: string) => void;
   wording?: Wording;
   back?: { href: string; label: string } | ((req: Parameters<ErrorRequestHandler>[1]) => { href: string; label: string });
@@ -105,7 +106,7 @@ export function pageErrorHandler(opts: {
           ...opts.chrome?.(req),
           title: heading.title,
           lang: heading.lang,
-          brand: opts.brand,
+          brand: typeof opts.brand === "function" ? opts.brand(req) : opts.brand,
           errorCode: code,
           main: html`<h1>${heading.title}</h1><div class="notice error" role="alert"><p>${words}</p></div><p><a href="${back.href}">${back.label}</a></p>`,
         }),

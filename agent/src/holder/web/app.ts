@@ -42,7 +42,6 @@ export interface WalletWebDeps {
 }
 
 const SESSION_COOKIE = "wallet_session";
-const BRAND = "Identity wallet";
 /** A link may carry the signed request object itself (`request=`), a few kilobytes with its encryption key. */
 const linkSchema = z.string().trim().min(1).max(16_000);
 const pinSchema = z.string().min(1).max(64);
@@ -448,11 +447,11 @@ export function createWalletWebApp(deps: WalletWebDeps) {
     send(req, res, t("wallet.titles.loggedIn"), html`<h1>${t("wallet.titles.loggedIn")}</h1>${notice("ok", t("wallet.login.done", { visits: account.visits ?? "?", since: account.openedAt ? formatDate(String(account.openedAt)) : "?" }))}<p>${t("wallet.granted.goBack")}</p>`);
   }));
 
-  if (deps.payments) app.use("/nearby", nearbyRouter({ platformUrl: deps.payments.platformUrl, brand: BRAND }));
+  if (deps.payments) app.use("/nearby", nearbyRouter({ platformUrl: deps.payments.platformUrl }));
   app.use("/assets", notFound);
   app.use(notFound);
   app.use(pageErrorHandler({
-    brand: BRAND,
+    brand: (req) => wordsFor(req)("wallet.brand"),
     log: deps.log,
     back: (req) => ({ href: "/", label: wordsFor(req)("wallet.back") }),
     heading: (req) => {

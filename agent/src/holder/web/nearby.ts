@@ -10,7 +10,7 @@ import { renderPage } from "../../web/layout.js";
  * answer, or decline), and unlocks the person's own payment function after a refusal (PIN + fresh face).
  * The key, the position and the camera stay in the browser; this server only relays to the platform.
  */
-export function nearbyRouter(config: { platformUrl: () => string; brand: string }): Router {
+export function nearbyRouter(config: { platformUrl: () => string }): Router {
   const r = Router();
   r.use("/api", platformRelay(config.platformUrl, WALLET_CALLS));
   r.get("/", (req, res) => {
@@ -19,7 +19,7 @@ export function nearbyRouter(config: { platformUrl: () => string; brand: string 
     const [terminalBefore, terminalAfter] = t("nearby.terminal", { id: "\u0000" }).split("\u0000");
     res.type("html").send(renderPage({
       title: t("nearby.title"),
-      brand: config.brand,
+      brand: t("wallet.brand"),
       lang,
       headerEnd: languageSwitch(req, lang),
       nav: [{ href: "/", label: t("nearby.navWallet") }, { href: "/nearby", label: t("nearby.title"), current: true }],

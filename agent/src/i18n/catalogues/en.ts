@@ -13,6 +13,7 @@ export const en = {
   },
   levels: { verified: "Verified only", pseudonymous: "Pseudonymous account", full: "Full identity" },
   values: { yes: "yes", no: "no" },
+  page: { skip: "Skip to content" },
   console: {
     checks: {
       "bundle-format": "The file is an evidence bundle in the published format",

@@ -15,6 +15,7 @@ export const zhCN: typeof en = {
   },
   levels: { verified: "仅实名认证", pseudonymous: "化名会员账户", full: "完整身份" },
   values: { yes: "是", no: "否" },
+  page: { skip: "跳到正文" },
   console: {
     checks: {
       "bundle-format": "证据包采用公开的格式",
